@@ -1,0 +1,130 @@
+"""DQNAgent: epsilon-greedy acting, Double-DQN learning, soft or hard target updates."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sandbox.config import Config, ConfigError
+from sandbox.envs import EnvSpec
+from sandbox.memory import ReplayMemory
+from sandbox.networks import build_network
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device = 'cuda' but this machine has no CUDA device; allowed here: 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+class DQNAgent:
+    """Owns the online and target nets, the optimizer and the replay memory.
+
+    `steps` counts env transitions seen (the notebook's `t_step`): it drives the epsilon
+    schedule, the learning interval and hard target copies. The live parameters of `config`
+    are read at every step, so `set_config` takes effect at the next step.
+    """
+
+    def __init__(self, config: Config, spec: EnvSpec, act_seed: np.random.SeedSequence,
+                 memory_seed: np.random.SeedSequence) -> None:
+        self.config = config
+        self.spec = spec
+        self.device = resolve_device(config.device)
+        # Seed only the network initialisation, without touching torch's global generator.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            online = build_network(config.network, spec.obs_dim, spec.n_actions, config.hidden_units,
+                                   config.hidden_layers)
+        self.online = online.to(self.device)
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        on_cpu = self.device.type == "cpu"
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=config.learning_rate, fused=True) \
+            if on_cpu else torch.optim.Adam(self.online.parameters(), lr=config.learning_rate)
+        self._numpy_acting = on_cpu
+        self.memory = ReplayMemory(config.memory_capacity, spec.obs_dim, memory_seed)
+        self.rng = np.random.default_rng(act_seed)
+        self.steps = 0
+        self.updates = 0
+        self._online_params = list(self.online.parameters())
+        self._target_params = list(self.target.parameters())
+
+    # --- live parameters -------------------------------------------------------------
+    def set_config(self, config: Config) -> None:
+        """Switch to a config that differs only in live fields; the learning rate applies at once."""
+        self.config = config
+        for group in self.optimizer.param_groups:
+            group["lr"] = config.learning_rate
+
+    @property
+    def epsilon(self) -> float:
+        """The notebook's schedule: max(start * decay ** (steps // steps_per_decay), end)."""
+        c = self.config
+        return max(c.epsilon_start * c.epsilon_decay ** (self.steps // c.steps_per_decay), c.epsilon_end)
+
+    # --- acting ----------------------------------------------------------------------
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """Q-values of one (already scaled) observation, as float32 numpy."""
+        if self._numpy_acting:
+            return self.online.numpy_q(obs)
+        with torch.no_grad():
+            return self.online(torch.as_tensor(obs, device=self.device)[None])[0].cpu().numpy()
+
+    def act(self, obs: np.ndarray, greedy: bool = False) -> tuple[int, np.ndarray]:
+        """Epsilon-greedy action and the Q-values it was chosen from.
+
+        One uniform draw per step decides explore/exploit, so the random stream does not depend
+        on the network's output.
+        """
+        q = self.q_values(obs)
+        if greedy or self.rng.random() >= self.epsilon:
+            return int(np.argmax(q)), q
+        return int(self.rng.integers(self.spec.n_actions)), q
+
+    # --- learning --------------------------------------------------------------------
+    def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
+                stop: bool) -> list[float]:
+        """Store a transition, learn on schedule, update the target; returns this step's losses."""
+        c = self.config
+        self.memory.add(state, action, reward, next_state, stop)
+        self.steps += 1
+        losses: list[float] = []
+        if (self.steps % c.update_interval == 0 and self.steps >= c.learning_starts
+                and len(self.memory) >= c.batch_size):
+            for _ in range(c.update_times):
+                losses.append(self.learn())
+        if c.target_update == "soft":
+            torch._foreach_lerp_(self._target_params, self._online_params, c.tau)
+        elif self.steps % c.target_update_interval == 0:
+            self.target.load_state_dict(self.online.state_dict())
+        return losses
+
+    def td_targets(self, rewards: torch.Tensor, next_states: torch.Tensor, stops: torch.Tensor) -> torch.Tensor:
+        """r + gamma * (1 - stop) * Q_target(s', a*), a* = argmax_a Q_online(s', a) (Double DQN)."""
+        with torch.no_grad():
+            q_next_target = self.target(next_states)
+            if self.config.double_dqn:
+                best = self.online(next_states).argmax(dim=1, keepdim=True)
+                q_next = q_next_target.gather(1, best).squeeze(1)
+            else:
+                q_next = q_next_target.max(dim=1).values
+            return rewards + self.config.gamma * (1.0 - stops) * q_next
+
+    def learn(self) -> float:
+        """One gradient step on a sampled batch; returns the loss as a Python float."""
+        c = self.config
+        s, a, r, s2, d = (torch.from_numpy(x).to(self.device) for x in self.memory.sample(c.batch_size))
+        targets = self.td_targets(r, s2, d)
+        q = self.online(s).gather(1, a.unsqueeze(1)).squeeze(1)
+        loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.gradient_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self._online_params, c.gradient_clip, foreach=True)
+        self.optimizer.step()
+        self.updates += 1
+        return float(loss.item())

@@ -1,0 +1,102 @@
+"""Environment creation, the checks that an env fits a DQN, observation scaling and reward shaping."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+
+SHAPING_ENVS = ("MountainCar-v0",)
+
+
+class EnvError(ValueError):
+    """The env cannot be made, or its spaces do not fit a DQN (Discrete actions, 1-D Box observations)."""
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """The plain-data facts about an env that networks, agent files and the GUI need."""
+
+    env_id: str
+    obs_dim: int
+    n_actions: int
+    obs_low: tuple[float, ...]
+    obs_high: tuple[float, ...]
+    reward_threshold: float | None
+    max_episode_steps: int | None
+
+
+def make_env(env_id: str, render: bool = False) -> gym.Env:
+    """Make a gymnasium env; frames are produced only when `render` is true (headless pays nothing)."""
+    try:
+        env = gym.make(env_id, render_mode="rgb_array" if render else None)
+    except gym.error.DependencyNotInstalled as exc:
+        raise EnvError(f"env {env_id!r} needs an extra package: {exc}") from None
+    except (gym.error.Error, ModuleNotFoundError, ImportError) as exc:
+        raise EnvError(f"cannot make env {env_id!r}: {exc}") from None
+    try:
+        spec_of(env)
+    except EnvError:
+        env.close()
+        raise
+    return env
+
+
+def spec_of(env: gym.Env) -> EnvSpec:
+    env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
+    act, obs = env.action_space, env.observation_space
+    if not isinstance(act, gym.spaces.Discrete):
+        raise EnvError(f"env {env_id!r} has a {type(act).__name__} action space; a DQN needs Discrete actions")
+    if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
+        raise EnvError(
+            f"env {env_id!r} has observations {obs}; RL Sandbox needs a 1-D Box (a vector of numbers)"
+        )
+    spec = env.spec
+    return EnvSpec(
+        env_id=env_id,
+        obs_dim=int(obs.shape[0]),
+        n_actions=int(act.n),
+        obs_low=tuple(float(x) for x in obs.low),
+        obs_high=tuple(float(x) for x in obs.high),
+        reward_threshold=spec.reward_threshold if spec else None,
+        max_episode_steps=spec.max_episode_steps if spec else None,
+    )
+
+
+class ObservationScaler:
+    """Maps raw observations to the agent's float32 input; rescales finite bounds to [-1, 1] if asked.
+
+    Dimensions with infinite or huge bounds (CartPole's velocities) pass through unchanged.
+    """
+
+    def __init__(self, spec: EnvSpec, normalize: bool) -> None:
+        low = np.asarray(spec.obs_low, dtype=np.float64)
+        high = np.asarray(spec.obs_high, dtype=np.float64)
+        scalable = normalize & np.isfinite(low) & np.isfinite(high) & (high - low < 1e6) & (high > low)
+        self.center = np.where(scalable, (high + low) / 2, 0.0).astype(np.float32)
+        self.scale = np.where(scalable, 2 / np.where(scalable, high - low, 1.0), 1.0).astype(np.float32)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return (np.asarray(obs, dtype=np.float32) - self.center) * self.scale
+
+
+# MountainCar's dynamics: v += (a - 1) * force - gravity * cos(3x), so U(x) = gravity * sin(3x) / 3.
+_MC_GRAVITY = 0.0025
+_MC_MAX_SPEED = 0.07
+_MC_E_MIN = -_MC_GRAVITY / 3
+_MC_E_MAX = _MC_GRAVITY / 3 + _MC_MAX_SPEED**2 / 2
+
+
+def potential(env_id: str, obs: np.ndarray, scale: float) -> float:
+    """Shaping potential phi(s): MountainCar's mechanical energy rescaled to [0, scale].
+
+    Used as r + gamma * phi(s') - phi(s) with phi = 0 at terminal states, which leaves the
+    optimal policy unchanged (Ng, Harada & Russell, 1999).
+    """
+    if env_id not in SHAPING_ENVS:
+        raise EnvError(f"reward_shaping = 'potential' is defined for {', '.join(SHAPING_ENVS)}, not {env_id!r}")
+    x, v = float(obs[0]), float(obs[1])
+    energy = _MC_GRAVITY * math.sin(3 * x) / 3 + v * v / 2
+    return scale * (energy - _MC_E_MIN) / (_MC_E_MAX - _MC_E_MIN)
