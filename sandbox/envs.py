@@ -74,9 +74,10 @@ class ObservationScaler:
     def __init__(self, spec: EnvSpec, normalize: bool) -> None:
         low = np.asarray(spec.obs_low, dtype=np.float64)
         high = np.asarray(spec.obs_high, dtype=np.float64)
-        scalable = normalize & np.isfinite(low) & np.isfinite(high) & (high - low < 1e6) & (high > low)
+        scalable = normalize & np.isfinite(low) & np.isfinite(high) & (high > low) & (high - low < 1e6)
+        low, high = np.where(scalable, low, -1.0), np.where(scalable, high, 1.0)
         self.center = np.where(scalable, (high + low) / 2, 0.0).astype(np.float32)
-        self.scale = np.where(scalable, 2 / np.where(scalable, high - low, 1.0), 1.0).astype(np.float32)
+        self.scale = np.where(scalable, 2 / (high - low), 1.0).astype(np.float32)
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return (np.asarray(obs, dtype=np.float32) - self.center) * self.scale

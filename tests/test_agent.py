@@ -1,0 +1,114 @@
+import numpy as np
+import pytest
+import torch
+
+from sandbox.agent import DQNAgent
+from sandbox.config import Config, load_preset
+from sandbox.envs import EnvSpec
+
+SPEC = EnvSpec("MountainCar-v0", 2, 3, (-1.2, -0.07), (0.6, 0.07), -110.0, 200)
+
+
+def make_agent(**changes) -> DQNAgent:
+    config = load_preset("notebook").with_changes(**changes)
+    return DQNAgent(config, SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))
+
+
+def params(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def observe_random(agent: DQNAgent, n: int) -> list[float]:
+    rng = np.random.default_rng(0)
+    losses = []
+    for _ in range(n):
+        s = rng.normal(size=2).astype(np.float32)
+        losses += agent.observe(s, int(rng.integers(3)), -1.0, s + 0.1, False)
+    return losses
+
+
+def test_epsilon_follows_the_notebooks_formula():
+    agent = make_agent()
+    for steps in [0, 1, 199, 200, 401, 5000, 100000]:
+        agent.steps = steps
+        assert agent.epsilon == max(1.0 * 0.9 ** int(steps / 200), 0.001)
+
+
+def test_soft_update_blends_tau_of_online_into_target():
+    agent = make_agent(tau=0.1, learning_starts=10**6)
+    with torch.no_grad():
+        for p in agent.online.parameters():
+            p.add_(1.0)
+    online, target = params(agent.online), params(agent.target)
+    observe_random(agent, 1)
+    for o, t, new in zip(online, target, agent.target.parameters(), strict=True):
+        torch.testing.assert_close(new, 0.9 * t + 0.1 * o)
+
+
+def test_hard_update_copies_every_interval_only():
+    agent = make_agent(target_update="hard", target_update_interval=3, learning_starts=10**6)
+    with torch.no_grad():
+        for p in agent.online.parameters():
+            p.add_(1.0)
+    before = params(agent.target)
+    observe_random(agent, 2)
+    for b, t in zip(before, agent.target.parameters(), strict=True):
+        torch.testing.assert_close(t, b)
+    observe_random(agent, 1)
+    for o, t in zip(agent.online.parameters(), agent.target.parameters(), strict=True):
+        torch.testing.assert_close(t, o)
+
+
+def test_double_dqn_target_matches_a_hand_computed_batch():
+    agent = make_agent(gamma=0.5)
+    # Online prefers action 2 in s'; target scores action 2 as 7 (and its max, 9, is action 0).
+    agent.online.forward = lambda x: torch.tensor([[1.0, 2.0, 3.0], [5.0, 1.0, 0.0]])
+    agent.target.forward = lambda x: torch.tensor([[9.0, 0.0, 7.0], [4.0, 8.0, 2.0]])
+    rewards, stops = torch.tensor([1.0, -1.0]), torch.tensor([0.0, 1.0])
+    y = agent.td_targets(rewards, torch.zeros(2, 2), stops)
+    torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 7.0, -1.0]))
+    agent.config = agent.config.with_changes(double_dqn=False)
+    y = agent.td_targets(rewards, torch.zeros(2, 2), torch.zeros(2))
+    torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 9.0, -1.0 + 0.5 * 8.0]))
+
+
+def test_learns_on_schedule_and_keeps_losses_as_floats():
+    agent = make_agent(update_interval=5, update_times=2, batch_size=8)
+    losses = observe_random(agent, 20)
+    # Steps 5, 10, 15, 20 are on schedule; at step 5 the memory holds less than a batch.
+    assert agent.updates == 2 * 3 and len(losses) == 6
+    assert all(type(x) is float for x in losses)
+
+
+def test_learning_waits_for_learning_starts_and_a_full_batch():
+    agent = make_agent(update_interval=1, batch_size=16, learning_starts=30)
+    observe_random(agent, 29)
+    assert agent.updates == 0
+    observe_random(agent, 1)
+    assert agent.updates == 1
+
+
+def test_a_new_learning_rate_reaches_the_optimizer_at_once():
+    agent = make_agent()
+    agent.set_config(agent.config.with_changes(learning_rate=2.5e-4))
+    assert [g["lr"] for g in agent.optimizer.param_groups] == [2.5e-4]
+
+
+def test_gradient_clipping_bounds_the_step():
+    agent = make_agent(update_interval=1, batch_size=4, gradient_clip=1e-3, learning_rate=1.0)
+    before = params(agent.online)
+    observe_random(agent, 4)
+    total = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(agent.online.parameters(), before, strict=True)))
+    # Adam normalises steps, so check the gradient itself was clipped in the last update.
+    grad_norm = torch.sqrt(sum((p.grad**2).sum() for p in agent.online.parameters()))
+    assert grad_norm <= 1e-3 * 1.0001 and total > 0
+
+
+def test_greedy_act_is_argmax_and_cuda_is_refused_without_a_gpu():
+    agent = make_agent()
+    obs = np.array([0.1, -0.02], np.float32)
+    action, q = agent.act(obs, greedy=True)
+    assert action == int(np.argmax(q))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device"):
+            DQNAgent(Config(device="cuda"), SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))

@@ -1,0 +1,91 @@
+import pytest
+
+from sandbox.config import (
+    FIELDS,
+    GROUPS,
+    LIVE_FIELDS,
+    Config,
+    ConfigError,
+    coerce,
+    load_config_file,
+    load_preset,
+    parse_assignments,
+    preset_names,
+)
+
+
+def test_every_field_is_documented_and_grouped():
+    for name, f in FIELDS.items():
+        assert f.metadata["help"], name
+        assert f.metadata["group"] in GROUPS, name
+
+
+def test_notebook_preset_has_the_notebooks_hyperparameters():
+    c = load_preset("notebook")
+    assert (c.learning_rate, c.batch_size, c.hidden_units, c.gradient_clip, c.gamma, c.tau) == (
+        1e-3, 64, 64, 1.0, 0.99, 1e-3)
+    assert (c.update_interval, c.update_times, c.steps_per_decay, c.memory_capacity) == (5, 1, 200, 1000)
+    assert (c.epsilon_start, c.epsilon_end, c.epsilon_decay, c.seed) == (1.0, 0.001, 0.9, 1412)
+    assert c.env_id == "MountainCar-v0" and c.target_update == "soft" and not c.bootstrap_on_truncation
+
+
+def test_all_presets_load():
+    names = preset_names()
+    assert {"notebook", "cartpole", "acrobot", "lunarlander"} <= set(names)
+    for name in names:
+        assert isinstance(load_preset(name), Config)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"gamma": 1.5}, "gamma = 1.5 is not allowed; allowed: a number from 0 to 1"),
+        ({"batch_size": 0}, "batch_size = 0 is not allowed; allowed: an integer from 1 to 65536"),
+        ({"batch_size": 3.5}, "batch_size = 3.5 is not allowed"),
+        ({"loss": "l1"}, "loss = 'l1' is not allowed; allowed: one of 'mse', 'huber'"),
+        ({"double_dqn": "yes"}, "double_dqn = 'yes' is not allowed; allowed: true or false"),
+        ({"learning_rate": float("nan")}, "learning_rate = nan is not allowed"),
+        ({"epsilon_start": 0.1, "epsilon_end": 0.5}, "epsilon_end = 0.5 is above epsilon_start = 0.1"),
+        ({"nonsense": 1}, "unknown parameter 'nonsense'"),
+    ],
+)
+def test_validation_names_field_value_and_what_is_allowed(changes, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Config().with_changes(**changes)
+
+
+def test_set_assignments_are_typed():
+    changes = parse_assignments(["learning_rate=5e-4", "batch_size=128", "double_dqn=false",
+                                 "solve_threshold=", "network=dueling"])
+    assert changes == {"learning_rate": 5e-4, "batch_size": 128, "double_dqn": False,
+                       "solve_threshold": None, "network": "dueling"}
+    assert Config().with_changes(**changes).batch_size == 128
+    with pytest.raises(ConfigError, match="not key=value"):
+        parse_assignments(["gamma"])
+    with pytest.raises(ConfigError, match="batch_size = 'many'"):
+        coerce("batch_size", "many")
+
+
+def test_live_fields_are_the_ones_the_app_may_change_while_training():
+    assert {"learning_rate", "gamma", "tau", "epsilon_decay", "batch_size", "update_interval"} <= LIVE_FIELDS
+    assert not {"env_id", "hidden_units", "memory_capacity", "seed", "network"} & LIVE_FIELDS
+
+
+def test_config_files_toml_and_json(tmp_path):
+    (tmp_path / "a.toml").write_text('gamma = 0.95\nbatch_size = 32\n')
+    (tmp_path / "b.json").write_text('{"gamma": 0.9, "tau": 0.01}')
+    assert load_config_file(tmp_path / "a.toml").batch_size == 32
+    assert load_config_file(tmp_path / "b.json").tau == 0.01
+    (tmp_path / "bad.toml").write_text("gamma = = 2")
+    with pytest.raises(ConfigError, match="not valid toml"):
+        load_config_file(tmp_path / "bad.toml")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config_file(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="unknown preset 'nope'; available: .*notebook"):
+        load_preset("nope")
+
+
+def test_round_trip_through_dict_and_diff():
+    c = load_preset("cartpole")
+    assert Config.from_dict(c.to_dict()) == c
+    assert c.diff(c.with_changes(gamma=0.9)) == {"gamma": (c.gamma, 0.9)}

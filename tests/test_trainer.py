@@ -1,0 +1,116 @@
+import math
+
+import numpy as np
+import pytest
+
+from sandbox.config import ConfigError, load_preset
+from sandbox.trainer import Trainer
+
+
+def quick(**changes):
+    base = dict(max_episodes=6, memory_capacity=500, batch_size=32, update_interval=2)
+    return load_preset("notebook").with_changes(**(base | changes))
+
+
+def test_same_seed_same_stats_whether_stepped_by_step_episode_or_run():
+    by_run = Trainer(quick()).run()
+    t = Trainer(quick())
+    by_episode = [t.run_episode() for _ in range(6)]
+    t = Trainer(quick())
+    by_step = []
+    while len(by_step) < 6:
+        result = t.step()
+        if result.episode:
+            by_step.append(result.episode)
+    assert [e.deterministic() for e in by_run] == [e.deterministic() for e in by_episode] \
+        == [e.deterministic() for e in by_step]
+    assert len({e.mean_loss for e in by_run}) > 1  # it really learned along the way
+
+
+def test_different_seeds_differ():
+    a = Trainer(quick(seed=1, max_episodes=2)).run()
+    b = Trainer(quick(seed=2, max_episodes=2)).run()
+    assert [e.mean_loss for e in a] != [e.mean_loss for e in b]
+
+
+def test_episode_stats_are_plain_and_consistent():
+    t = Trainer(quick(max_episodes=3))
+    stats = t.run()
+    assert [e.index for e in stats] == [0, 1, 2]
+    assert stats[-1].total_steps == sum(e.length for e in stats) == t.total_steps
+    assert stats[-1].moving_average == pytest.approx(np.mean([e.score for e in stats]))
+    assert all(e.truncated and not e.terminated and e.score == -200 for e in stats)
+    assert stats[-1].updates == t.agent.updates and stats[-1].steps_per_second > 0
+    assert len(t.history.losses) == t.agent.updates
+    assert t.finished and t.run() == []
+
+
+def test_step_result_carries_what_the_gui_shows():
+    t = Trainer(quick())
+    r = t.step()
+    assert r.state.shape == (2,) and r.next_state.shape == (2,) and r.q_values.shape == (3,)
+    assert r.action in (0, 1, 2) and r.reward == -1.0 and not (r.terminated or r.truncated)
+    assert r.episode is None and t.mid_episode
+
+
+@pytest.mark.parametrize(("bootstrap", "stored_stop"), [(True, 0.0), (False, 1.0)])
+def test_time_limit_cut_off_bootstraps_unless_notebook_mode(bootstrap, stored_stop):
+    t = Trainer(quick(bootstrap_on_truncation=bootstrap, max_episodes=1, memory_capacity=1000))
+    t.run()
+    stops = t.agent.memory.stops[:200]
+    assert stops[199] == stored_stop  # the 200th step was cut by the time limit
+    assert not stops[:199].any()
+
+
+def test_termination_always_stops_bootstrapping():
+    t = Trainer(load_preset("cartpole").with_changes(max_episodes=1, learning_starts=10**6))
+    stats = t.run()[0]
+    assert stats.terminated  # a random CartPole policy falls over
+    assert t.agent.memory.stops[stats.length - 1] == 1.0
+    assert not t.agent.memory.stops[: stats.length - 1].any()
+
+
+def test_potential_shaping_changes_the_learning_reward_not_the_score():
+    plain = Trainer(quick(max_episodes=1))
+    shaped = Trainer(quick(max_episodes=1, reward_shaping="potential", shaping_scale=10.0))
+    a, b = plain.run()[0], shaped.run()[0]
+    assert a.score == b.score == -200
+    assert not np.allclose(shaped.agent.memory.rewards[:200], -1.0)
+    np.testing.assert_array_equal(plain.agent.memory.rewards[:200], -1.0)
+
+
+def test_shaping_is_refused_for_envs_without_a_potential():
+    with pytest.raises(ValueError, match="defined for MountainCar-v0"):
+        Trainer(load_preset("cartpole").with_changes(reward_shaping="potential"))
+
+
+def test_live_changes_apply_and_are_logged_but_fixed_ones_are_refused():
+    t = Trainer(quick())
+    t.run_episode()
+    edits = t.apply({"learning_rate": 1e-4, "gamma": 0.9})
+    assert {(e.name, e.new) for e in edits} == {("learning_rate", 1e-4), ("gamma", 0.9)}
+    assert edits[0].episode == 1 and edits[0].total_steps == 200
+    assert t.agent.optimizer.param_groups[0]["lr"] == 1e-4 and t.agent.config.gamma == 0.9
+    with pytest.raises(ConfigError, match="hidden_units cannot change during a run"):
+        t.apply({"hidden_units": 8})
+    with pytest.raises(ConfigError, match="gamma = 3"):
+        t.apply({"gamma": 3})
+    assert t.config.gamma == 0.9 and len(t.history.edits) == 2
+
+
+def test_stops_when_solved():
+    t = Trainer(quick(max_episodes=50, solve_threshold=-250.0, solve_window=3))
+    stats = t.run()
+    assert len(stats) == 3 and stats[-1].solved and not stats[1].solved and t.finished
+
+
+def test_mean_loss_is_nan_before_learning():
+    t = Trainer(quick(learning_starts=10**6, max_episodes=1))
+    assert math.isnan(t.run()[0].mean_loss)
+
+
+def test_render_gives_frames_only_when_asked():
+    assert Trainer(quick()).render() is None
+    t = Trainer(quick(), render=True)
+    t.step()
+    assert t.render().shape == (400, 600, 3)
