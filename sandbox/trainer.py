@@ -202,6 +202,22 @@ class Trainer:
             done.append(self.run_episode())
         return done
 
+    def env_rng(self) -> tuple[int | None, dict | None]:
+        """(seed still to apply at the first reset, or None; the env generator's state once seeded)."""
+        if self._env_seed is not None:
+            return self._env_seed, None
+        return None, self.env.unwrapped.np_random.bit_generator.state
+
+    def restore(self, env_seed: int | None, env_state: dict | None, history: History) -> None:
+        """Continue from a saved point: the env's generator and the history; the next step starts
+        a new episode."""
+        self._env_seed = env_seed
+        if env_state is not None:
+            self.env.unwrapped.np_random.bit_generator.state = env_state
+        self.history = history
+        self._recent = deque((e.score for e in history.episodes[-self.config.solve_window:]),
+                             maxlen=self.config.solve_window)
+
     def render(self) -> np.ndarray | None:
         """The current frame (only when the trainer was made with render=True)."""
         return self.env.render() if self.env.render_mode == "rgb_array" else None

@@ -47,7 +47,7 @@ def test_argparse_errors_exit_2_in_one_line():
     proc = subprocess.run([sys.executable, "main.py", "train", "--bogus"], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == ["rl-sandbox train: error: unrecognized arguments: --bogus"]
+    assert proc.stderr.strip().splitlines() == ["rl-sandbox: error: unrecognized arguments: --bogus"]
 
 
 def test_help_lists_the_app_and_subcommands():
