@@ -201,11 +201,11 @@ def read_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], 
     return tensors, info, len(data)
 
 
-def load_trainer(path: str | Path) -> Trainer:
+def load_trainer(path: str | Path, render: bool = False) -> Trainer:
     """Rebuild a trainer exactly as it was saved (see the module docstring for mid-episode saves)."""
     tensors, info, _ = read_file(path)
     try:
-        return _build(tensors, info)
+        return _build(tensors, info, render)
     except AgentFileError:
         raise
     except (ConfigError, EnvError) as exc:
@@ -232,9 +232,9 @@ def _expect(tensors: dict[str, np.ndarray], name: str, like: torch.Tensor) -> to
     return torch.from_numpy(value.copy())
 
 
-def _build(tensors: dict[str, np.ndarray], info: dict[str, Any]) -> Trainer:
+def _build(tensors: dict[str, np.ndarray], info: dict[str, Any], render: bool) -> Trainer:
     config = Config.from_dict(info["config"])
-    trainer = Trainer(config)
+    trainer = Trainer(config, render=render)
     saved_spec = info["spec"]
     if (saved_spec["obs_dim"], saved_spec["n_actions"]) != (trainer.spec.obs_dim, trainer.spec.n_actions):
         raise AgentFileError(

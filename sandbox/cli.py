@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names
 from sandbox.envs import EnvError
-from sandbox.trainer import EpisodeStats, Trainer
+from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged
 
 EXIT_USAGE = 2
 
@@ -119,6 +119,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     tqdm.write(format_episode(stats, trainer.config.max_episodes), file=sys.stdout)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+    except TrainingDiverged as exc:
+        print(f"training stopped: {exc}", file=sys.stderr)
     finally:
         if log:
             log.close()

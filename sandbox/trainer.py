@@ -80,6 +80,10 @@ class History:
     edits: list[LiveEdit] = field(default_factory=list)
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite; the agent is kept as it was at that step."""
+
+
 def seeds(seed: int) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence]:
     """Independent streams for the env, exploration and memory sampling, all from one seed."""
     env_ss, act_ss, mem_ss = np.random.SeedSequence(seed).spawn(3)
@@ -178,6 +182,11 @@ class Trainer:
             learn_reward += self.config.gamma * phi_next - potential(self.spec.env_id, state,
                                                                      self.config.shaping_scale)
         losses = self.agent.observe(agent_state, action, learn_reward, self.scaler(next_state), stop)
+        if losses and not all(math.isfinite(x) for x in losses):
+            raise TrainingDiverged(
+                f"the loss became {losses[-1]} at update {self.agent.updates} (episode {self.episodes_done + 1}); "
+                "try a lower learning_rate, a gradient_clip, or the huber loss"
+            )
         self.history.losses.extend(losses)
         self._episode_losses.extend(losses)
         self._episode_score += reward

@@ -1,0 +1,215 @@
+"""The parameter panel, generated from `sandbox.config.Config`'s fields: no hand-written field list.
+
+Each field gets an editor by type (choices → combo box, bool → check box, numbers and text → line
+edit validated on Enter or focus-out), a tooltip from its explanation and range, and an inline
+error label. Live fields stay editable while training; the others are locked while a run exists
+and take effect through "New agent".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sandbox.config import FIELDS, GROUPS, LIVE_FIELDS, Config, ConfigError, allowed, coerce, preset_description
+
+KNOWN_ENVS = ("MountainCar-v0", "CartPole-v1", "Acrobot-v1", "LunarLander-v3")
+ERROR_STYLE = "color: #b00020;"
+INVALID_EDIT_STYLE = "QLineEdit { border: 1px solid #b00020; background: #fff0f0; }"
+
+
+def tooltip(name: str) -> str:
+    m = FIELDS[name].metadata
+    parts = [f"<b>{name}</b>: {m['help']}", f"Allowed: {allowed(name)}."]
+    if m["recommended"]:
+        parts.append(f"Recommended: {m['recommended']}.")
+    parts.append("Can change while training." if name in LIVE_FIELDS else "Needs a new agent to change.")
+    return "<br>".join(parts)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class ParameterPanel(QWidget):
+    """Edits a Config. Emits `edited(dict)` with one validated change; `config` is always valid."""
+
+    edited = pyqtSignal(object)  # {name: value}, already validated against `config`
+    preset_chosen = pyqtSignal(str)
+
+    def __init__(self, config: Config, presets: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.editors: dict[str, QWidget] = {}
+        self.errors: dict[str, QLabel] = {}
+        self._run_exists = False
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        head = QFormLayout()
+        self.preset_box = QComboBox()
+        self.preset_box.addItem("— choose a preset —", "")
+        for name in presets:
+            self.preset_box.addItem(name, name)
+            self.preset_box.setItemData(self.preset_box.count() - 1, preset_description(name), Qt.ToolTipRole)
+        self.preset_box.setToolTip("Load a named set of hyperparameters (starts a new agent).")
+        self.preset_box.activated.connect(self._preset_activated)
+        head.addRow("Preset", self.preset_box)
+        self.lock_note = QLabel("Grey fields need a new agent (File ▸ New agent).")
+        self.lock_note.setWordWrap(True)
+        self.lock_note.setStyleSheet("color: #666;")
+        self.lock_note.setVisible(False)
+        outer.addLayout(head)
+        outer.addWidget(self.lock_note)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        inner = QWidget()
+        column = QVBoxLayout(inner)
+        for group in GROUPS:
+            box = QGroupBox(group)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+            for name, f in FIELDS.items():
+                if f.metadata["group"] == group:
+                    self._add_field(form, name)
+            column.addWidget(box)
+        column.addStretch(1)
+        scroll.setWidget(inner)
+        outer.addWidget(scroll, 1)
+        self.set_config(config)
+
+    # --- building ----------------------------------------------------------------------
+    def _add_field(self, form: QFormLayout, name: str) -> None:
+        f = FIELDS[name]
+        choices = f.metadata["choices"]
+        if name == "env_id":
+            editor: QWidget = QComboBox()
+            editor.setEditable(True)
+            editor.addItems(KNOWN_ENVS)
+            editor.lineEdit().editingFinished.connect(lambda n=name: self._commit_text(n))
+            editor.activated.connect(lambda _i, n=name: self._commit_text(n))
+        elif choices:
+            editor = QComboBox()
+            for choice in choices:
+                editor.addItem(str(choice), choice)
+            editor.activated.connect(lambda _i, n=name: self._commit(n, self.editors[n].currentData()))
+        elif f.type == "bool":
+            editor = QCheckBox()
+            editor.clicked.connect(lambda checked, n=name: self._commit(n, checked))
+        else:
+            editor = QLineEdit()
+            editor.editingFinished.connect(lambda n=name: self._commit_text(n))
+        editor.setObjectName(name)
+        editor.setToolTip(tooltip(name))
+        label = QLabel(name.replace("_", " ") + ("" if name in LIVE_FIELDS else " ⟳"))
+        label.setToolTip(tooltip(name))
+        error = QLabel()
+        error.setStyleSheet(ERROR_STYLE)
+        error.setWordWrap(True)
+        error.setVisible(False)
+        cell = QWidget()
+        cell_layout = QVBoxLayout(cell)
+        cell_layout.setContentsMargins(0, 0, 0, 0)
+        cell_layout.setSpacing(1)
+        cell_layout.addWidget(editor)
+        cell_layout.addWidget(error)
+        form.addRow(label, cell)
+        self.editors[name] = editor
+        self.errors[name] = error
+
+    # --- state -------------------------------------------------------------------------
+    def set_config(self, config: Config) -> None:
+        """Show `config` in every editor and clear all errors."""
+        self.config = config
+        for name, editor in self.editors.items():
+            value = getattr(config, name)
+            editor.blockSignals(True)
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox) and not editor.isEditable():
+                editor.setCurrentIndex(editor.findData(value))
+            elif isinstance(editor, QComboBox):
+                editor.setEditText(str(value))
+            else:
+                editor.setText(_text(value))
+            editor.blockSignals(False)
+            self._show_error(name, None)
+
+    def set_run_exists(self, exists: bool) -> None:
+        """Lock the fields that need a new agent while a run exists."""
+        self._run_exists = exists
+        for name, editor in self.editors.items():
+            editor.setEnabled(name in LIVE_FIELDS or not exists)
+        self.lock_note.setVisible(exists)
+
+    def select_preset(self, name: str) -> None:
+        self.preset_box.setCurrentIndex(max(self.preset_box.findData(name), 0))
+
+    def set_value(self, name: str, text: str) -> bool:
+        """Type `text` into a field as a user would and commit it; returns whether it was accepted."""
+        editor = self.editors[name]
+        if isinstance(editor, QLineEdit):
+            editor.setText(text)
+        elif isinstance(editor, QComboBox):
+            editor.setEditText(text)
+        return self._commit_text(name)
+
+    # --- editing -----------------------------------------------------------------------
+    def _commit_text(self, name: str) -> bool:
+        editor = self.editors[name]
+        text = editor.currentText() if isinstance(editor, QComboBox) else editor.text()
+        try:
+            value = coerce(name, text)
+        except ConfigError as exc:
+            self._show_error(name, str(exc))
+            return False
+        return self._commit(name, value)
+
+    def _commit(self, name: str, value: Any) -> bool:
+        if getattr(self.config, name) == value and type(getattr(self.config, name)) is type(value):
+            self._show_error(name, None)
+            return True
+        try:
+            new = self.config.with_changes(**{name: value})
+        except ConfigError as exc:
+            self._show_error(name, str(exc))
+            return False
+        self._show_error(name, None)
+        self.config = new
+        self.preset_box.setCurrentIndex(0)
+        self.edited.emit({name: value})
+        return True
+
+    def _show_error(self, name: str, message: str | None) -> None:
+        label, editor = self.errors[name], self.editors[name]
+        label.setText(message or "")
+        label.setVisible(message is not None)
+        if isinstance(editor, QLineEdit):
+            editor.setStyleSheet(INVALID_EDIT_STYLE if message else "")
+
+    def error_text(self, name: str) -> str:
+        return self.errors[name].text() if self.errors[name].isVisibleTo(self) else ""
+
+    def _preset_activated(self, index: int) -> None:
+        name = self.preset_box.itemData(index)
+        if name:
+            self.preset_chosen.emit(name)
+

@@ -1,0 +1,182 @@
+"""Live training plots: score with moving average, threshold and solve point; loss per update; epsilon.
+
+Curves are created once and fed with `setData` from growing numpy buffers; a timer redraws at
+most every 100 ms, and long series are downsampled and clipped to the view, so the plots stay
+smooth after 10,000 episodes and 1,000,000 updates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QVBoxLayout, QWidget
+
+from sandbox.trainer import EpisodeStats, History, LiveEdit
+
+REDRAW_MS = 100
+SCORE_COLOR = (150, 160, 175)
+AVERAGE_COLOR = (31, 119, 180)
+LOSS_COLOR = (214, 39, 40)
+EPSILON_COLOR = (44, 160, 44)
+MARKER_COLOR = (200, 120, 0)
+
+
+class Series:
+    """An append-only float array with amortised O(1) appends and a view of the filled part."""
+
+    def __init__(self, dtype: type = np.float64, capacity: int = 1024) -> None:
+        self._data = np.empty(capacity, dtype=dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, values: np.ndarray | list[float]) -> None:
+        values = np.asarray(values, dtype=self._data.dtype)
+        need = self._n + len(values)
+        if need > len(self._data):
+            grown = np.empty(max(need, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = values
+        self._n = need
+
+    def clear(self) -> None:
+        self._n = 0
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._n]
+
+
+def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y_label: str) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0, title=title)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    return plot
+
+
+class TrainingPlots(QWidget):
+    """Score, loss and epsilon plots of the current run (and markers for live parameter edits)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.layout_widget)
+
+        self.score_plot = _plot(self.layout_widget, 0, "Score per episode", "episode", "score")
+        self.score_plot.addLegend(offset=(-10, 10))
+        self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
+        self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving average")
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
+                                              pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
+                                              label="solve threshold", labelOpts={"position": 0.05, "color": (0, 120, 0)})
+        self.threshold_line.setVisible(False)
+        self.score_plot.addItem(self.threshold_line, ignoreBounds=True)
+        self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
+                                               pen=pg.mkPen("k"), name="solved")
+        self.score_plot.addItem(self.solved_point)
+
+        self.loss_plot = _plot(self.layout_widget, 1, "Loss per learning update", "update", "loss")
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
+
+        self.epsilon_plot = _plot(self.layout_widget, 2, "Exploration (epsilon)", "episode", "epsilon")
+        self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
+        self.epsilon_plot.setXLink(self.score_plot)
+
+        self.episodes = Series(np.int64)
+        self.scores = Series()
+        self.averages = Series()
+        self.epsilons = Series()
+        self.losses = Series(np.float32)
+        self.markers: list[pg.InfiniteLine] = []
+        self.solved_at: tuple[int, float] | None = None
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    # --- data in -----------------------------------------------------------------------
+    def reset(self, history: History, threshold: float | None) -> None:
+        """Show a new run: its history so far, its threshold, its edit markers."""
+        for series in (self.episodes, self.scores, self.averages, self.epsilons, self.losses):
+            series.clear()
+        for plot in (self.score_plot, self.epsilon_plot):
+            for marker in self.markers:
+                if marker in plot.items:
+                    plot.removeItem(marker)
+        self.markers.clear()
+        self.solved_at = None
+        self.set_threshold(threshold)
+        for stats in history.episodes:
+            self.add_episode(stats)
+        self.add_losses(np.frombuffer(history.losses, dtype=np.float32))
+        for edit in history.edits:
+            self.add_edit(edit)
+        self.redraw()
+
+    def set_threshold(self, threshold: float | None) -> None:
+        self.threshold_line.setVisible(threshold is not None)
+        if threshold is not None:
+            self.threshold_line.setValue(threshold)
+
+    def add_episode(self, stats: EpisodeStats) -> None:
+        self.episodes.extend([stats.index + 1])
+        self.scores.extend([stats.score])
+        self.averages.extend([stats.moving_average])
+        self.epsilons.extend([stats.epsilon])
+        if stats.solved and self.solved_at is None:
+            self.solved_at = (stats.index + 1, stats.moving_average)
+        self._dirty = True
+
+    def add_losses(self, losses: np.ndarray) -> None:
+        if len(losses):
+            self.losses.extend(losses)
+            self._dirty = True
+
+    def add_edit(self, edit: LiveEdit) -> None:
+        """A labelled vertical marker at the episode where a parameter changed."""
+        text = f"{edit.name} → {_short(edit.new)}"
+        for plot in (self.score_plot, self.epsilon_plot):
+            line = pg.InfiniteLine(pos=edit.episode + 0.5, angle=90, movable=False,
+                                   pen=pg.mkPen(MARKER_COLOR, width=1, style=Qt.DotLine),
+                                   label=text if plot is self.score_plot else None,
+                                   labelOpts={"position": 0.9, "color": MARKER_COLOR, "rotateAxis": (1, 0)})
+            line.setToolTip(f"episode {edit.episode}, step {edit.total_steps}: {edit.name} {edit.old} → {edit.new}")
+            plot.addItem(line, ignoreBounds=True)
+            self.markers.append(line)
+
+    def set_loss_log(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+
+    # --- drawing -----------------------------------------------------------------------
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        x = self.episodes.values
+        self.score_curve.setData(x, self.scores.values)
+        self.average_curve.setData(x, self.averages.values)
+        self.epsilon_curve.setData(x, self.epsilons.values)
+        losses = self.losses.values
+        self.loss_curve.setData(np.arange(1, len(losses) + 1), losses)
+        if self.solved_at:
+            self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
+        else:
+            self.solved_point.setData([], [])
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float) and value != 0 and not math.isnan(value):
+        return f"{value:.3g}"
+    return str(value)

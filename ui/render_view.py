@@ -1,0 +1,91 @@
+"""The live render of the env and, when stepping, what the agent saw and did."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtGui import QImage, QPixmap
+from PyQt5.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+ACTION_NAMES = {
+    "MountainCar-v0": ("push left", "no push", "push right"),
+    "CartPole-v1": ("push left", "push right"),
+    "Acrobot-v1": ("torque -1", "torque 0", "torque +1"),
+    "LunarLander-v3": ("nothing", "left engine", "main engine", "right engine"),
+}
+
+
+def frame_to_image(frame: np.ndarray) -> QImage:
+    """An RGB uint8 (H, W, 3) array as a QImage that owns its pixels."""
+    frame = np.ascontiguousarray(frame)
+    h, w, _ = frame.shape
+    return QImage(frame.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+
+
+def action_name(env_id: str, action: int) -> str:
+    names = ACTION_NAMES.get(env_id)
+    return f"{action} ({names[action]})" if names and action < len(names) else str(action)
+
+
+class FrameLabel(QLabel):
+    """Shows the latest frame scaled to fit, keeping its aspect ratio."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAlignment(Qt.AlignCenter)
+        self.setMinimumSize(240, 160)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setStyleSheet("background: #ffffff; border: 1px solid #ccc;")
+        self._image: QImage | None = None
+        self.frames_shown = 0
+
+    def show_frame(self, frame: np.ndarray) -> None:
+        self._image = frame_to_image(frame)
+        self.frames_shown += 1
+        self._rescale()
+
+    def clear_frame(self, text: str) -> None:
+        self._image = None
+        self.clear()
+        self.setText(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._rescale()
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, 400)
+
+    def _rescale(self) -> None:
+        if self._image is not None:
+            pixmap = QPixmap.fromImage(self._image)
+            self.setPixmap(pixmap.scaled(self.size() - QSize(2, 2), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+
+
+class RenderView(QWidget):
+    """The frame plus a one-glance readout of the last step."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.frame = FrameLabel()
+        self.details = QLabel("Step through training (S) to see the state, the action and each action's Q-value.")
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.RichText)
+        self.details.setStyleSheet("font-family: monospace; padding: 4px;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.frame, 1)
+        layout.addWidget(self.details)
+        self.env_id = ""
+
+    def show_step(self, state: np.ndarray, action: int, reward: float, q_values: np.ndarray,
+                  title: str = "step") -> None:
+        best = int(np.argmax(q_values))
+        qs = "  ".join(
+            (f"<b>Q[{action_name(self.env_id, i)}]={q:.3f}</b>" if i == best else
+             f"Q[{action_name(self.env_id, i)}]={q:.3f}")
+            for i, q in enumerate(q_values)
+        )
+        state_text = ", ".join(f"{v:.4f}" for v in state)
+        self.details.setText(f"<b>{title}</b> state [{state_text}] → action {action_name(self.env_id, action)}, "
+                             f"reward {reward:g}<br>{qs}")

@@ -1,0 +1,66 @@
+"""`python main.py screenshot OUT.png`: the real main window, optionally after training, as a PNG."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import QSettings
+from PyQt5.QtWidgets import QApplication
+
+from sandbox.config import load_preset
+
+
+def _wait(app: QApplication, condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.005)
+    return True
+
+
+def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str | None,
+                    timeout: float = 900.0) -> int:
+    """Build the window offscreen (unless a display is set), train `episodes` through the real worker, save."""
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from ui.app import make_application
+    from ui.main_window import MainWindow
+
+    app = make_application()
+    settings = QSettings(str(Path(out).with_suffix(".ini")), QSettings.IniFormat)  # leave user settings alone
+    settings.clear()
+    window = MainWindow(settings)
+    window.resize(*size)
+    window.show()
+    if not _wait(app, lambda: window.snapshot is not None, 60):
+        print("error: the agent was not created in time", file=sys.stderr)
+        return 1
+    if preset:
+        window.panel.set_config(load_preset(preset))
+        window.cmd_new_agent.emit(load_preset(preset))
+        _wait(app, lambda: window.snapshot.config == load_preset(preset), 60)
+    if episodes:
+        window.start()
+        reached = _wait(app, lambda: len(window.plots.scores) >= episodes or window.state in ("Solved", "Stopped"),
+                        timeout)
+        window.pause()
+        _wait(app, lambda: window.state != "Running", 10)
+        if not reached:
+            print(f"warning: stopped after {len(window.plots.scores)} episodes (timeout)", file=sys.stderr)
+    _wait(app, lambda: False, 0.3)  # let the last frame, status and redraw land
+    window.plots.redraw()
+    app.processEvents()
+    ok = window.grab().save(str(out), "PNG")
+    window.setWindowModified(False)
+    window.close()
+    Path(settings.fileName()).unlink(missing_ok=True)
+    if not ok:
+        print(f"error: cannot write {out}", file=sys.stderr)
+        return 1
+    print(f"saved {out} ({size[0]}x{size[1]}, {len(window.plots.scores)} episodes)")
+    return 0
