@@ -1,0 +1,228 @@
+import time
+
+import pytest
+from PyQt5.QtWidgets import QFileDialog, QMessageBox
+
+from sandbox.trainer import Trainer
+from tests.ui.conftest import EpisodeCounter, quick_config
+from ui.main_window import MainWindow
+from ui.worker import State
+
+
+def wait_state(qtbot, window, state, timeout=30_000):
+    qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
+
+
+def test_start_delivers_episode_signals_and_status(qtbot, window):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 3, timeout=60_000)
+    assert [e.index for e in count.episodes[:3]] == [0, 1, 2]
+    assert window.status_labels["state"].text().count("Running") == 1
+    qtbot.waitUntil(lambda: window.last_status is not None and window.last_status.episodes >= 3)
+    assert "memory" in window.status_labels["memory"].text() and "steps/s" in window.status_labels["speed"].text()
+    assert len(window.plots.scores) >= 3 and window.isWindowModified()
+    assert not window.act_start.isEnabled() and window.act_pause.isEnabled()
+
+
+def test_pause_stops_episodes_and_resume_continues(qtbot, window):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
+    window.act_pause.trigger()
+    wait_state(qtbot, window, State.PAUSED)
+    seen, steps = len(count), window.worker.trainer.total_steps
+    qtbot.wait(600)
+    assert len(count) == seen and window.worker.trainer.total_steps == steps
+    assert window.act_start.text() == "&Resume"
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) > seen, timeout=30_000)
+
+
+def test_step_takes_exactly_one_env_step_and_shows_it(qtbot, window):
+    with qtbot.waitSignal(window.worker.stepped, timeout=10_000) as blocker:
+        window.act_step.trigger()
+    qtbot.wait(300)
+    assert window.worker.trainer.total_steps == 1
+    result = blocker.args[0]
+    text = window.render_view.details.text()
+    assert "action" in text and "reward -1" in text and f"{result.q_values[0]:.3f}" in text
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 2)
+
+
+def test_step_episode_runs_exactly_one_episode(qtbot, window):
+    count = EpisodeCounter(window)
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 1)
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: len(count) == 1, timeout=30_000)
+    wait_state(qtbot, window, State.PAUSED)
+    qtbot.wait(400)
+    assert len(count) == 1 and window.worker.trainer.total_steps == 200
+    assert not window.worker.trainer.mid_episode
+
+
+def test_pausing_and_stepping_do_not_change_the_outcome(qtbot, window):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
+    window.act_pause.trigger()
+    wait_state(qtbot, window, State.PAUSED)
+    for _ in range(7):
+        window.act_step.trigger()
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: window.state == State.PAUSED and len(count) >= 2, timeout=30_000)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 5, timeout=60_000)
+    window.act_pause.trigger()
+    wait_state(qtbot, window, State.PAUSED)
+    alone = Trainer(quick_config()).run(5)
+    assert [e.deterministic() for e in count.episodes[:5]] == [e.deterministic() for e in alone]
+
+
+def test_live_learning_rate_edit_reaches_the_optimizer_and_leaves_a_marker(qtbot, window):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
+    assert window.panel.editors["learning_rate"].isEnabled()
+    assert not window.panel.editors["hidden_units"].isEnabled()  # needs a new agent
+    assert window.panel.set_value("learning_rate", "2.5e-4")
+    optimizer = window.worker.trainer.agent.optimizer
+    qtbot.waitUntil(lambda: optimizer.param_groups[0]["lr"] == 2.5e-4, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.plots.markers) == 2)
+    assert "learning_rate → 0.00025" in window.plots.markers[0].label.textItem.toPlainText()
+    assert window.worker.trainer.history.edits[-1].new == 2.5e-4
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("1.5", "gamma = 1.5 is not allowed; allowed: a number from 0 to 1"),
+    ("abc", "gamma = 'abc' is not allowed"),
+])
+def test_invalid_entry_shows_an_error_and_changes_nothing(qtbot, window, text, message):
+    before = window.worker.trainer.config
+    assert not window.panel.set_value("gamma", text)
+    assert message in window.panel.error_text("gamma")
+    qtbot.wait(200)
+    assert window.worker.trainer.config == before and window.panel.config == before
+    assert window.panel.set_value("gamma", "0.95")
+    assert window.panel.error_text("gamma") == ""
+    qtbot.waitUntil(lambda: window.worker.trainer.config.gamma == 0.95)
+
+
+def test_new_agent_asks_then_resets(qtbot, window, monkeypatch):
+    count = EpisodeCounter(window)
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: len(count) == 1, timeout=30_000)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    window.act_new.trigger()
+    qtbot.wait(200)
+    assert asked and window.worker.trainer.total_steps == 200  # cancelled: nothing lost
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    old = window.worker.trainer
+    window.act_new.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer is not old, timeout=10_000)
+    assert window.worker.trainer.total_steps == 0 and len(window.plots.scores) == 0
+    assert not window.isWindowModified() and window.panel.editors["hidden_units"].isEnabled()
+
+
+def test_save_then_open_round_trip_through_the_real_actions(qtbot, window, monkeypatch, tmp_path):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 2, timeout=30_000)
+    window.act_pause.trigger()
+    wait_state(qtbot, window, State.PAUSED)
+    window.act_step_episode.trigger()  # finish the current episode so the save is at a boundary
+    wait_state(qtbot, window, State.PAUSED)
+    qtbot.waitUntil(lambda: not window.worker.trainer.mid_episode)
+    episodes, losses = window.worker.trainer.episodes_done, len(window.worker.trainer.history.losses)
+    path = tmp_path / "run"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.act_save.trigger()
+    qtbot.waitUntil(lambda: not window.isWindowModified(), timeout=30_000)
+    saved = tmp_path / "run.agent"
+    assert saved.exists() and "run.agent" in window.windowTitle()
+
+    window.act_new.trigger()  # saved: no question asked
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 0, timeout=10_000)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(saved), ""))
+    window.act_open.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == episodes, timeout=30_000)
+    assert len(window.plots.scores) == episodes and len(window.plots.losses) == losses
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done > episodes, timeout=30_000)
+
+
+def test_open_a_damaged_file_shows_a_readable_error(qtbot, window, monkeypatch, tmp_path):
+    bad = tmp_path / "bad.agent"
+    bad.write_bytes(b"\x80\x04\x95 this is a pickle, not an agent")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    window.act_open.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=10_000)
+    assert "not an agent file" in window.error_box.informativeText()
+    assert window.worker.trainer is not None  # the current agent is untouched
+
+
+def test_closing_during_training_stops_the_worker_quickly(qtbot, window, monkeypatch, qtlog):
+    count = EpisodeCounter(window)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    started = time.perf_counter()
+    window.close()
+    assert window.thread.isFinished() and time.perf_counter() - started < 1.0
+    warnings = [r.message for r in qtlog.records if "propagateSizeHints" not in r.message]
+    assert warnings == []
+
+
+def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypatch):
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1, timeout=30_000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Cancel)
+    window.close()
+    assert window.isVisible() and window.thread.isRunning()
+
+
+def test_a_worker_exception_stops_training_keeps_the_agent_and_shows_a_dialog(qtbot, window):
+    window.cmd_new_agent.emit(quick_config(env_id="FaultyEnv-v0", solve_threshold=0.0))
+    qtbot.waitUntil(lambda: window.snapshot.config.env_id == "FaultyEnv-v0", timeout=10_000)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=10_000)
+    assert "sensor cable unplugged" in window.error_box.informativeText()
+    assert "while training" in window.error_box.text()
+    assert window.state == State.STOPPED and window.worker.trainer.total_steps == 49
+
+
+def test_evaluate_and_watch_greedy_report_scores(qtbot, window):
+    with qtbot.waitSignal(window.worker.evaluated, timeout=60_000):
+        window.act_evaluate.trigger()
+    assert "mean -200.0" in window.result_label.text() and "not solved" in window.result_label.text()
+    with qtbot.waitSignal(window.worker.greedy_finished, timeout=60_000) as blocker:
+        window.act_greedy.trigger()
+    assert blocker.args == [-200.0] and "score -200" in window.result_label.text()
+    assert window.worker.trainer.total_steps == 0  # greedy runs never train
+
+
+def test_render_shows_frames_while_training(qtbot, window):
+    window.act_render.setChecked(True)
+    window.render_changed()
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.render_view.frame.frames_shown >= 3, timeout=30_000)
+    assert window.render_view.frame.pixmap() is not None and not window.render_view.frame.pixmap().isNull()
+
+
+def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
+    window.resize(1111, 777)
+    window.panel.set_value("learning_rate", "0.0005")
+    qtbot.waitUntil(lambda: window.worker.trainer.config.learning_rate == 5e-4)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    window.close()
+    assert '"learning_rate": 0.0005' in settings.value("run/config")
+    again = MainWindow(settings)
+    try:
+        qtbot.waitUntil(lambda: again.snapshot is not None, timeout=30_000)
+        assert (again.width(), again.height()) == (1111, 777)
+        assert again.panel.config.learning_rate == 5e-4
+    finally:
+        again.close()
