@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 2)
         splitter.setStretchFactor(2, 3)
-        splitter.setSizes([330, 520, 650])
+        splitter.setSizes([380, 470, 550])
         self.splitter = splitter
         self.setCentralWidget(splitter)
 

@@ -60,6 +60,7 @@ class ParameterPanel(QWidget):
         self.errors: dict[str, QLabel] = {}
         self._run_exists = False
 
+        self.setMinimumWidth(330)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         head = QFormLayout()
@@ -81,6 +82,7 @@ class ParameterPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         inner = QWidget()
         column = QVBoxLayout(inner)
         for group in GROUPS:

@@ -59,6 +59,7 @@ def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y
     plot.setLabel("left", y_label)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
+    plot.getAxis("left").enableAutoSIPrefix(False)
     return plot
 
 
@@ -74,14 +75,15 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.layout_widget)
 
         self.score_plot = _plot(self.layout_widget, 0, "Score per episode", "episode", "score")
-        self.score_plot.addLegend(offset=(-10, 10))
+        self.score_plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 200))
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
         self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving average")
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
                                               pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
-                                              label="solve threshold", labelOpts={"position": 0.05, "color": (0, 120, 0)})
+                                              label="solve threshold",
+                                              labelOpts={"position": 0.3, "color": (0, 120, 0)})
         self.threshold_line.setVisible(False)
-        self.score_plot.addItem(self.threshold_line, ignoreBounds=True)
+        self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
         self.score_plot.addItem(self.solved_point)
