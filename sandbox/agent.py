@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from sandbox.config import Config, ConfigError
 from sandbox.envs import EnvSpec
-from sandbox.memory import ReplayMemory
+from sandbox.memory import NStepBuffer, ReplayMemory
 from sandbox.networks import build_network
 
 
@@ -47,6 +47,7 @@ class DQNAgent:
             if on_cpu else torch.optim.Adam(self.online.parameters(), lr=config.learning_rate)
         self._numpy_acting = on_cpu
         self.memory = ReplayMemory(config.memory_capacity, spec.obs_dim, memory_seed)
+        self.n_step = NStepBuffer(config.n_step)
         self.rng = np.random.default_rng(act_seed)
         self.steps = 0
         self.updates = 0
@@ -87,10 +88,14 @@ class DQNAgent:
 
     # --- learning --------------------------------------------------------------------
     def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
-                stop: bool) -> list[float]:
-        """Store a transition, learn on schedule, update the target; returns this step's losses."""
+                stop: bool, episode_end: bool = False) -> list[float]:
+        """Store a transition, learn on schedule, update the target; returns this step's losses.
+
+        `episode_end` (terminated or truncated) flushes pending n-step transitions.
+        """
         c = self.config
-        self.memory.add(state, action, reward, next_state, stop)
+        for transition in self.n_step.push(state, action, reward, next_state, stop, episode_end or stop, c.gamma):
+            self.memory.add(*transition)
         self.steps += 1
         losses: list[float] = []
         if (self.steps % c.update_interval == 0 and self.steps >= c.learning_starts
@@ -103,8 +108,12 @@ class DQNAgent:
             self.target.load_state_dict(self.online.state_dict())
         return losses
 
-    def td_targets(self, rewards: torch.Tensor, next_states: torch.Tensor, stops: torch.Tensor) -> torch.Tensor:
-        """r + gamma * (1 - stop) * Q_target(s', a*), a* = argmax_a Q_online(s', a) (Double DQN)."""
+    def td_targets(self, rewards: torch.Tensor, next_states: torch.Tensor, stops: torch.Tensor,
+                   horizons: torch.Tensor | None = None) -> torch.Tensor:
+        """r + gamma**h * (1 - stop) * Q_target(s', a*), a* = argmax_a Q_online(s', a) (Double DQN).
+
+        h = 1 for one-step transitions (then gamma is applied as a plain scalar).
+        """
         with torch.no_grad():
             q_next_target = self.target(next_states)
             if self.config.double_dqn:
@@ -112,13 +121,14 @@ class DQNAgent:
                 q_next = q_next_target.gather(1, best).squeeze(1)
             else:
                 q_next = q_next_target.max(dim=1).values
-            return rewards + self.config.gamma * (1.0 - stops) * q_next
+            discount = self.config.gamma if horizons is None else torch.pow(self.config.gamma, horizons)
+            return rewards + discount * (1.0 - stops) * q_next
 
     def learn(self) -> float:
         """One gradient step on a sampled batch; returns the loss as a Python float."""
         c = self.config
-        s, a, r, s2, d = (torch.from_numpy(x).to(self.device) for x in self.memory.sample(c.batch_size))
-        targets = self.td_targets(r, s2, d)
+        s, a, r, s2, d, h = (torch.from_numpy(x).to(self.device) for x in self.memory.sample(c.batch_size))
+        targets = self.td_targets(r, s2, d, h if c.n_step > 1 else None)
         q = self.online(s).gather(1, a.unsqueeze(1)).squeeze(1)
         loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
         self.optimizer.zero_grad(set_to_none=True)

@@ -27,6 +27,7 @@ import torch
 
 from sandbox.config import Config, ConfigError
 from sandbox.envs import EnvError
+from sandbox.memory import ARRAYS as MEMORY_ARRAYS
 from sandbox.trainer import EpisodeStats, History, LiveEdit, Trainer
 
 FORMAT = "rl-sandbox-agent"
@@ -36,7 +37,6 @@ MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_FILE_BYTES = 8 * 1024**3
 DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "BOOL": np.bool_}
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
-MEMORY_ARRAYS = ("states", "actions", "rewards", "next_states", "stops")
 
 
 class AgentFileError(ValueError):

@@ -87,6 +87,9 @@ class Config:
                                  high=100000, recommended="1 – 16")
     update_times: int = param(1, "Gradient steps each time the agent learns.", "Learning", live=True, low=1,
                               high=1000, recommended="1 – 8")
+    n_step: int = param(1, "Multi-step returns: learn from the discounted sum of the next n rewards plus "
+                        "the value n steps later (1 = one-step DQN). Larger n spreads a rare reward "
+                        "back faster.", "Learning", low=1, high=100, recommended="1 – 10")
     learning_starts: int = param(0, "Env steps before the first gradient step (memory must also hold a "
                                  "batch).", "Learning", live=True, low=0, high=10**9)
     # Exploration

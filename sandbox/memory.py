@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import numpy as np
 
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Transition = tuple[np.ndarray, int, float, np.ndarray, bool, int]
+ARRAYS = ("states", "actions", "rewards", "next_states", "stops", "horizons")
 
 
 class ReplayMemory:
-    """Holds the last `capacity` transitions (s, a, r, s', stop) and samples batches uniformly.
+    """Holds the last `capacity` transitions (s, a, r, s', stop, horizon) and samples batches uniformly.
 
     `stop` is 1.0 where the target must not bootstrap from s' (a true terminal state, or a
-    time-limit cut-off in the notebook-compatible mode). Sampling draws indices with replacement
+    time-limit cut-off in the notebook-compatible mode). `horizon` is the number of env steps
+    between s and s' (1, or up to n for n-step returns): the target discounts s' by gamma**horizon.
+    Sampling draws indices with replacement
     from the generator seeded here, so it costs O(batch) and never touches global random state.
     Batches are written into reused arrays: no allocation per step.
     """
@@ -26,6 +31,7 @@ class ReplayMemory:
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.next_states = np.zeros((capacity, obs_dim), dtype=np.float32)
         self.stops = np.zeros(capacity, dtype=np.float32)
+        self.horizons = np.ones(capacity, dtype=np.float32)
         self.position = 0
         self.size = 0
         self.rng = np.random.default_rng(seed)
@@ -34,13 +40,15 @@ class ReplayMemory:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray, stop: bool) -> None:
+    def add(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray, stop: bool,
+            horizon: int = 1) -> None:
         i = self.position
         self.states[i] = state
         self.actions[i] = action
         self.rewards[i] = reward
         self.next_states[i] = next_state
         self.stops[i] = stop
+        self.horizons[i] = horizon
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -56,26 +64,22 @@ class ReplayMemory:
                 np.empty(batch_size, np.float32),
                 np.empty((batch_size, self.obs_dim), np.float32),
                 np.empty(batch_size, np.float32),
+                np.empty(batch_size, np.float32),
             )
-        s, a, r, s2, d = self._batch
+        s, a, r, s2, d, h = self._batch
         np.take(self.states, idx, axis=0, out=s)
         np.take(self.actions, idx, out=a)
         np.take(self.rewards, idx, out=r)
         np.take(self.next_states, idx, axis=0, out=s2)
         np.take(self.stops, idx, out=d)
+        np.take(self.horizons, idx, out=h)
         return self._batch
 
     def export(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The filled slots as they lie (not reordered: sampled indices must keep meaning the same
         transitions), the write position and the generator state."""
         n = self.size
-        arrays = {
-            "states": self.states[:n].copy(),
-            "actions": self.actions[:n].copy(),
-            "rewards": self.rewards[:n].copy(),
-            "next_states": self.next_states[:n].copy(),
-            "stops": self.stops[:n].copy(),
-        }
+        arrays = {name: getattr(self, name)[:n].copy() for name in ARRAYS}
         meta = {"capacity": self.capacity, "size": n, "position": self.position, "rng": self.rng.bit_generator.state}
         return arrays, meta
 
@@ -91,8 +95,43 @@ class ReplayMemory:
                 f"memory (capacity {meta['capacity']}, size {size}, position {position}) "
                 f"does not fit a memory of capacity {self.capacity}"
             )
-        for name in ("states", "actions", "rewards", "next_states", "stops"):
+        for name in ARRAYS:
             getattr(self, name)[:size] = arrays[name]
         self.size = size
         self.position = position
         self.rng.bit_generator.state = meta["rng"]
+
+
+class NStepBuffer:
+    """Turns one-step transitions into n-step ones: (s_t, a_t, r_t + g r_t+1 + ... , s_t+k, stop, k).
+
+    A transition leaves once n rewards are summed; at an episode's end the rest leave with
+    shorter horizons, so nothing crosses an episode boundary. With n = 1 it passes transitions through.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._pending: deque[tuple[np.ndarray, int, float]] = deque()
+
+    def push(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray, stop: bool,
+             episode_end: bool, gamma: float) -> list[Transition]:
+        if self.n == 1:
+            return [(state, action, reward, next_state, stop, 1)]
+        self._pending.append((state, action, reward))
+        out: list[Transition] = []
+        if len(self._pending) == self.n:
+            out.append(self._emit(next_state, stop, gamma))
+        if episode_end:
+            while self._pending:
+                out.append(self._emit(next_state, stop, gamma))
+        return out
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def _emit(self, next_state: np.ndarray, stop: bool, gamma: float) -> Transition:
+        ret = 0.0
+        for _, _, r in reversed(self._pending):
+            ret = r + gamma * ret
+        state, action, _ = self._pending.popleft()
+        return state, action, ret, next_state, stop, len(self._pending) + 1

@@ -181,7 +181,8 @@ class Trainer:
             phi_next = 0.0 if terminated else potential(self.spec.env_id, next_state, self.config.shaping_scale)
             learn_reward += self.config.gamma * phi_next - potential(self.spec.env_id, state,
                                                                      self.config.shaping_scale)
-        losses = self.agent.observe(agent_state, action, learn_reward, self.scaler(next_state), stop)
+        losses = self.agent.observe(agent_state, action, learn_reward, self.scaler(next_state), stop,
+                                    terminated or truncated)
         if losses and not all(math.isfinite(x) for x in losses):
             raise TrainingDiverged(
                 f"the loss became {losses[-1]} at update {self.agent.updates} (episode {self.episodes_done + 1}); "

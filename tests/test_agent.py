@@ -70,6 +70,9 @@ def test_double_dqn_target_matches_a_hand_computed_batch():
     agent.config = agent.config.with_changes(double_dqn=False)
     y = agent.td_targets(rewards, torch.zeros(2, 2), torch.zeros(2))
     torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 9.0, -1.0 + 0.5 * 8.0]))
+    # n-step transitions discount the bootstrap by gamma ** horizon.
+    y = agent.td_targets(rewards, torch.zeros(2, 2), torch.zeros(2), torch.tensor([3.0, 1.0]))
+    torch.testing.assert_close(y, torch.tensor([1.0 + 0.125 * 9.0, -1.0 + 0.5 * 8.0]))
 
 
 def test_learns_on_schedule_and_keeps_losses_as_floats():

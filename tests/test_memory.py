@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sandbox.memory import ReplayMemory
+from sandbox.memory import NStepBuffer, ReplayMemory
 
 
 def _fill(mem: ReplayMemory, n: int, start: int = 0) -> None:
@@ -20,13 +20,14 @@ def test_wraps_around_keeping_the_newest():
 def test_sample_returns_consistent_transitions_from_the_filled_part():
     mem = ReplayMemory(100, 2, seed=1)
     _fill(mem, 10)
-    s, a, r, s2, d = mem.sample(64)
+    s, a, r, s2, d, h = mem.sample(64)
     assert s.shape == (64, 2) and a.dtype == np.int64 and r.shape == (64,)
     assert set(r.tolist()) <= set(range(10))
     np.testing.assert_array_equal(s[:, 0], r)
     np.testing.assert_array_equal(s2[:, 0], r + 1)
     np.testing.assert_array_equal(a, r.astype(int) % 3)
     np.testing.assert_array_equal(d, (r.astype(int) % 2 == 0).astype(np.float32))
+    np.testing.assert_array_equal(h, np.ones(64, np.float32))
 
 
 def test_sampling_is_seeded_and_independent_of_global_state():
@@ -63,3 +64,24 @@ def test_restore_refuses_a_different_capacity():
 def test_empty_memory_cannot_be_sampled():
     with pytest.raises(ValueError, match="empty"):
         ReplayMemory(4, 2, seed=0).sample(1)
+
+
+def test_n_step_buffer_sums_discounted_rewards_and_flushes_at_episode_end():
+    buf = NStepBuffer(3)
+    obs = [np.full(2, i, np.float32) for i in range(6)]
+    out = []
+    for t in range(4):  # an episode of 4 steps, rewards 1, 2, 3, 4, ending in a terminal state
+        out += buf.push(obs[t], t, float(t + 1), obs[t + 1], t == 3, t == 3, 0.5)
+    assert [(int(s[0]), a, r, int(s2[0]), stop, h) for s, a, r, s2, stop, h in out] == [
+        (0, 0, 1 + 0.5 * 2 + 0.25 * 3, 3, False, 3),
+        (1, 1, 2 + 0.5 * 3 + 0.25 * 4, 4, True, 3),
+        (2, 2, 3 + 0.5 * 4, 4, True, 2),
+        (3, 3, 4.0, 4, True, 1),
+    ]
+    # The next episode starts clean: nothing leaks across the boundary.
+    assert buf.push(obs[0], 0, 1.0, obs[1], False, False, 0.5) == []
+
+
+def test_one_step_buffer_passes_transitions_through():
+    s, s2 = np.zeros(2, np.float32), np.ones(2, np.float32)
+    assert NStepBuffer(1).push(s, 2, -1.0, s2, False, False, 0.99) == [(s, 2, -1.0, s2, False, 1)]

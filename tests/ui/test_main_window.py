@@ -122,8 +122,9 @@ def test_new_agent_asks_then_resets(qtbot, window, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
     old = window.worker.trainer
     window.act_new.trigger()
-    qtbot.waitUntil(lambda: window.worker.trainer is not old, timeout=10_000)
-    assert window.worker.trainer.total_steps == 0 and len(window.plots.scores) == 0
+    # The worker swaps its trainer first; the window resets the plots when agent_ready arrives.
+    qtbot.waitUntil(lambda: window.worker.trainer is not old and len(window.plots.scores) == 0, timeout=10_000)
+    assert window.worker.trainer.total_steps == 0
     assert not window.isWindowModified() and window.panel.editors["hidden_units"].isEnabled()
 
 
@@ -145,11 +146,12 @@ def test_save_then_open_round_trip_through_the_real_actions(qtbot, window, monke
     assert saved.exists() and "run.agent" in window.windowTitle()
 
     window.act_new.trigger()  # saved: no question asked
-    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 0 and len(window.plots.scores) == 0,
+                    timeout=10_000)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(saved), ""))
     window.act_open.trigger()
-    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == episodes, timeout=30_000)
-    assert len(window.plots.scores) == episodes and len(window.plots.losses) == losses
+    qtbot.waitUntil(lambda: len(window.plots.scores) == episodes, timeout=30_000)
+    assert window.worker.trainer.episodes_done == episodes and len(window.plots.losses) == losses
     window.act_start.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.episodes_done > episodes, timeout=30_000)
 
