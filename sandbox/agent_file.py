@@ -11,6 +11,7 @@ that step, but the partial episode is dropped: training resumes with a fresh epi
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -55,6 +56,7 @@ class AgentFileInfo:
     env_id: str
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
     out = {}
     for name in ("rl-sandbox", "torch", "numpy", "gymnasium", "safetensors"):
@@ -88,7 +90,7 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
     tensors["history.losses"] = np.frombuffer(trainer.history.losses, dtype=np.float32).copy()
     env_seed, env_rng = trainer.env_rng()
     info = {
-        "versions": _versions(),
+        "versions": dict(_versions()),
         "config": trainer.config.to_dict(),
         "spec": asdict(trainer.spec),
         "counters": {"steps": agent.steps, "updates": agent.updates, "episodes": trainer.episodes_done},
@@ -187,31 +189,44 @@ def read_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], 
         data = path.read_bytes()
     except OSError as exc:
         raise AgentFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse(data, str(path))
+
+
+def parse(data: bytes, name: str = "agent") -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
+    """Validate agent-file bytes; returns tensors, the JSON info and the size. `name` labels errors."""
     _, meta = read_header(data)
     try:
         tensors = safetensors.numpy.load(data)
     except Exception as exc:  # the Rust parser's own checks; report, never crash
-        raise AgentFileError(f"{path} is damaged: {exc}") from None
+        raise AgentFileError(f"{name} is damaged: {exc}") from None
     try:
         info = json.loads(meta["json"])
     except (KeyError, TypeError, ValueError):
-        raise AgentFileError(f"{path}: the metadata is missing or not JSON") from None
+        raise AgentFileError(f"{name}: the metadata is missing or not JSON") from None
     if not isinstance(info, dict):
-        raise AgentFileError(f"{path}: the metadata is not a JSON object")
+        raise AgentFileError(f"{name}: the metadata is not a JSON object")
     return tensors, info, len(data)
 
 
 def load_trainer(path: str | Path, render: bool = False) -> Trainer:
     """Rebuild a trainer exactly as it was saved (see the module docstring for mid-episode saves)."""
-    tensors, info, _ = read_file(path)
+    return _rebuild(*read_file(path)[:2], str(path), render)
+
+
+def from_bytes(data: bytes, render: bool = False) -> Trainer:
+    """Rebuild a trainer from what `to_bytes` produced (the kept best agent, for one)."""
+    return _rebuild(*parse(data)[:2], "agent", render)
+
+
+def _rebuild(tensors: dict[str, np.ndarray], info: dict[str, Any], name: str, render: bool) -> Trainer:
     try:
         return _build(tensors, info, render)
     except AgentFileError:
         raise
     except (ConfigError, EnvError) as exc:
-        raise AgentFileError(f"{path}: {exc}") from None
+        raise AgentFileError(f"{name}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
-        raise AgentFileError(f"{path} is inconsistent: {type(exc).__name__}: {exc}") from None
+        raise AgentFileError(f"{name} is inconsistent: {type(exc).__name__}: {exc}") from None
 
 
 def file_info(path: str | Path) -> AgentFileInfo:

@@ -45,6 +45,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="override any parameter, e.g. --set learning_rate=5e-4 (repeatable)")
     train.add_argument("--log-jsonl", type=Path, metavar="FILE", help="write one JSON object per episode")
     train.add_argument("--save", type=Path, metavar="FILE", help="save the agent file here when done")
+    train.add_argument("--save-best", type=Path, metavar="FILE",
+                       help="also save the agent at its best moving average (DQN often peaks, then collapses)")
+    train.add_argument("--no-memory", action="store_true",
+                       help="leave the replay memory out of --save (smaller file; resume is then not exact)")
     train.add_argument("--every", type=int, default=1, metavar="K", help="print every K-th episode (default 1)")
     train.add_argument("--eval-episodes", type=int, default=10, metavar="N",
                        help="greedy episodes in the final evaluation (0 = none; default 10)")
@@ -104,6 +108,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         trainer = Trainer(build_config(args))
         episodes = trainer.config.max_episodes
+    best = None
+    if args.save_best:
+        from sandbox.best import BestAgent
+
+        best = BestAgent()
     log = open(args.log_jsonl, "w", encoding="utf-8") if args.log_jsonl else None  # noqa: SIM115
     started = time.perf_counter()
     first = trainer.episodes_done
@@ -113,6 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             while not trainer.finished:
                 stats = trainer.run_episode()
                 bar.update(1)
+                if best is not None:
+                    best.offer(trainer, stats)
                 if log:
                     log.write(json.dumps(_jsonable(stats)) + "\n")
                 if not args.quiet and (stats.index + 1) % args.every == 0:
@@ -128,8 +139,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save:
         from sandbox.agent_file import save_trainer
 
-        size = save_trainer(trainer, args.save)
+        size = save_trainer(trainer, args.save, include_memory=not args.no_memory)
         print(f"saved {args.save} ({size / 1e6:.1f} MB)")
+    if best is not None:
+        if best.mark is None:
+            print(f"no best agent to save: fewer than {trainer.config.solve_window} episodes (the moving-average "
+                  "window)", file=sys.stderr)
+        else:
+            size = best.save(args.save_best)
+            print(f"saved the best agent (episode {best.mark.episode + 1}, moving average "
+                  f"{best.mark.moving_average:.1f}) to {args.save_best} ({size / 1e6:.1f} MB)")
     trainer.close()
     return 0
 

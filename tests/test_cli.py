@@ -56,3 +56,15 @@ def test_help_lists_the_app_and_subcommands():
     assert proc.returncode == 0
     for word in ("gui", "train", "evaluate", "screenshot", "desktop app"):
         assert word in proc.stdout
+
+
+def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
+    from sandbox.agent_file import file_info
+
+    last, best = tmp_path / "last.agent", tmp_path / "best.agent"
+    code = main.main(["train", "--episodes", "5", "--set", "solve_window=2", "--quiet", "--eval-episodes", "0",
+                      "--save", str(last), "--no-memory", "--save-best", str(best)])
+    out = capsys.readouterr().out
+    assert code == 0 and "saved the best agent (episode" in out
+    assert not file_info(last).has_memory and file_info(last).episodes == 5
+    assert file_info(best).has_memory and 2 <= file_info(best).episodes <= 5

@@ -20,6 +20,7 @@ from PyQt5.QtWidgets import (
 )
 
 from sandbox.agent_file import SUFFIX
+from sandbox.best import BestMark
 from sandbox.config import LIVE_FIELDS, Config, ConfigError, load_preset, preset_names
 from sandbox.evaluate import EvalResult, GreedyStep
 from sandbox.trainer import EpisodeStats, StepResult
@@ -33,6 +34,10 @@ APP_NAME = "RL Sandbox"
 AUTOSAVE_MS = 3 * 60 * 1000
 EVAL_EPISODES = 100
 FILE_FILTER = f"RL Sandbox agents (*{SUFFIX});;All files (*)"
+
+
+def human_size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 class MainWindow(QMainWindow):
@@ -50,6 +55,7 @@ class MainWindow(QMainWindow):
     cmd_render = pyqtSignal(bool, bool)
     cmd_greedy = pyqtSignal()
     cmd_evaluate = pyqtSignal(int)
+    cmd_restore_best = pyqtSignal()
     cmd_stop = pyqtSignal()
 
     def __init__(self, settings: QSettings | None = None) -> None:
@@ -61,6 +67,7 @@ class MainWindow(QMainWindow):
         self.snapshot: AgentSnapshot | None = None
         self.last_status: Status | None = None
         self.last_eval: EvalResult | None = None
+        self.best: BestMark | None = None
         self.error_box: QMessageBox | None = None
         self._pending_save_then_close = False
         self._closing = False
@@ -141,6 +148,10 @@ class MainWindow(QMainWindow):
         self.act_save_as = a("Save agent &as…", self.save_agent_as, "Ctrl+Shift+S", "Save to a new file")
         self.act_restore = a("&Restore recovered training…", self.offer_recovery, None,
                              "Restore the training autosaved before the app last closed unexpectedly")
+        self.act_include_memory = a(
+            "Include replay &memory in saves", self._remember_memory_choice, None,
+            "Save the replay memory too, so resumed training continues exactly (files get larger)", checkable=True)
+        self.act_include_memory.setChecked(self.settings.value("files/include_memory", True, type=bool))
         self.act_quit = a("&Quit", self.close, QKeySequence.Quit, "Close RL Sandbox")
         self.act_start = a("&Start", self.start, "Space", "Start or resume training")
         self.act_pause = a("&Pause", self.pause, "Space", "Pause training between two env steps")
@@ -148,6 +159,8 @@ class MainWindow(QMainWindow):
         self.act_step_episode = a("Step &episode", self.step_episode, "E", "Run one episode, then pause")
         self.act_greedy = a("&Watch greedy", self.watch_greedy, "G",
                             "Run the current policy without exploration or learning, in real time")
+        self.act_restore_best = a("Restore &best agent", self.restore_best, "Ctrl+B",
+                                  "Go back to the agent at its best moving average (DQN often peaks, then collapses)")
         self.act_evaluate = a("E&valuate", self.evaluate, "Ctrl+E",
                               f"{EVAL_EPISODES} greedy episodes: mean ± std and whether that solves the env")
         self.act_render = a("&Render", self.render_changed, "R", "Show the env while training", checkable=True)
@@ -161,11 +174,12 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         for act in (self.act_new, self.act_open, self.act_save, self.act_save_as, self.act_restore):
             file_menu.addAction(act)
+        file_menu.addAction(self.act_include_memory)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = bar.addMenu("&Run")
         for act in (self.act_start, self.act_pause, self.act_step, self.act_step_episode, self.act_greedy,
-                    self.act_evaluate):
+                    self.act_evaluate, self.act_restore_best):
             run_menu.addAction(act)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.act_render)
@@ -182,7 +196,7 @@ class MainWindow(QMainWindow):
         for act in (self.act_start, self.act_pause, self.act_step, self.act_step_episode):
             toolbar.addAction(act)
         toolbar.addSeparator()
-        for act in (self.act_greedy, self.act_evaluate):
+        for act in (self.act_greedy, self.act_evaluate, self.act_restore_best):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.act_render)
@@ -214,7 +228,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_start, w.start), (self.cmd_pause, w.pause), (self.cmd_step, w.step_once),
                              (self.cmd_step_episode, w.step_episode), (self.cmd_apply, w.apply),
                              (self.cmd_render, w.set_render), (self.cmd_greedy, w.watch_greedy),
-                             (self.cmd_evaluate, w.evaluate), (self.cmd_stop, w.stop)):
+                             (self.cmd_evaluate, w.evaluate), (self.cmd_restore_best, w.restore_best),
+                             (self.cmd_stop, w.stop)):
             signal.connect(slot)
         w.agent_ready.connect(self._on_agent_ready)
         w.episode_finished.connect(self._on_episode)
@@ -228,6 +243,7 @@ class MainWindow(QMainWindow):
         w.status.connect(self._on_status)
         w.state_changed.connect(self._on_state)
         w.saved.connect(self._on_saved)
+        w.best_changed.connect(self._on_best)
         w.failed.connect(self._on_failed)
         self.render_changed()
 
@@ -282,7 +298,7 @@ class MainWindow(QMainWindow):
     def save_agent(self) -> bool:
         if self.file_path is None:
             return self.save_agent_as()
-        self.cmd_save.emit(self.file_path, True)
+        self.cmd_save.emit(self.file_path, self.act_include_memory.isChecked())
         return True
 
     def save_agent_as(self) -> bool:
@@ -294,8 +310,24 @@ class MainWindow(QMainWindow):
             path += SUFFIX
         self.settings.setValue("files/last_dir", str(Path(path).parent))
         self.file_path = path
-        self.cmd_save.emit(path, True)
+        self.cmd_save.emit(path, self.act_include_memory.isChecked())
         return True
+
+    def _remember_memory_choice(self, on: bool) -> None:
+        self.settings.setValue("files/include_memory", on)
+
+    def restore_best(self) -> None:
+        best = self.best
+        if best is None:
+            return
+        answer = QMessageBox.question(
+            self, "Restore best agent?",
+            f"Go back to the agent after episode {best.episode + 1} ({best.total_steps:,} steps), when the "
+            f"moving average peaked at {best.moving_average:.1f}? Training after that point is discarded "
+            "(save it first to keep it).",
+            QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+        if answer == QMessageBox.Yes:
+            self.cmd_restore_best.emit()
 
     def autosave(self) -> None:
         """Every few minutes of unsaved training, a recovery copy goes to the user data directory."""
@@ -337,7 +369,8 @@ class MainWindow(QMainWindow):
         self.plots.reset(snap.history, snap.threshold)
         self.panel.set_run_exists(bool(snap.history.episodes) or snap.history.losses.buffer_info()[1] > 0)
         self.settings.setValue("run/config", json.dumps(snap.config.to_dict()))
-        self.setWindowModified(recovered)
+        # A recovered run, or a restored best agent (no file, but training in it), is not saved yet.
+        self.setWindowModified(recovered or (snap.path is None and bool(snap.history.episodes)))
         self.setWindowFilePath(self.file_path or "")
         self._update_title()
         self.result_label.setText("")
@@ -411,9 +444,19 @@ class MainWindow(QMainWindow):
         self.setWindowModified(False)
         self.setWindowFilePath(path)
         self._update_title()
-        self.statusBar().showMessage(f"Saved {path} ({size / 1e6:.1f} MB)", 5000)
+        self.statusBar().showMessage(f"Saved {path} ({human_size(size)})", 5000)
         if self._pending_save_then_close:
             self.close()
+
+    def _on_best(self, best: BestMark | None) -> None:
+        self.best = best
+        self._update_actions()
+        if best is None:
+            self.plots.set_best(None, None)
+            return
+        self.plots.set_best(best.episode + 1, best.moving_average)
+        self.act_restore_best.setStatusTip(f"Go back to episode {best.episode + 1}, moving average "
+                                           f"{best.moving_average:.1f} (the best so far)")
 
     def _on_failed(self, what: str, message: str) -> None:
         self._pending_save_then_close = False
@@ -478,6 +521,7 @@ class MainWindow(QMainWindow):
         self.act_step_episode.setEnabled(not busy)
         self.act_greedy.setEnabled(self.state != State.EVALUATING and self.state != State.GREEDY)
         self.act_evaluate.setEnabled(self.state != State.EVALUATING)
+        self.act_restore_best.setEnabled(self.best is not None and self.state != State.EVALUATING)
 
     def _last_dir(self) -> str:
         return str(self.settings.value("files/last_dir", str(Path.home())))

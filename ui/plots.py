@@ -87,6 +87,9 @@ class TrainingPlots(QWidget):
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
         self.score_plot.addItem(self.solved_point)
+        self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
+                                             pen=pg.mkPen("w", width=1.5), name="best agent kept")
+        self.score_plot.addItem(self.best_point)
 
         self.loss_plot = _plot(self.layout_widget, 1, "Loss per learning update", "update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
@@ -119,6 +122,7 @@ class TrainingPlots(QWidget):
                     plot.removeItem(marker)
         self.markers.clear()
         self.solved_at = None
+        self.set_best(None, None)
         self.set_threshold(threshold)
         for stats in history.episodes:
             self.add_episode(stats)
@@ -157,6 +161,13 @@ class TrainingPlots(QWidget):
             line.setToolTip(f"episode {edit.episode}, step {edit.total_steps}: {edit.name} {edit.old} → {edit.new}")
             plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
+
+    def set_best(self, episode: int | None, moving_average: float | None) -> None:
+        """Mark where the kept best agent was taken (1-based episode), or clear the mark."""
+        if episode is None:
+            self.best_point.setData([], [])
+        else:
+            self.best_point.setData([episode], [moving_average])
 
     def set_loss_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)

@@ -17,6 +17,7 @@ import numpy as np
 from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from sandbox.agent_file import load_trainer, save_trainer
+from sandbox.best import BestAgent
 from sandbox.config import Config, ConfigError
 from sandbox.envs import EnvSpec
 from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps
@@ -79,6 +80,7 @@ class TrainingWorker(QObject):
     edits_applied = pyqtSignal(object)  # list[LiveEdit]
     status = pyqtSignal(object)  # Status
     state_changed = pyqtSignal(str)
+    best_changed = pyqtSignal(object)  # BestMark, or None when there is none
     saved = pyqtSignal(str, int)
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
     stopped = pyqtSignal()
@@ -86,6 +88,7 @@ class TrainingWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.trainer: Trainer | None = None
+        self.best = BestAgent()
         self.timer: QTimer | None = None
         self.render = True
         self.watch = False
@@ -123,12 +126,7 @@ class TrainingWorker(QObject):
 
     def _new_agent(self, config: Config) -> None:
         self._halt()
-        trainer = Trainer(config, render=True)
-        if self.trainer:
-            self.trainer.close()
-        self.trainer = trainer
-        self._elapsed = 0.0
-        self._announce(None)
+        self._replace(Trainer(config, render=True), None)
 
     @pyqtSlot(str)
     def load(self, path: str) -> None:
@@ -136,12 +134,26 @@ class TrainingWorker(QObject):
 
     def _load(self, path: str) -> None:
         self._halt()
-        trainer = load_trainer(path, render=True)
+        self._replace(load_trainer(path, render=True), path)
+
+    def _replace(self, trainer: Trainer, path: str | None, keep_best: bool = False) -> None:
         if self.trainer:
             self.trainer.close()
         self.trainer = trainer
         self._elapsed = 0.0
+        if not keep_best:
+            self.best = BestAgent()
         self._announce(path)
+        self.best_changed.emit(self.best.mark)
+
+    @pyqtSlot()
+    def restore_best(self) -> None:
+        """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
+        self._guard("restoring the best agent", self._restore_best)
+
+    def _restore_best(self) -> None:
+        self._halt()
+        self._replace(self.best.restore(render=True), None, keep_best=True)
 
     @pyqtSlot(str, bool)
     def save(self, path: str, include_memory: bool) -> None:
@@ -270,6 +282,8 @@ class TrainingWorker(QObject):
                 self.stepped.emit(result)
             if result.episode is not None:
                 self.episode_finished.emit(result.episode)
+                if self.best.offer(trainer, result.episode):
+                    self.best_changed.emit(self.best.mark)
                 if self._until_episode_end:
                     self._until_episode_end = False
                     self.timer.stop()

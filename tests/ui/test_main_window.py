@@ -5,7 +5,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from sandbox.trainer import Trainer
 from tests.ui.conftest import EpisodeCounter, quick_config
-from ui.main_window import MainWindow
+from ui.main_window import MainWindow, human_size
 from ui.worker import State
 
 
@@ -228,3 +228,38 @@ def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
         assert again.panel.config.learning_rate == 5e-4
     finally:
         again.close()
+
+
+def test_restore_best_goes_back_to_the_peak_of_the_moving_average(qtbot, window, monkeypatch):
+    window.cmd_new_agent.emit(quick_config(solve_window=2, max_episodes=8))
+    qtbot.waitUntil(lambda: window.snapshot.config.solve_window == 2, timeout=10_000)
+    assert not window.act_restore_best.isEnabled()  # nothing kept before the window is full
+    window.act_start.trigger()
+    wait_state(qtbot, window, State.STOPPED, timeout=60_000)
+    episodes = window.worker.trainer.history.episodes
+    peak = max(range(1, 8), key=lambda i: (episodes[i].moving_average, -i))
+    assert window.best.episode == peak and window.act_restore_best.isEnabled()
+    x, y = window.plots.best_point.getData()
+    assert list(x) == [peak + 1] and list(y) == [episodes[peak].moving_average]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    window.act_restore_best.trigger()
+    qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1, timeout=10_000)
+    assert window.worker.trainer.total_steps == episodes[peak].total_steps
+    assert window.isWindowModified() and window.state == State.PAUSED
+
+
+def test_saving_without_replay_memory_makes_a_smaller_file(qtbot, window, monkeypatch, tmp_path):
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1, timeout=30_000)
+    sizes = {}
+    for include in (True, False):
+        window.act_include_memory.setChecked(include)
+        window.act_include_memory.triggered.emit(include)
+        path = tmp_path / f"memory-{include}.agent"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, p=path, **k: (str(p), ""))
+        with qtbot.waitSignal(window.worker.saved, timeout=30_000) as saved:
+            window.act_save_as.trigger()
+        sizes[include] = saved.args[1]
+        assert f"({human_size(saved.args[1])})" in window.statusBar().currentMessage()
+    assert sizes[False] < sizes[True]
+    assert window.settings.value("files/include_memory", type=bool) is False

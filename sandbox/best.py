@@ -1,0 +1,52 @@
+"""The best agent so far. DQN on MountainCar often peaks and then collapses, so the peak is kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.agent_file import atomic_write, from_bytes, to_bytes
+from sandbox.trainer import EpisodeStats, Trainer
+
+
+@dataclass(frozen=True)
+class BestMark:
+    episode: int  # 0-based index of the episode that set the record
+    moving_average: float
+    total_steps: int
+
+
+class BestAgent:
+    """A complete snapshot (agent-file bytes, memory included) of the run at its best moving average.
+
+    Records count only once the solve window is full, so one lucky early episode is never "best".
+    Snapshots are taken at episode boundaries, so training resumed from one continues exactly as
+    the run did from that point.
+    """
+
+    def __init__(self) -> None:
+        self.mark: BestMark | None = None
+        self._data: bytes | None = None
+
+    def offer(self, trainer: Trainer, stats: EpisodeStats) -> bool:
+        """Call right after each episode; keeps a snapshot when `stats` sets a new record."""
+        if stats.index + 1 < trainer.config.solve_window:
+            return False
+        if self.mark is not None and stats.moving_average <= self.mark.moving_average:
+            return False
+        self._data = to_bytes(trainer, include_memory=True)
+        self.mark = BestMark(stats.index, stats.moving_average, stats.total_steps)
+        return True
+
+    def restore(self, render: bool = False) -> Trainer:
+        """A new trainer exactly as the run was at its best."""
+        if self._data is None:
+            raise ValueError("there is no best agent yet: it is kept once the moving-average window is full")
+        return from_bytes(self._data, render)
+
+    def save(self, path: str | Path) -> int:
+        """Write the best agent as an agent file (atomically); returns its size in bytes."""
+        if self._data is None:
+            raise ValueError("there is no best agent yet: it is kept once the moving-average window is full")
+        atomic_write(path, self._data)
+        return len(self._data)
