@@ -2,7 +2,9 @@
 
 Acting needs Q for one observation per env step. A torch forward costs ~25 µs of dispatch for
 a net this small; the same maths in numpy on views of the very same parameter storage costs a
-few µs and needs no syncing (the optimizer updates the tensors in place).
+few µs and needs no syncing (the optimizer updates the tensors in place). The torch forward calls
+`F.linear` on the layers' own parameters rather than going through `nn.Sequential`, which saves
+the module-call overhead on every learning step (same operations, same results).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import itertools
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -35,6 +38,15 @@ def _numpy_mlp(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np
     return x
 
 
+def _torch_mlp(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> torch.Tensor:
+    last = len(layers) - 1
+    for i, (w, b) in enumerate(layers):
+        x = F.linear(x, w, b)
+        if i < last:
+            x = torch.relu(x)
+    return x
+
+
 class QNetwork(nn.Module):
     """obs -> Linear -> ReLU -> ... -> Linear -> one Q-value per action."""
 
@@ -43,7 +55,12 @@ class QNetwork(nn.Module):
         self.body = _mlp([obs_dim] + [hidden_units] * hidden_layers + [n_actions])
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.body(obs)
+        return _torch_mlp(self._torch_layers(), obs)
+
+    def _torch_layers(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        if not hasattr(self, "_torch_cache"):
+            self._torch_cache = [(m.weight, m.bias) for m in self.body if isinstance(m, nn.Linear)]
+        return self._torch_cache
 
     def numpy_q(self, obs: np.ndarray) -> np.ndarray:
         """Q-values of one float32 observation (CPU parameters only)."""

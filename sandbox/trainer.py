@@ -37,11 +37,14 @@ class EpisodeStats:
     updates: int
     steps_per_second: float
     solved: bool
+    start_value: float  # max Q of the episode's first state, when it was seen: what the agent expected
+    discounted_return: float  # sum of gamma^t * (learning) reward: what it then got
 
     def deterministic(self) -> tuple:
         """Every field but the wall-clock speed, for comparing runs."""
         return (self.index, self.score, self.length, self.terminated, self.truncated, self.moving_average,
-                self.epsilon, self.mean_loss, self.total_steps, self.updates, self.solved)
+                self.epsilon, self.mean_loss, self.total_steps, self.updates, self.solved, self.start_value,
+                self.discounted_return)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ class Trainer:
         self._episode_length = 0
         self._episode_losses: list[float] = []
         self._episode_seconds = 0.0
+        self._episode_start_value = math.nan
+        self._episode_discounted = 0.0
+        self._discount = 1.0
+        self._trajectory: list[np.ndarray] = []
+        self._last_trajectory = np.zeros((0, self.spec.obs_dim))
 
     # --- properties ------------------------------------------------------------------
     @property
@@ -144,6 +152,11 @@ class Trainer:
     @property
     def mid_episode(self) -> bool:
         return self._obs is not None
+
+    @property
+    def trajectory(self) -> np.ndarray:
+        """Raw observations of the current episode so far, or of the last finished one."""
+        return np.array(self._trajectory) if self._trajectory else self._last_trajectory
 
     # --- live parameters -------------------------------------------------------------
     def apply(self, changes: dict[str, Any]) -> list[LiveEdit]:
@@ -173,6 +186,9 @@ class Trainer:
         agent_state = self.scaler(state)
         epsilon = self.agent.epsilon
         action, q = self.agent.act(agent_state)
+        if not self._trajectory:
+            self._episode_start_value = float(q.max())
+        self._trajectory.append(state)
         next_state, reward, terminated, truncated, _ = self.env.step(action)
         reward = float(reward)
         stop = terminated or (truncated and not self.config.bootstrap_on_truncation)
@@ -191,6 +207,8 @@ class Trainer:
         self.history.losses.extend(losses)
         self._episode_losses.extend(losses)
         self._episode_score += reward
+        self._episode_discounted += self._discount * learn_reward
+        self._discount *= self.config.gamma
         self._episode_length += 1
         self._obs = next_state
         self._episode_seconds += time.perf_counter() - started
@@ -254,7 +272,14 @@ class Trainer:
             updates=self.agent.updates,
             steps_per_second=self._episode_length / max(self._episode_seconds, 1e-9),
             solved=solved or self.solved,
+            start_value=self._episode_start_value,
+            discounted_return=self._episode_discounted,
         )
+        self._trajectory.append(self._obs)
+        self._last_trajectory = np.array(self._trajectory)
+        self._trajectory = []
+        self._episode_discounted = 0.0
+        self._discount = 1.0
         self.history.episodes.append(stats)
         self._obs = None
         self._episode_score = 0.0

@@ -1,0 +1,194 @@
+"""One measurement per process, printed as JSON, so every figure starts from a clean interpreter.
+
+    python -m benchmarks.measure ours PRESET STEPS [key=value ...]
+    python -m benchmarks.measure notebook STEPS
+    python -m benchmarks.measure sb3 STEPS
+    python -m benchmarks.measure gui PRESET SECONDS RENDER(0|1)
+    python -m benchmarks.measure launch
+    python -m benchmarks.measure rss EPISODES_1 EPISODES_2
+    python -m benchmarks.measure solve PRESET SEED MAX_STEPS
+
+Peers (the notebook loop, SB3) run with torch's default thread count unless RL_BENCH_THREADS is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+
+ZOO_MOUNTAINCAR = dict(  # RL Zoo's tuned DQN hyperparameters for MountainCar-v0 (hyperparams/dqn.yml)
+    learning_rate=4e-3, batch_size=128, buffer_size=10_000, learning_starts=1000, gamma=0.98,
+    target_update_interval=600, train_freq=16, gradient_steps=8, exploration_fraction=0.2,
+    exploration_final_eps=0.07, net_arch=[256, 256],
+)
+# The same algorithm in our engine's terms (SB3's DQN is not Double DQN; its loss is Huber, clip 10).
+ZOO_AS_OURS = dict(learning_rate=4e-3, batch_size=128, memory_capacity=10_000, learning_starts=1000, gamma=0.98,
+                   target_update="hard", target_update_interval=600, update_interval=16, update_times=8,
+                   hidden_units=256, double_dqn=False, loss="huber", gradient_clip=10.0, epsilon_end=0.07,
+                   epsilon_decay=0.9, steps_per_decay=1000, bootstrap_on_truncation=True)
+
+
+def ours(preset: str, steps: int, changes: dict) -> dict:
+    from sandbox.config import load_preset
+    from sandbox.trainer import Trainer
+
+    trainer = Trainer(load_preset(preset).with_changes(**changes, max_episodes=10**9, stop_when_solved=False))
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.step()
+    return {"steps_per_second": steps / (time.perf_counter() - started)}
+
+
+def solve(preset: str, seed: int, max_steps: int) -> dict:
+    from dataclasses import asdict
+
+    from benchmarks.solve import time_to_solve
+    from sandbox.config import load_preset
+
+    return asdict(time_to_solve(preset, load_preset(preset).with_changes(seed=seed), max_steps=max_steps))
+
+
+def _peer_threads() -> None:
+    if os.environ.get("RL_BENCH_THREADS"):
+        import torch
+
+        torch.set_num_threads(int(os.environ["RL_BENCH_THREADS"]))
+
+
+def notebook(steps: int) -> dict:
+    from benchmarks.reference import notebook_steps_per_second
+
+    _peer_threads()
+    return {"steps_per_second": notebook_steps_per_second(steps)}
+
+
+def sb3(steps: int) -> dict:
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+
+    _peer_threads()
+    z = dict(ZOO_MOUNTAINCAR)
+    model = DQN("MlpPolicy", gym.make("MountainCar-v0"), policy_kwargs={"net_arch": z.pop("net_arch")}, seed=0,
+                device="cpu", verbose=0, **z)
+    started = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return {"steps_per_second": steps / (time.perf_counter() - started), "torch_threads": _threads()}
+
+
+def gui(preset: str, seconds: float, render: bool) -> dict:
+    """Steps/s of the real main window (offscreen) training `preset` with plots updating and, if
+    `render`, live frames in "fast" mode (at most ~30 fps)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt5.QtCore import QSettings
+
+    from sandbox.config import load_preset
+    from ui.app import make_application
+    from ui.main_window import MainWindow
+
+    app = make_application()
+    settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "rl-sandbox-bench.ini"), QSettings.IniFormat)
+    settings.clear()
+    settings.setValue("view/render", render)
+    settings.setValue("view/watch", False)
+    window = MainWindow(settings)
+    window.show()
+    config = load_preset(preset).with_changes(max_episodes=10**9, stop_when_solved=False)
+    window.panel.set_config(config)
+    window.cmd_new_agent.emit(config)
+    _spin(app, lambda: window.snapshot is not None and window.snapshot.config == config, 60)
+    frames = []
+    window.worker.frame_ready.connect(lambda _f: frames.append(1))
+    window.start()
+    _spin(app, lambda: window.state == "Running", 10)
+    t0, s0 = time.perf_counter(), window.worker.trainer.total_steps
+    _spin(app, lambda: False, seconds)
+    steps = window.worker.trainer.total_steps - s0
+    elapsed = time.perf_counter() - t0
+    window.pause()
+    _spin(app, lambda: window.state != "Running", 10)
+    window.setWindowModified(False)
+    window.close()
+    return {"steps_per_second": steps / elapsed, "frames_per_second": len(frames) / elapsed,
+            "episodes_drawn": len(window.plots.scores)}
+
+
+def launch() -> dict:
+    """Seconds from interpreter start to the main window shown with its agent ready."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt5.QtCore import QSettings
+
+    from ui.app import make_application
+    from ui.main_window import MainWindow
+
+    app = make_application()
+    settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "rl-sandbox-launch.ini"), QSettings.IniFormat)
+    settings.clear()
+    window = MainWindow(settings)
+    window.show()
+    _spin(app, lambda: window.isVisible() and window.snapshot is not None, 60)
+    shown = time.time()
+    window.close()
+    return {"shown_at": shown}
+
+
+def rss(first: int, second: int) -> dict:
+    """Peak RSS (MB) after `first` and after `second` headless episodes of a short-episode run."""
+    from sandbox.config import load_preset
+    from sandbox.trainer import Trainer
+
+    config = load_preset("cartpole").with_changes(epsilon_start=1.0, epsilon_end=1.0, max_episodes=10**9,
+                                                  stop_when_solved=False)
+    trainer = Trainer(config)
+    out = {}
+    for target in (first, second):
+        trainer.run(target - trainer.episodes_done)
+        out[str(target)] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["steps"] = trainer.total_steps
+    out["losses"] = len(trainer.history.losses)
+    return out
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _spin(app, condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.002)
+    return True
+
+
+def main(argv: list[str]) -> None:
+    kind, args = argv[0], argv[1:]
+    if kind == "ours":
+        from sandbox.config import parse_assignments
+
+        result = ours(args[0], int(args[1]), parse_assignments(args[2:]))
+    elif kind == "notebook":
+        result = notebook(int(args[0]))
+    elif kind == "sb3":
+        result = sb3(int(args[0]))
+    elif kind == "gui":
+        result = gui(args[0], float(args[1]), args[2] == "1")
+    elif kind == "launch":
+        result = launch()
+    elif kind == "solve":
+        result = solve(args[0], int(args[1]), int(args[2]))
+    elif kind == "rss":
+        result = rss(int(args[0]), int(args[1]))
+    else:
+        raise SystemExit(f"unknown measurement {kind!r}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
