@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,12 +24,14 @@ from sandbox.agent_file import SUFFIX
 from sandbox.best import BestMark
 from sandbox.config import LIVE_FIELDS, Config, ConfigError, load_preset, preset_names
 from sandbox.evaluate import EvalResult, GreedyStep
+from sandbox.policy_map import unavailable_reason
 from sandbox.trainer import EpisodeStats, StepResult
+from ui.inspector import DiagnosticsView, MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
 from ui.recovery import RecoveryStore
 from ui.render_view import RenderView
-from ui.worker import AgentSnapshot, State, Status, start_worker
+from ui.worker import AgentSnapshot, Inspection, State, Status, start_worker
 
 APP_NAME = "RL Sandbox"
 AUTOSAVE_MS = 3 * 60 * 1000
@@ -80,11 +83,20 @@ class MainWindow(QMainWindow):
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.RichText)
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.addWidget(self.render_view, 1)
-        middle_layout.addWidget(self.result_label)
+        self.map_view = MapView()
+        self.diagnostics = DiagnosticsView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.map_view, "Policy && value map")
+        self.tabs.addTab(self.diagnostics, "Diagnostics")
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.render_view, 1)
+        top_layout.addWidget(self.result_label)
+        middle = QSplitter(Qt.Vertical)
+        middle.addWidget(top)
+        middle.addWidget(self.tabs)
+        middle.setSizes([420, 380])
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.panel)
         splitter.addWidget(middle)
@@ -92,7 +104,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 2)
         splitter.setStretchFactor(2, 3)
-        splitter.setSizes([380, 470, 550])
+        splitter.setSizes([340, 580, 480])
         self.splitter = splitter
         self.setCentralWidget(splitter)
 
@@ -244,6 +256,8 @@ class MainWindow(QMainWindow):
         w.state_changed.connect(self._on_state)
         w.saved.connect(self._on_saved)
         w.best_changed.connect(self._on_best)
+        w.inspected.connect(self._on_inspected)
+        self.diagnostics.restore_best.connect(self.restore_best)
         w.failed.connect(self._on_failed)
         self.render_changed()
 
@@ -366,6 +380,7 @@ class MainWindow(QMainWindow):
             self.file_path = None
         self.panel.set_config(snap.config)
         self.render_view.env_id = snap.spec.env_id
+        self.map_view.set_env(snap.spec.env_id, unavailable_reason(snap.spec), snap.spec.n_actions)
         self.plots.reset(snap.history, snap.threshold)
         self.panel.set_run_exists(bool(snap.history.episodes) or snap.history.losses.buffer_info()[1] > 0)
         self.settings.setValue("run/config", json.dumps(snap.config.to_dict()))
@@ -447,6 +462,16 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path} ({human_size(size)})", 5000)
         if self._pending_save_then_close:
             self.close()
+
+    def _on_inspected(self, inspection: Inspection) -> None:
+        if inspection.map is not None:
+            self.map_view.show_map(inspection.map, inspection.coverage)
+            self.map_view.show_trajectory(inspection.trajectory)
+        elif inspection.q_values is not None:
+            self.map_view.show_q(inspection.q_values)
+        self.diagnostics.show_hints(inspection.hints)
+        count = len(inspection.hints)
+        self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
 
     def _on_best(self, best: BestMark | None) -> None:
         self.best = best

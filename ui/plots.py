@@ -75,13 +75,13 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.layout_widget)
 
         self.score_plot = _plot(self.layout_widget, 0, "Score per episode", "episode", "score")
-        self.score_plot.addLegend(offset=(-10, -10), brush=pg.mkBrush(255, 255, 255, 200))
+        self.score_plot.addLegend(offset=(10, 28), brush=pg.mkBrush(255, 255, 255, 200))
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
         self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving average")
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
                                               pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
                                               label="solve threshold",
-                                              labelOpts={"position": 0.3, "color": (0, 120, 0)})
+                                              labelOpts={"position": 0.7, "color": (0, 120, 0)})
         self.threshold_line.setVisible(False)
         self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
@@ -106,6 +106,7 @@ class TrainingPlots(QWidget):
         self.markers: list[pg.InfiniteLine] = []
         self.solved_at: tuple[int, float] | None = None
         self._dirty = False
+        self._settle = 0
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
@@ -174,8 +175,11 @@ class TrainingPlots(QWidget):
 
     # --- drawing -----------------------------------------------------------------------
     def redraw(self) -> None:
-        if not self._dirty:
+        """Push the data to the curves. With clipToView a curve is clipped to the range it had before
+        auto-ranging, so each change is drawn once more on the next tick, after the range settled."""
+        if not self._dirty and not self._settle:
             return
+        self._settle = 1 if self._dirty else 0
         self._dirty = False
         x = self.episodes.values
         self.score_curve.setData(x, self.scores.values)

@@ -28,7 +28,7 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     """Build the window offscreen (unless a display is set), train `episodes` through the real worker, save."""
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from ui.app import make_application
+    from ui.app import dispose, make_application
     from ui.main_window import MainWindow
 
     app = make_application()
@@ -52,15 +52,16 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
         _wait(app, lambda: window.state != "Running", 10)
         if not reached:
             print(f"warning: stopped after {len(window.plots.scores)} episodes (timeout)", file=sys.stderr)
-    _wait(app, lambda: False, 0.3)  # let the last frame, status and redraw land
-    window.plots.redraw()
-    app.processEvents()
+    # Let the last frame, status and redraws land (the plots settle on the tick after a change).
+    _wait(app, lambda: False, 0.5)
     ok = window.grab().save(str(out), "PNG")
     window.setWindowModified(False)
     window.close()
+    episodes = len(window.plots.scores)
+    dispose(window)
     Path(settings.fileName()).unlink(missing_ok=True)
     if not ok:
         print(f"error: cannot write {out}", file=sys.stderr)
         return 1
-    print(f"saved {out} ({size[0]}x{size[1]}, {len(window.plots.scores)} episodes)")
+    print(f"saved {out} ({size[0]}x{size[1]}, {episodes} episodes)")
     return 0

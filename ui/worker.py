@@ -19,14 +19,18 @@ from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 from sandbox.agent_file import load_trainer, save_trainer
 from sandbox.best import BestAgent
 from sandbox.config import Config, ConfigError
+from sandbox.diagnostics import Hint, diagnose
 from sandbox.envs import EnvSpec
 from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps
+from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.trainer import History, Trainer
 
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
 STATUS_SECONDS = 0.1
+INSPECT_SECONDS = 1.0  # map and diagnostics refresh while training: ~5 ms of work per second
+MAP_RESOLUTION = 64
 
 
 class State:
@@ -62,6 +66,18 @@ class Status:
     updates: int
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """A look inside the agent: the map (None for envs without a 2-D map), memory coverage, the
+    current or last episode's states, the Q-values of the latest state, and the diagnostics."""
+
+    map: PolicyMap | None
+    coverage: np.ndarray | None
+    trajectory: np.ndarray
+    q_values: np.ndarray | None
+    hints: list[Hint]
+
+
 def _copy_history(history: History) -> History:
     out = History(list(history.episodes), edits=list(history.edits))
     out.losses.extend(history.losses)
@@ -81,6 +97,7 @@ class TrainingWorker(QObject):
     status = pyqtSignal(object)  # Status
     state_changed = pyqtSignal(str)
     best_changed = pyqtSignal(object)  # BestMark, or None when there is none
+    inspected = pyqtSignal(object)  # Inspection
     saved = pyqtSignal(str, int)
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
     stopped = pyqtSignal()
@@ -98,6 +115,7 @@ class TrainingWorker(QObject):
         self._greedy_score = 0.0
         self._last_frame = 0.0
         self._last_status = 0.0
+        self._last_inspect = 0.0
         self._elapsed = 0.0
         self._rate = 0.0
 
@@ -145,6 +163,7 @@ class TrainingWorker(QObject):
             self.best = BestAgent()
         self._announce(path)
         self.best_changed.emit(self.best.mark)
+        self._inspect(force=True)
 
     @pyqtSlot()
     def restore_best(self) -> None:
@@ -180,6 +199,7 @@ class TrainingWorker(QObject):
             self._greedy = None
             self._until_episode_end = False
             self._emit_status(force=True)
+            self._inspect(force=True)
             self._set_state(State.PAUSED)
 
     @pyqtSlot()
@@ -188,6 +208,7 @@ class TrainingWorker(QObject):
         if self.trainer is None or self.state in (State.RUNNING, State.GREEDY) or self.trainer.finished:
             return
         self._guard("stepping", self._advance, 1, True)
+        self._inspect(force=True)
         if self.state not in (State.STOPPED, State.SOLVED):
             self._set_state(State.PAUSED)
 
@@ -287,6 +308,7 @@ class TrainingWorker(QObject):
                 if self._until_episode_end:
                     self._until_episode_end = False
                     self.timer.stop()
+                    self._inspect(force=True)
                     self._set_state(State.PAUSED)
                     break
             if (max_steps is not None and steps >= max_steps) or time.perf_counter() >= deadline:
@@ -303,9 +325,11 @@ class TrainingWorker(QObject):
             if frame is not None:
                 self.frame_ready.emit(frame)
         self._emit_status(force=emit_steps)
+        self._inspect()
         if trainer.finished:
             self.timer.stop()
             self._emit_status(force=True)
+            self._inspect(force=True)
             self._set_state(State.SOLVED if trainer.solved else State.STOPPED)
 
     # --- helpers -----------------------------------------------------------------------
@@ -349,6 +373,21 @@ class TrainingWorker(QObject):
         if state != self.state:
             self.state = state
         self.state_changed.emit(state)
+
+    def _inspect(self, force: bool = False) -> None:
+        """Emit the map and diagnostics: throttled while training, at once when forced."""
+        now = time.perf_counter()
+        t = self.trainer
+        if t is None or (not force and now - self._last_inspect < INSPECT_SECONDS):
+            return
+        self._last_inspect = now
+        has_map = unavailable_reason(t.spec) is None
+        trajectory = t.trajectory.copy()
+        q_now = t.agent.q_values(t.scaler(trajectory[-1])).copy() if len(trajectory) else None
+        self.inspected.emit(Inspection(
+            policy_map(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
+            coverage(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
+            trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon)))
 
     def _emit_status(self, force: bool = False) -> None:
         now = time.perf_counter()

@@ -1,12 +1,14 @@
 import time
 
+import numpy as np
 import pytest
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
+from sandbox.policy_map import policy_map
 from sandbox.trainer import Trainer
 from tests.ui.conftest import EpisodeCounter, quick_config
 from ui.main_window import MainWindow, human_size
-from ui.worker import State
+from ui.worker import MAP_RESOLUTION, State
 
 
 def wait_state(qtbot, window, state, timeout=30_000):
@@ -263,3 +265,39 @@ def test_saving_without_replay_memory_makes_a_smaller_file(qtbot, window, monkey
         assert f"({human_size(saved.args[1])})" in window.statusBar().currentMessage()
     assert sizes[False] < sizes[True]
     assert window.settings.value("files/include_memory", type=bool) is False
+
+
+def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window):
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: window.state == State.PAUSED and window.map_view.map is not None
+                    and len(window.plots.scores) == 1, timeout=30_000)
+    qtbot.wait(200)  # the forced inspection after the episode lands
+    trainer = window.worker.trainer
+    expected = policy_map(trainer.agent, trainer.scaler, trainer.spec, MAP_RESOLUTION)
+    np.testing.assert_array_equal(window.map_view.map.q, expected.q)
+    np.testing.assert_array_equal(window.map_view.value_image.image, expected.value.T)
+    x, y = window.map_view.trajectories[0].getData()
+    np.testing.assert_array_equal(np.column_stack([x, y]), trainer.trajectory)
+    assert len(x) == 201  # 200 steps: the states before each, and the last
+    window.map_view.coverage_box.setChecked(True)
+    assert window.map_view.value_plot.titleLabel.text.startswith("Replay memory coverage")
+
+
+def test_diagnostics_tab_lists_hints_for_the_notebook_preset(qtbot, window):
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: bool(window.diagnostics.hints), timeout=30_000)
+    assert [h.key for h in window.diagnostics.hints] == ["memory_tiny"]
+    assert window.tabs.tabText(1) == "Diagnostics (1)"
+    assert "memory_capacity" in window.diagnostics.text.text()
+
+
+def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
+    window.cmd_new_agent.emit(quick_config(env_id="CartPole-v1"))
+    qtbot.waitUntil(lambda: window.snapshot.spec.env_id == "CartPole-v1", timeout=10_000)
+    window.act_step.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 1, timeout=10_000)
+    qtbot.wait(200)
+    assert window.map_view.bars_plot.isVisible() and not window.map_view.value_plot.isVisible()
+    assert "observes 4 numbers" in window.map_view.note.text()
+    heights = window.map_view.bars.opts["height"]
+    assert len(heights) == 2
