@@ -39,6 +39,15 @@ EVAL_EPISODES = 100
 FILE_FILTER = f"RL Sandbox agents (*{SUFFIX});;All files (*)"
 
 
+# Arrow keys -> actions by action count: MountainCar/Acrobot (left, none, right), CartPole (left, right),
+# LunarLander (nothing, left engine, main engine, right engine).
+HUMAN_KEYS = {
+    2: {"press": {Qt.Key_Left: 0, Qt.Key_Right: 1}, "release": None},
+    3: {"press": {Qt.Key_Left: 0, Qt.Key_Right: 2}, "release": 1},
+    4: {"press": {Qt.Key_Left: 1, Qt.Key_Up: 2, Qt.Key_Right: 3}, "release": 0},
+}
+
+
 def human_size(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
@@ -59,6 +68,9 @@ class MainWindow(QMainWindow):
     cmd_greedy = pyqtSignal()
     cmd_evaluate = pyqtSignal(int)
     cmd_restore_best = pyqtSignal()
+    cmd_export = pyqtSignal(str, str)
+    cmd_human_start = pyqtSignal()
+    cmd_human_action = pyqtSignal(int)
     cmd_stop = pyqtSignal()
 
     def __init__(self, settings: QSettings | None = None) -> None:
@@ -79,6 +91,7 @@ class MainWindow(QMainWindow):
         config = self._initial_config()
         self.panel = ParameterPanel(config, preset_names())
         self.render_view = RenderView()
+        self.render_view.setFocusPolicy(Qt.StrongFocus)  # arrow keys reach the window while driving
         self.plots = TrainingPlots()
         self.result_label = QLabel("")
         self.result_label.setWordWrap(True)
@@ -180,6 +193,17 @@ class MainWindow(QMainWindow):
         self.act_log_loss = a("&Log-scale loss", lambda on: self.plots.set_loss_log(on), "L",
                               "Show the loss on a log scale", checkable=True)
         self.act_about = a("&About RL Sandbox", self.about, None, "What this is")
+        self.act_export_episodes = a("&Episodes as CSV…", lambda: self.export("episodes"), None,
+                                     "One row per episode: score, length, moving average, epsilon, loss, …")
+        self.act_export_losses = a("&Losses as CSV…", lambda: self.export("losses"), None,
+                                   "Every learning update's loss")
+        self.act_export_png = a("Plots as &PNG…", lambda: self.export_plots("png"), None, "The three plots as an image")
+        self.act_export_svg = a("Plots as &SVG…", lambda: self.export_plots("svg"), None,
+                                "The three plots as a vector drawing")
+        self.act_export_video = a("Greedy episode as &GIF or MP4…", lambda: self.export("video"), None,
+                                  "Record the current policy playing one episode (needs the 'video' extra)")
+        self.act_human = a("&Drive it yourself", self.human_play, "H",
+                           "Play one episode with the arrow keys; your score joins the plot")
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()
@@ -187,11 +211,15 @@ class MainWindow(QMainWindow):
         for act in (self.act_new, self.act_open, self.act_save, self.act_save_as, self.act_restore):
             file_menu.addAction(act)
         file_menu.addAction(self.act_include_memory)
+        export_menu = file_menu.addMenu("E&xport")
+        for act in (self.act_export_episodes, self.act_export_losses, self.act_export_png, self.act_export_svg,
+                    self.act_export_video):
+            export_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         run_menu = bar.addMenu("&Run")
         for act in (self.act_start, self.act_pause, self.act_step, self.act_step_episode, self.act_greedy,
-                    self.act_evaluate, self.act_restore_best):
+                    self.act_evaluate, self.act_restore_best, self.act_human):
             run_menu.addAction(act)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.act_render)
@@ -208,7 +236,7 @@ class MainWindow(QMainWindow):
         for act in (self.act_start, self.act_pause, self.act_step, self.act_step_episode):
             toolbar.addAction(act)
         toolbar.addSeparator()
-        for act in (self.act_greedy, self.act_evaluate, self.act_restore_best):
+        for act in (self.act_greedy, self.act_evaluate, self.act_restore_best, self.act_human):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.act_render)
@@ -241,6 +269,8 @@ class MainWindow(QMainWindow):
                              (self.cmd_step_episode, w.step_episode), (self.cmd_apply, w.apply),
                              (self.cmd_render, w.set_render), (self.cmd_greedy, w.watch_greedy),
                              (self.cmd_evaluate, w.evaluate), (self.cmd_restore_best, w.restore_best),
+                             (self.cmd_export, w.export), (self.cmd_human_start, w.human_start),
+                             (self.cmd_human_action, w.human_action),
                              (self.cmd_stop, w.stop)):
             signal.connect(slot)
         w.agent_ready.connect(self._on_agent_ready)
@@ -257,6 +287,8 @@ class MainWindow(QMainWindow):
         w.saved.connect(self._on_saved)
         w.best_changed.connect(self._on_best)
         w.inspected.connect(self._on_inspected)
+        w.exported.connect(lambda message: self.statusBar().showMessage(message, 8000))
+        w.human_finished.connect(self._on_human_finished)
         self.diagnostics.restore_best.connect(self.restore_best)
         w.failed.connect(self._on_failed)
         self.render_changed()
@@ -326,6 +358,63 @@ class MainWindow(QMainWindow):
         self.file_path = path
         self.cmd_save.emit(path, self.act_include_memory.isChecked())
         return True
+
+    def export(self, kind: str) -> None:
+        name, filters = {"episodes": ("episodes.csv", "CSV files (*.csv)"),
+                         "losses": ("losses.csv", "CSV files (*.csv)"),
+                         "video": ("greedy.gif", "GIF animation (*.gif);;MP4 video (*.mp4)")}[kind]
+        path, _ = QFileDialog.getSaveFileName(self, "Export", str(Path(self._last_dir()) / name), filters)
+        if path:
+            self.settings.setValue("files/last_dir", str(Path(path).parent))
+            self.statusBar().showMessage(f"Exporting to {path}…")
+            self.cmd_export.emit(kind, path)
+
+    def export_plots(self, kind: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export plots", str(Path(self._last_dir()) / f"plots.{kind}"),
+                                              f"{kind.upper()} files (*.{kind})")
+        if not path:
+            return
+        try:
+            self.plots.export(path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self._show_error("exporting the plots", str(exc))
+            return
+        self.statusBar().showMessage(f"Wrote the plots to {path}", 8000)
+
+    def human_play(self) -> None:
+        keys = "←/→ (↑ for the main engine)" if self.snapshot and self.snapshot.spec.n_actions == 4 else "← and →"
+        self.result_label.setText(f"<b>You are driving</b>: hold {keys}; release for no push. "
+                                  "Your score joins the score plot as an orange diamond.")
+        self.render_view.setFocus()
+        self.cmd_human_start.emit()
+
+    def _on_human_finished(self, score: float, episodes: int) -> None:
+        self.plots.add_human(episodes, score)
+        self.result_label.setText(f"<b>Your score</b>: {score:g} (orange diamond on the score plot)")
+        self.statusBar().showMessage(f"You scored {score:g}", 8000)
+
+    def keyPressEvent(self, event) -> None:
+        action = self._human_key(event.key(), pressed=True)
+        if action is None:
+            super().keyPressEvent(event)
+        elif not event.isAutoRepeat():
+            self.cmd_human_action.emit(action)
+
+    def keyReleaseEvent(self, event) -> None:
+        action = self._human_key(event.key(), pressed=False)
+        if action is None:
+            super().keyReleaseEvent(event)
+        elif not event.isAutoRepeat():
+            self.cmd_human_action.emit(action)
+
+    def _human_key(self, key: int, pressed: bool) -> int | None:
+        """The action for an arrow key while the user drives (None: not ours to handle)."""
+        if self.state != State.HUMAN or self.snapshot is None:
+            return None
+        keys = HUMAN_KEYS.get(self.snapshot.spec.n_actions, HUMAN_KEYS[3])
+        if key not in keys["press"]:
+            return None
+        return keys["press"][key] if pressed else keys["release"]
 
     def _remember_memory_choice(self, on: bool) -> None:
         self.settings.setValue("files/include_memory", on)
@@ -489,6 +578,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not applied: {message}", 8000)
         if what in ("training", "stepping") and self.isWindowModified():
             self.cmd_save.emit(str(self.recovery.path), True)
+        self._show_error(what, message)
+
+    def _show_error(self, what: str, message: str) -> None:
+        """A readable, window-modal error (never blocks the event loop; tests find it in error_box)."""
         box = QMessageBox(QMessageBox.Critical, f"{APP_NAME}: error while {what}",
                           f"Something went wrong while {what}.", QMessageBox.Ok, self)
         box.setInformativeText(message.split("\n\n")[0])

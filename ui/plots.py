@@ -8,6 +8,7 @@ smooth after 10,000 episodes and 1,000,000 updates.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -87,6 +88,10 @@ class TrainingPlots(QWidget):
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
         self.score_plot.addItem(self.solved_point)
+        self.human_points = pg.ScatterPlotItem(symbol="d", size=13, brush=pg.mkBrush(255, 140, 0),
+                                               pen=pg.mkPen("k"), name="your score")
+        self.score_plot.addItem(self.human_points)
+        self.human_scores: list[tuple[float, float]] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
                                              pen=pg.mkPen("w", width=1.5), name="best agent kept")
         self.score_plot.addItem(self.best_point)
@@ -124,6 +129,8 @@ class TrainingPlots(QWidget):
         self.markers.clear()
         self.solved_at = None
         self.set_best(None, None)
+        self.human_scores.clear()
+        self.human_points.setData([], [])
         self.set_threshold(threshold)
         for stats in history.episodes:
             self.add_episode(stats)
@@ -169,6 +176,27 @@ class TrainingPlots(QWidget):
             self.best_point.setData([], [])
         else:
             self.best_point.setData([episode], [moving_average])
+
+    def add_human(self, episodes_done: int, score: float) -> None:
+        """A human's score, placed at the training episode it was played after."""
+        self.human_scores.append((episodes_done + 0.5, score))
+        self.human_points.setData(*zip(*self.human_scores, strict=True))
+
+    def export(self, path: str) -> None:
+        """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""
+        from pyqtgraph import exporters
+
+        suffix = Path(path).suffix.lower()
+        if suffix == ".png":
+            exporter = exporters.ImageExporter(self.layout_widget.ci)
+            exporter.parameters()["width"] = int(2 * self.layout_widget.width())
+        elif suffix == ".svg":
+            exporter = exporters.SVGExporter(self.layout_widget.ci)
+        else:
+            raise ValueError(f"{Path(path).name}: plots export to .png or .svg")
+        exporter.export(path)
+        if not Path(path).is_file():
+            raise OSError(f"could not write {path}")
 
     def set_loss_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)

@@ -22,6 +22,8 @@ from sandbox.config import Config, ConfigError
 from sandbox.diagnostics import Hint, diagnose
 from sandbox.envs import EnvSpec
 from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps
+from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
+from sandbox.human import HumanEpisode
 from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.trainer import History, Trainer
 
@@ -40,6 +42,7 @@ class State:
     SOLVED = "Solved"
     STOPPED = "Stopped"
     GREEDY = "Watching greedy"
+    HUMAN = "You are driving"
     EVALUATING = "Evaluating"
 
 
@@ -98,6 +101,8 @@ class TrainingWorker(QObject):
     state_changed = pyqtSignal(str)
     best_changed = pyqtSignal(object)  # BestMark, or None when there is none
     inspected = pyqtSignal(object)  # Inspection
+    exported = pyqtSignal(str)  # a sentence saying what was written where
+    human_finished = pyqtSignal(float, int)  # (score, training episodes done when it was played)
     saved = pyqtSignal(str, int)
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
     stopped = pyqtSignal()
@@ -112,6 +117,8 @@ class TrainingWorker(QObject):
         self.state = State.IDLE
         self._until_episode_end = False
         self._greedy = None
+        self._human: HumanEpisode | None = None
+        self._human_action = 1
         self._greedy_score = 0.0
         self._last_frame = 0.0
         self._last_status = 0.0
@@ -187,14 +194,15 @@ class TrainingWorker(QObject):
         trainer = self.trainer
         if trainer is None or trainer.finished or self.state == State.RUNNING:
             return
-        self._greedy = None
-        self._until_episode_end = False
+        self._halt()
         self._set_state(State.RUNNING)
         self._schedule()
 
     @pyqtSlot()
     def pause(self) -> None:
-        if self.state in (State.RUNNING, State.GREEDY):
+        if self.state == State.HUMAN:
+            self.human_stop()
+        elif self.state in (State.RUNNING, State.GREEDY):
             self.timer.stop()
             self._greedy = None
             self._until_episode_end = False
@@ -205,7 +213,7 @@ class TrainingWorker(QObject):
     @pyqtSlot()
     def step_once(self) -> None:
         """One env step while not running: shows the frame, state, action, reward and Q-values."""
-        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY) or self.trainer.finished:
+        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY, State.HUMAN) or self.trainer.finished:
             return
         self._guard("stepping", self._advance, 1, True)
         self._inspect(force=True)
@@ -215,7 +223,7 @@ class TrainingWorker(QObject):
     @pyqtSlot()
     def step_episode(self) -> None:
         """Run to the end of the current episode (or one whole episode), then pause."""
-        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY) or self.trainer.finished:
+        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY, State.HUMAN) or self.trainer.finished:
             return
         self._until_episode_end = True
         self._set_state(State.RUNNING)
@@ -262,6 +270,60 @@ class TrainingWorker(QObject):
         self._set_state(previous)
         self.evaluated.emit(result)
 
+    @pyqtSlot(str, str)
+    def export(self, kind: str, path: str) -> None:
+        """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
+        self._guard("exporting", self._export, kind, path)
+
+    def _export(self, kind: str, path: str) -> None:
+        t = self._require()
+        if kind == "episodes":
+            self.exported.emit(f"Wrote {episodes_to_csv(t.history, path)} episodes to {path}")
+        elif kind == "losses":
+            self.exported.emit(f"Wrote {losses_to_csv(t.history, path)} losses to {path}")
+        else:
+            seed = t.config.seed + EVAL_SEED_OFFSET + t.episodes_done
+            frames, score = greedy_video(t.agent, t.scaler, t.spec.env_id, seed, path)
+            self.exported.emit(f"Wrote a greedy episode ({frames} frames, score {score:g}) to {path}")
+
+    @pyqtSlot()
+    def human_start(self) -> None:
+        """Let the user drive a fresh episode (training pauses; its env is untouched)."""
+        self._guard("starting human play", self._human_start)
+
+    def _human_start(self) -> None:
+        t = self._require()
+        if self.state == State.RUNNING:
+            self.pause()
+        self._halt()
+        if self._human:
+            self._human.close()
+        self._human = HumanEpisode(t.spec.env_id, t.config.seed + len(t.history.episodes))
+        self._human_action = 1 if t.spec.n_actions > 2 else 0
+        self.frame_ready.emit(self._human.frame())
+        self._set_state(State.HUMAN)
+        self.timer.start(WATCH_INTERVAL_MS)
+
+    @pyqtSlot(int)
+    def human_action(self, action: int) -> None:
+        if self._human is not None and 0 <= action < self._require().spec.n_actions:
+            self._human_action = action
+
+    @pyqtSlot()
+    def human_stop(self) -> None:
+        if self._human is not None:
+            self.timer.stop()
+            self._human.close()
+            self._human = None
+            self._set_state(State.PAUSED)
+
+    def _human_tick(self) -> None:
+        human = self._human
+        self.frame_ready.emit(human.step(self._human_action))
+        if human.done:
+            self.human_finished.emit(human.score, self._require().episodes_done)
+            self.human_stop()
+
     # --- the loop ----------------------------------------------------------------------
     def _schedule(self) -> None:
         if self.state == State.RUNNING and self.timer is not None:
@@ -269,7 +331,9 @@ class TrainingWorker(QObject):
 
     @pyqtSlot()
     def _tick(self) -> None:
-        if self._greedy is not None:
+        if self._human is not None:
+            self._guard("human play", self._human_tick)
+        elif self._greedy is not None:
             self._guard("watching the greedy policy", self._greedy_tick)
         elif self.state == State.RUNNING:
             watching = self.render and self.watch
@@ -356,6 +420,9 @@ class TrainingWorker(QObject):
     def _halt(self) -> None:
         if self.timer:
             self.timer.stop()
+        if self._human is not None:
+            self._human.close()
+            self._human = None
         self._greedy = None
         self._until_episode_end = False
 

@@ -1,9 +1,12 @@
 import time
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
+from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
+from sandbox.export import episodes_from_csv
 from sandbox.policy_map import policy_map
 from sandbox.trainer import Trainer
 from tests.ui.conftest import EpisodeCounter, quick_config
@@ -301,3 +304,40 @@ def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
     assert "observes 4 numbers" in window.map_view.note.text()
     heights = window.map_view.bars.opts["height"]
     assert len(heights) == 2
+
+
+def test_exports_write_csv_plots_and_a_gif(qtbot, window, monkeypatch, tmp_path):
+    window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: len(window.plots.scores) == 1, timeout=30_000)
+    qtbot.wait(300)
+    targets = iter([tmp_path / "episodes.csv", tmp_path / "plots.png", tmp_path / "plots.svg",
+                    tmp_path / "greedy.gif"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))
+    with qtbot.waitSignal(window.worker.exported, timeout=30_000):
+        window.act_export_episodes.trigger()
+    assert [e.deterministic() for e in episodes_from_csv(tmp_path / "episodes.csv")] == \
+        [e.deterministic() for e in window.worker.trainer.history.episodes]
+    window.act_export_png.trigger()
+    width = int(2 * window.plots.layout_widget.width())
+    assert iio.imread(tmp_path / "plots.png").shape[1] == width
+    window.act_export_svg.trigger()
+    assert (tmp_path / "plots.svg").read_text().lstrip().startswith("<?xml")
+    with qtbot.waitSignal(window.worker.exported, timeout=60_000) as done:
+        window.act_export_video.trigger()
+    frames = int(done.args[0].split("(")[1].split(" frames")[0])
+    assert iio.imread(tmp_path / "greedy.gif").shape[0] == frames
+
+
+def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, window):
+    window.act_human.trigger()
+    qtbot.waitUntil(lambda: window.state == State.HUMAN, timeout=10_000)
+    qtbot.keyPress(window, Qt.Key_Right)
+    qtbot.waitUntil(lambda: window.worker._human is not None and window.worker._human.steps > 5, timeout=10_000)
+    assert window.worker._human_action == 2
+    qtbot.keyRelease(window, Qt.Key_Right)
+    qtbot.waitUntil(lambda: window.worker._human_action == 1, timeout=5_000)
+    with qtbot.waitSignal(window.worker.human_finished, timeout=30_000) as done:
+        pass  # holding nothing: the car idles until the 200-step limit
+    assert done.args[0] == -200.0
+    qtbot.waitUntil(lambda: len(window.plots.human_scores) == 1, timeout=5_000)
+    assert window.plots.human_scores[0][1] == -200.0 and window.worker.trainer.total_steps == 0
