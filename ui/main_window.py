@@ -25,12 +25,14 @@ from sandbox.best import BestMark
 from sandbox.config import LIVE_FIELDS, Config, ConfigError, load_preset, preset_names
 from sandbox.evaluate import EvalResult, GreedyStep
 from sandbox.policy_map import unavailable_reason
+from sandbox.runs import RunRecord, seed_band
 from sandbox.trainer import EpisodeStats, StepResult
 from ui.inspector import DiagnosticsView, MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
 from ui.recovery import RecoveryStore
 from ui.render_view import RenderView
+from ui.runs_view import RunsView
 from ui.worker import AgentSnapshot, Inspection, State, Status, start_worker
 
 APP_NAME = "RL Sandbox"
@@ -83,6 +85,12 @@ class MainWindow(QMainWindow):
         self.last_status: Status | None = None
         self.last_eval: EvalResult | None = None
         self.best: BestMark | None = None
+        self.run_config: Config | None = None  # the current run's config with its live edits
+        self.run_key = 0  # identifies the current run in the runs list
+        self._seed_batch: tuple[int, list[int]] | None = None  # (group, seeds still to run) of "run seeds"
+        self._expect_seed_run = False  # the next agent_ready is a seed run of the batch: start it
+        self._run_group: int | None = None  # batch of the current run, if it is one
+        self.band: tuple | None = None
         self.error_box: QMessageBox | None = None
         self._pending_save_then_close = False
         self._closing = False
@@ -101,6 +109,8 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.map_view, "Policy && value map")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
+        self.runs_view = RunsView()
+        self.tabs.addTab(self.runs_view, "Runs")
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -290,6 +300,9 @@ class MainWindow(QMainWindow):
         w.exported.connect(lambda message: self.statusBar().showMessage(message, 8000))
         w.human_finished.connect(self._on_human_finished)
         self.diagnostics.restore_best.connect(self.restore_best)
+        self.runs_view.ghosts_changed.connect(
+            lambda runs: self.plots.set_ghosts([(r.summary(), r.averages) for r in runs]))
+        self.runs_view.run_seeds.connect(self.run_seeds)
         w.failed.connect(self._on_failed)
         self.render_changed()
 
@@ -416,6 +429,49 @@ class MainWindow(QMainWindow):
             return None
         return keys["press"][key] if pressed else keys["release"]
 
+    def archive_run(self) -> None:
+        """Put the current run in the session's runs list (or update its entry)."""
+        if self.run_config is None or not len(self.plots.scores):
+            return
+        status = self.last_status
+        name = f"run {self.run_key}" + (f" (seeds {self._run_group})" if self._run_group is not None else "")
+        self.runs_view.put(self.run_key, RunRecord(
+            name, self.run_config, self.plots.scores.values.copy(), self.plots.averages.values.copy(),
+            status.total_steps if status else 0, self.plots.solved_at is not None, self._run_group))
+
+    def run_seeds(self, count: int) -> None:
+        """Train the panel's config with `count` seeds back to back; their band appears at the end."""
+        if not self._confirm_discard(f"run {count} seeds"):
+            return
+        base = self.panel.config
+        self._seed_batch = (self.run_key + 1, [base.seed + i for i in range(count)])
+        self.plots.set_band(None)
+        self.statusBar().showMessage(f"Running {count} seeds of the panel's config back to back…", 8000)
+        self._next_seed()
+
+    def _next_seed(self) -> None:
+        seed = self._seed_batch[1].pop(0)
+        self._expect_seed_run = True
+        self.file_path = None
+        self.setWindowModified(False)
+        self.cmd_new_agent.emit(self.panel.config.with_changes(seed=seed))
+
+    def _on_run_finished(self) -> None:
+        self.archive_run()
+        group = self._run_group
+        if group is None or self._seed_batch is None:
+            return
+        if self._seed_batch[1]:
+            self._next_seed()
+            return
+        self._seed_batch = None
+        members = [r for r in self.runs_view.records.values() if r.group == group]
+        x, mean, std = seed_band(members)
+        self.plots.set_band(x, mean, std, f"mean ± std of {len(members)} seeds")
+        self.band = (x, mean, std)
+        self.tabs.setCurrentWidget(self.runs_view)
+        self.statusBar().showMessage(f"{len(members)} seeds done: the band shows their mean ± std", 8000)
+
     def _remember_memory_choice(self, on: bool) -> None:
         self.settings.setValue("files/include_memory", on)
 
@@ -461,6 +517,13 @@ class MainWindow(QMainWindow):
 
     # --- worker events -----------------------------------------------------------------
     def _on_agent_ready(self, snap: AgentSnapshot) -> None:
+        self.archive_run()
+        self.run_key += 1
+        self.run_config = snap.config
+        if self._expect_seed_run and self._seed_batch is not None:
+            self._run_group = self._seed_batch[0]
+        else:  # the user replaced the agent: any seed batch is abandoned
+            self._run_group, self._seed_batch = None, None
         self.snapshot = snap
         recovered = snap.path == str(self.recovery.path)
         if snap.path and not recovered:
@@ -482,6 +545,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {snap.path}: {len(snap.history.episodes)} episodes", 5000)
         else:
             self.render_view.frame.clear_frame("Press Space to start training, S to take one step.")
+        if self._expect_seed_run:
+            self._expect_seed_run = False
+            self.cmd_start.emit()
 
     def _on_episode(self, stats: EpisodeStats) -> None:
         self.plots.add_episode(stats)
@@ -514,6 +580,8 @@ class MainWindow(QMainWindow):
 
     def _on_edits(self, edits: list) -> None:
         for edit in edits:
+            if self.run_config is not None:
+                self.run_config = self.run_config.with_changes(**{edit.name: edit.new})
             self.plots.add_edit(edit)
             self.statusBar().showMessage(f"{edit.name}: {edit.old} → {edit.new}", 5000)
             if edit.name in ("solve_threshold",) and self.snapshot:
@@ -533,7 +601,10 @@ class MainWindow(QMainWindow):
         labels["elapsed"].setText(f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}")
 
     def _on_state(self, state: str) -> None:
+        finished = state in (State.SOLVED, State.STOPPED) and self.state == State.RUNNING
         self.state = state
+        if finished:
+            self._on_run_finished()
         self._show_state(state)
         self._update_actions()
         if state == State.STOPPED and self._pending_save_then_close:

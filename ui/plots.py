@@ -23,6 +23,7 @@ AVERAGE_COLOR = (31, 119, 180)
 LOSS_COLOR = (214, 39, 40)
 EPSILON_COLOR = (44, 160, 44)
 MARKER_COLOR = (200, 120, 0)
+GHOST_COLORS = [(31, 119, 180, 70), (214, 39, 40, 70), (44, 160, 44, 70), (148, 103, 189, 70), (140, 86, 75, 70)]
 
 
 class Series:
@@ -92,6 +93,8 @@ class TrainingPlots(QWidget):
                                                pen=pg.mkPen("k"), name="your score")
         self.score_plot.addItem(self.human_points)
         self.human_scores: list[tuple[float, float]] = []
+        self.ghosts: list[pg.PlotDataItem] = []
+        self.bands: list[pg.GraphicsObject] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
                                              pen=pg.mkPen("w", width=1.5), name="best agent kept")
         self.score_plot.addItem(self.best_point)
@@ -181,6 +184,36 @@ class TrainingPlots(QWidget):
         """A human's score, placed at the training episode it was played after."""
         self.human_scores.append((episodes_done + 0.5, score))
         self.human_points.setData(*zip(*self.human_scores, strict=True))
+
+    def set_ghosts(self, runs: list[tuple[str, np.ndarray]]) -> None:
+        """Earlier runs' moving averages, faint behind the current run: (label, averages) each."""
+        for item in self.ghosts:
+            self.score_plot.removeItem(item)
+        self.ghosts = []
+        for i, (label, averages) in enumerate(runs):
+            color = GHOST_COLORS[i % len(GHOST_COLORS)]
+            item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
+            item.setZValue(-10)
+            item.setToolTip(label)
+            self.score_plot.addItem(item)
+            self.ghosts.append(item)
+
+    def set_band(self, x: np.ndarray | None, mean: np.ndarray | None = None, std: np.ndarray | None = None,
+                 label: str = "") -> None:
+        """Mean ± std of several seeds' moving averages (None clears it)."""
+        for item in self.bands:
+            self.score_plot.removeItem(item)
+        self.bands = []
+        if x is None:
+            return
+        upper = pg.PlotDataItem(x, mean + std, pen=pg.mkPen(None))
+        lower = pg.PlotDataItem(x, mean - std, pen=pg.mkPen(None))
+        fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(148, 103, 189, 60))
+        line = pg.PlotDataItem(x, mean, pen=pg.mkPen((148, 103, 189), width=2, style=Qt.DashLine), name=label)
+        for item in (upper, lower, fill, line):
+            item.setZValue(-5)
+            self.score_plot.addItem(item)
+            self.bands.append(item)
 
     def export(self, path: str) -> None:
         """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""

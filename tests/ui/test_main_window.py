@@ -341,3 +341,39 @@ def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, wind
     assert done.args[0] == -200.0
     qtbot.waitUntil(lambda: len(window.plots.human_scores) == 1, timeout=5_000)
     assert window.plots.human_scores[0][1] == -200.0 and window.worker.trainer.total_steps == 0
+
+
+def test_replaced_runs_are_listed_drawn_as_ghosts_and_diffed(qtbot, window):
+    window.cmd_new_agent.emit(quick_config(max_episodes=2))
+    qtbot.waitUntil(lambda: window.snapshot.config.max_episodes == 2, timeout=10_000)
+    window.act_start.trigger()
+    wait_state(qtbot, window, State.STOPPED, timeout=60_000)
+    qtbot.waitUntil(lambda: window.runs_view.list.count() == 1, timeout=5_000)  # finished: listed at once
+    first = next(iter(window.runs_view.records.values()))
+    assert first.episodes == 2 and first.config.max_episodes == 2
+    window.cmd_new_agent.emit(quick_config(max_episodes=2, learning_rate=5e-4))
+    qtbot.waitUntil(lambda: window.snapshot.config.learning_rate == 5e-4, timeout=10_000)
+    window.act_start.trigger()
+    wait_state(qtbot, window, State.STOPPED, timeout=60_000)
+    qtbot.waitUntil(lambda: window.runs_view.list.count() == 2, timeout=5_000)
+    window.runs_view.list.item(0).setCheckState(Qt.Checked)
+    assert len(window.plots.ghosts) == 1
+    np.testing.assert_array_equal(window.plots.ghosts[0].getData()[1], first.averages)
+    window.runs_view.list.selectAll()
+    window.runs_view.diff_button.click()
+    text = window.runs_view.diff.text()
+    assert "learning_rate" in text and "0.001" in text and "0.0005" in text and "seed" not in text
+
+
+def test_several_seeds_run_back_to_back_and_draw_a_band(qtbot, window):
+    window.panel.set_config(quick_config(max_episodes=2, seed=5))
+    window.runs_view.seeds.setValue(3)
+    window.runs_view.seeds_button.click()
+    qtbot.waitUntil(lambda: window.band is not None, timeout=120_000)
+    members = [r for r in window.runs_view.records.values() if r.group is not None]
+    assert sorted(r.config.seed for r in members) == [5, 6, 7]
+    x, mean, std = window.band
+    stacked = np.stack([r.averages for r in members])
+    np.testing.assert_allclose(mean, stacked.mean(axis=0))
+    np.testing.assert_allclose(std, stacked.std(axis=0))
+    assert len(window.plots.bands) == 4
