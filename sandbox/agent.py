@@ -51,6 +51,8 @@ class DQNAgent:
         self.rng = np.random.default_rng(act_seed)
         self.steps = 0
         self.updates = 0
+        self._hold_left = 0  # ez-greedy: steps the current exploratory action is still held
+        self._hold_action = 0
         self._online_params = list(self.online.parameters())
         self._target_params = list(self.target.parameters())
 
@@ -79,12 +81,24 @@ class DQNAgent:
         """Epsilon-greedy action and the Q-values it was chosen from.
 
         One uniform draw per step decides explore/exploit, so the random stream does not depend
-        on the network's output.
+        on the network's output. With `explore_duration` > 1 this is ez-greedy (Dabney et al.,
+        2021): an exploratory action is held for a heavy-tailed number of steps (zeta, a = 2, at
+        most `explore_duration`), which is how random play builds momentum; the hold ends with
+        the episode.
         """
         q = self.q_values(obs)
-        if greedy or self.rng.random() >= self.epsilon:
+        if greedy:
             return int(np.argmax(q)), q
-        return int(self.rng.integers(self.spec.n_actions)), q
+        if self._hold_left > 0:
+            self._hold_left -= 1
+            return self._hold_action, q
+        if self.rng.random() >= self.epsilon:
+            return int(np.argmax(q)), q
+        action = int(self.rng.integers(self.spec.n_actions))
+        if self.config.explore_duration > 1:
+            self._hold_left = min(int(self.rng.zipf(2.0)), self.config.explore_duration) - 1
+            self._hold_action = action
+        return action, q
 
     # --- learning --------------------------------------------------------------------
     def observe(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray,
@@ -94,6 +108,8 @@ class DQNAgent:
         `episode_end` (terminated or truncated) flushes pending n-step transitions.
         """
         c = self.config
+        if episode_end or stop:
+            self._hold_left = 0
         for transition in self.n_step.push(state, action, reward, next_state, stop, episode_end or stop, c.gamma):
             self.memory.add(*transition)
         self.steps += 1
@@ -134,7 +150,14 @@ class DQNAgent:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if c.gradient_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._online_params, c.gradient_clip, foreach=True)
+            self._clip_gradients(c.gradient_clip)
         self.optimizer.step()
         self.updates += 1
         return float(loss.item())
+
+    def _clip_gradients(self, max_norm: float) -> None:
+        """`clip_grad_norm_`'s exact operations (same results) without its per-call grouping by
+        device and dtype, which costs more than the maths for a net this small."""
+        grads = [p.grad for p in self._online_params]
+        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
+        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))

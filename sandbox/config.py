@@ -101,6 +101,9 @@ class Config:
                                  "Exploration", live=True, low=0.0, high=1.0, recommended="0.9 – 0.999")
     steps_per_decay: int = param(200, "Env steps between two epsilon decays (the notebook's `tpe`).",
                                  "Exploration", live=True, low=1, high=10**9)
+    explore_duration: int = param(1, "ez-greedy: a random action is held for a heavy-tailed number of steps, "
+                                  "at most this many (1 = plain epsilon-greedy). Long holds build momentum.",
+                                  "Exploration", live=True, low=1, high=10000, recommended="1, or 10 – 100")
     # Replay memory
     memory_capacity: int = param(1000, "Transitions kept in the replay memory (oldest dropped first).",
                                  "Replay memory", low=1, high=10**8, recommended="10,000 – 100,000")

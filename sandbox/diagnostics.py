@@ -50,7 +50,7 @@ def diagnose(history: History, config: Config, spec: EnvSpec, epsilon: float) ->
             f"In {len(episodes)} episodes ({steps:,} steps) {GOAL_TERMINATES[spec.env_id]}: every episode scored "
             f"{episodes[-1].score:g}, so every reward is the same and Q has nothing to learn from. This is an "
             "exploration problem, not a learning one.",
-            ("steps_per_decay", "epsilon_decay", "n_step", "reward_shaping")))
+            ("explore_duration", "steps_per_decay", "epsilon_decay", "n_step", "reward_shaping")))
         if epsilon <= LOW_EPSILON:
             hints.append(Hint(
                 "epsilon_too_early", "Exploration ended before the first success",

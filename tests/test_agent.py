@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -115,3 +117,31 @@ def test_greedy_act_is_argmax_and_cuda_is_refused_without_a_gpu():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device"):
             DQNAgent(Config(device="cuda"), SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))
+
+
+def test_gradient_clipping_matches_torchs_clip_grad_norm_exactly():
+    agent = make_agent(gradient_clip=0.05)
+    observe_random(agent, 64)
+    grads = []
+    for clip in (agent._clip_gradients, lambda m: torch.nn.utils.clip_grad_norm_(agent._online_params, m)):
+        loss = agent.online(torch.ones(4, 2)).pow(2).sum() * 100
+        agent.optimizer.zero_grad()
+        loss.backward()
+        clip(0.05)
+        grads.append([p.grad.clone() for p in agent._online_params])
+    for ours, torchs in zip(*grads, strict=True):
+        assert torch.equal(ours, torchs)
+
+
+def test_ez_greedy_holds_exploratory_actions_and_plain_epsilon_greedy_does_not():
+    obs = np.zeros(2, np.float32)
+    plain = make_agent(epsilon_start=1.0, epsilon_end=1.0)
+    held = make_agent(epsilon_start=1.0, epsilon_end=1.0, explore_duration=50)
+    runs = []
+    for agent in (plain, held):
+        actions = [agent.act(obs)[0] for _ in range(2000)]
+        runs.append(np.mean([len(list(g)) for _, g in itertools.groupby(actions)]))
+    assert runs[0] < 2.0 < 4.0 < runs[1]  # mean run length: ~1.5 for uniform random, longer when held
+    held._hold_left = 10
+    held.observe(obs, 0, -1.0, obs, False, episode_end=True)
+    assert held._hold_left == 0  # a hold never crosses into the next episode

@@ -216,6 +216,10 @@ class MainWindow(QMainWindow):
                            "Play one episode with the arrow keys; your score joins the plot")
 
     def _build_menus_and_toolbar(self) -> None:
+        for act, short in ((self.act_new, "New"), (self.act_open, "Open"), (self.act_save, "Save"),
+                           (self.act_step_episode, "Episode"), (self.act_greedy, "Greedy"),
+                           (self.act_restore_best, "Best agent"), (self.act_human, "Drive")):
+            act.setIconText(short)  # the toolbar's shorter label
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         for act in (self.act_new, self.act_open, self.act_save, self.act_save_as, self.act_restore):

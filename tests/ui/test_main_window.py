@@ -372,8 +372,9 @@ def test_several_seeds_run_back_to_back_and_draw_a_band(qtbot, window):
     qtbot.waitUntil(lambda: window.band is not None, timeout=120_000)
     members = [r for r in window.runs_view.records.values() if r.group is not None]
     assert sorted(r.config.seed for r in members) == [5, 6, 7]
-    x, mean, std = window.band
+    episodes, mean, std = window.band
     stacked = np.stack([r.averages for r in members])
     np.testing.assert_allclose(mean, stacked.mean(axis=0))
+    np.testing.assert_array_equal(episodes, np.arange(1, 3))
     np.testing.assert_allclose(std, stacked.std(axis=0))
     assert len(window.plots.bands) == 4
