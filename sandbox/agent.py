@@ -7,11 +7,23 @@ import copy
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from sandbox.config import Config, ConfigError
 from sandbox.envs import EnvSpec
 from sandbox.memory import NStepBuffer, ReplayMemory
-from sandbox.networks import build_network
+from sandbox.networks import QNetwork, build_network, mlp_loss_and_gradients
+
+
+def flatten_parameters(net: nn.Module) -> torch.Tensor:
+    """Move `net`'s parameters into one contiguous buffer and make each a view of it."""
+    params = list(net.parameters())
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    offset = 0
+    for p in params:
+        p.data = flat[offset:offset + p.numel()].view_as(p)
+        offset += p.numel()
+    return flat
 
 
 def resolve_device(name: str) -> torch.device:
@@ -42,9 +54,20 @@ class DQNAgent:
                                    config.hidden_layers)
         self.online = online.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
+        # One contiguous buffer each for the online weights, their gradients and the target weights
+        # (the layers' parameters become views into them): the soft update, gradient clipping and
+        # Adam are then one operation on one tensor instead of one per layer.
+        self.weights = flatten_parameters(self.online)
+        self.target_weights = flatten_parameters(self.target)
+        self.gradients = torch.zeros_like(self.weights)
+        offset = 0
+        for p in self.online.parameters():
+            p.grad = self.gradients[offset:offset + p.numel()].view_as(p)
+            offset += p.numel()
         on_cpu = self.device.type == "cpu"
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=config.learning_rate, fused=True) \
-            if on_cpu else torch.optim.Adam(self.online.parameters(), lr=config.learning_rate)
+        self._flat = nn.Parameter(self.weights)  # shares the buffer: what the optimizer steps
+        self._flat.grad = self.gradients
+        self.optimizer = torch.optim.Adam([self._flat], lr=config.learning_rate, fused=on_cpu or None)
         self._numpy_acting = on_cpu
         self.memory = ReplayMemory(config.memory_capacity, spec.obs_dim, memory_seed)
         self.n_step = NStepBuffer(config.n_step)
@@ -53,8 +76,6 @@ class DQNAgent:
         self.updates = 0
         self._hold_left = 0  # ez-greedy: steps the current exploratory action is still held
         self._hold_action = 0
-        self._online_params = list(self.online.parameters())
-        self._target_params = list(self.target.parameters())
 
     # --- live parameters -------------------------------------------------------------
     def set_config(self, config: Config) -> None:
@@ -119,9 +140,9 @@ class DQNAgent:
             for _ in range(c.update_times):
                 losses.append(self.learn())
         if c.target_update == "soft":
-            torch._foreach_lerp_(self._target_params, self._online_params, c.tau)
+            self.target_weights.lerp_(self.weights, c.tau)
         elif self.steps % c.target_update_interval == 0:
-            self.target.load_state_dict(self.online.state_dict())
+            self.target_weights.copy_(self.weights)
         return losses
 
     def td_targets(self, rewards: torch.Tensor, next_states: torch.Tensor, stops: torch.Tensor,
@@ -140,15 +161,37 @@ class DQNAgent:
             discount = self.config.gamma if horizons is None else torch.pow(self.config.gamma, horizons)
             return rewards + discount * (1.0 - stops) * q_next
 
+    def numpy_td_targets(self, rewards: np.ndarray, next_states: np.ndarray, stops: np.ndarray,
+                         horizons: np.ndarray | None = None) -> np.ndarray:
+        """`td_targets` in numpy on CPU: the same maths without torch's per-op dispatch, which
+        costs more than the arithmetic for batches this small."""
+        q_next_target = self.target.numpy_q(next_states)
+        if self.config.double_dqn:
+            best = self.online.numpy_q(next_states).argmax(axis=1)
+            q_next = np.take_along_axis(q_next_target, best[:, None], axis=1)[:, 0]
+        else:
+            q_next = q_next_target.max(axis=1)
+        discount = self.config.gamma if horizons is None else np.float32(self.config.gamma) ** horizons
+        return rewards + discount * (1.0 - stops) * q_next
+
     def learn(self) -> float:
         """One gradient step on a sampled batch; returns the loss as a Python float."""
         c = self.config
-        s, a, r, s2, d, h = (torch.from_numpy(x).to(self.device) for x in self.memory.sample(c.batch_size))
-        targets = self.td_targets(r, s2, d, h if c.n_step > 1 else None)
-        q = self.online(s).gather(1, a.unsqueeze(1)).squeeze(1)
-        loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        s, a, r, s2, d, h = self.memory.sample(c.batch_size)
+        horizons = h if c.n_step > 1 else None
+        if self._numpy_acting:
+            targets = torch.from_numpy(self.numpy_td_targets(r, s2, d, horizons))
+        else:
+            r, s2, d, h = (torch.from_numpy(x).to(self.device) for x in (r, s2, d, h))
+            targets = self.td_targets(r, s2, d, h if horizons is not None else None)
+        s, a = torch.from_numpy(s).to(self.device), torch.from_numpy(a).to(self.device)
+        if isinstance(self.online, QNetwork):
+            loss = mlp_loss_and_gradients(self.online, s, a, targets, c.loss)
+        else:
+            q = self.online(s).gather(1, a.unsqueeze(1)).squeeze(1)
+            loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
+            self.gradients.zero_()
+            loss.backward()  # accumulates in place into the gradient buffer's views
         if c.gradient_clip > 0:
             self._clip_gradients(c.gradient_clip)
         self.optimizer.step()
@@ -156,8 +199,6 @@ class DQNAgent:
         return float(loss.item())
 
     def _clip_gradients(self, max_norm: float) -> None:
-        """`clip_grad_norm_`'s exact operations (same results) without its per-call grouping by
-        device and dtype, which costs more than the maths for a net this small."""
-        grads = [p.grad for p in self._online_params]
-        total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
-        torch._foreach_mul_(grads, torch.clamp(max_norm / (total + 1e-6), max=1.0))
+        """As `clip_grad_norm_`: scale the gradient so its global norm is at most `max_norm`."""
+        total = torch.linalg.vector_norm(self.gradients)
+        self.gradients.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))

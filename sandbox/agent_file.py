@@ -262,7 +262,7 @@ def _build(tensors: dict[str, np.ndarray], info: dict[str, Any], render: bool) -
         for prefix, net in (("online", agent.online), ("target", agent.target)):
             for name, param in net.state_dict().items():
                 param.copy_(_expect(tensors, f"{prefix}.{name}", param))
-    params = list(agent.online.parameters())
+    params = agent.optimizer.param_groups[0]["params"]  # one flat parameter: the weights' buffer
     state = {}
     for index in info["optimizer"]["state_keys"]:
         like = params[int(index)]

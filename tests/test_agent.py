@@ -119,18 +119,22 @@ def test_greedy_act_is_argmax_and_cuda_is_refused_without_a_gpu():
             DQNAgent(Config(device="cuda"), SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))
 
 
-def test_gradient_clipping_matches_torchs_clip_grad_norm_exactly():
+def test_gradients_land_in_one_buffer_and_clipping_matches_clip_grad_norm():
     agent = make_agent(gradient_clip=0.05)
-    observe_random(agent, 64)
-    grads = []
-    for clip in (agent._clip_gradients, lambda m: torch.nn.utils.clip_grad_norm_(agent._online_params, m)):
-        loss = agent.online(torch.ones(4, 2)).pow(2).sum() * 100
-        agent.optimizer.zero_grad()
-        loss.backward()
-        clip(0.05)
-        grads.append([p.grad.clone() for p in agent._online_params])
-    for ours, torchs in zip(*grads, strict=True):
-        assert torch.equal(ours, torchs)
+    agent.gradients.zero_()
+    (agent.online(torch.ones(4, 2)).pow(2).sum() * 100).backward()  # autograd accumulates into the views
+    layers = [p.grad.clone() for p in agent.online.parameters()]
+    assert agent.gradients.abs().sum() > 0
+    torch.testing.assert_close(agent.gradients, torch.cat([g.reshape(-1) for g in layers]))
+    holders = [torch.nn.Parameter(torch.zeros_like(g)) for g in layers]
+    for h, g in zip(holders, layers, strict=True):
+        h.grad = g
+    torch.nn.utils.clip_grad_norm_(holders, 0.05)  # scales the `layers` tensors in place
+    agent._clip_gradients(0.05)
+    torch.testing.assert_close(agent.gradients, torch.cat([g.reshape(-1) for g in layers]))
+    before = [p.detach().clone() for p in agent.online.parameters()]
+    agent.optimizer.step()  # Adam steps the buffer: every layer moves
+    assert all(not torch.equal(b, p) for b, p in zip(before, agent.online.parameters(), strict=True))
 
 
 def test_ez_greedy_holds_exploratory_actions_and_plain_epsilon_greedy_does_not():

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from sandbox.networks import build_network
+from sandbox.networks import QNetwork, build_network, mlp_loss_and_gradients
 
 
 @pytest.mark.parametrize("kind", ["mlp", "dueling"])
@@ -32,3 +33,22 @@ def test_dueling_q_is_value_plus_centred_advantage():
     h = net.trunk(x)
     adv = net.advantage(h)
     torch.testing.assert_close(net(x), net.value(h) + adv - adv.mean(1, keepdim=True))
+
+
+@pytest.mark.parametrize("loss", ["mse", "huber"])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_hand_written_backprop_matches_autograd(loss, layers):
+    torch.manual_seed(0)
+    net = QNetwork(3, 4, 16, layers)
+    s, a = torch.randn(32, 3), torch.randint(0, 4, (32,))
+    y = torch.randn(32) * 3  # large enough errors that Huber's linear part is used too
+    q = net(s).gather(1, a.unsqueeze(1)).squeeze(1)
+    expected = F.mse_loss(q, y) if loss == "mse" else F.smooth_l1_loss(q, y)
+    net.zero_grad()
+    expected.backward()
+    autograd = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    value = mlp_loss_and_gradients(net, s, a, y, loss)
+    torch.testing.assert_close(value, expected.detach())
+    for ours, theirs in zip((p.grad for p in net.parameters()), autograd, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6)
