@@ -82,7 +82,7 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     """Steps/s of the real main window (offscreen) training `preset` with plots updating and, if
     `render`, live frames in "fast" mode (at most ~30 fps)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt5.QtCore import QSettings
+    from PyQt5.QtCore import QSettings, QTimer
 
     from sandbox.config import load_preset
     from ui.app import make_application
@@ -103,15 +103,20 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     window.worker.frame_ready.connect(lambda _f: frames.append(1))
     window.start()
     _spin(app, lambda: window.state == "Running", 10)
-    t0, s0 = time.perf_counter(), window.worker.trainer.total_steps
-    _spin(app, lambda: False, seconds)
+    t0, s0, cpu0 = time.perf_counter(), window.worker.trainer.total_steps, time.thread_time()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec_()  # the real event loop, as in the app (not a polling loop that would steal time)
     steps = window.worker.trainer.total_steps - s0
     elapsed = time.perf_counter() - t0
+    gui_cpu = (time.thread_time() - cpu0) / elapsed
     window.pause()
     _spin(app, lambda: window.state != "Running", 10)
     window.setWindowModified(False)
     window.close()
-    return {"steps_per_second": steps / elapsed, "frames_per_second": len(frames) / elapsed,
+    from ui.app import dispose
+
+    dispose(window)
+    return {"steps_per_second": steps / elapsed, "frames_per_second": len(frames) / elapsed, "gui_cpu": gui_cpu,
             "episodes_drawn": len(window.plots.scores)}
 
 
@@ -131,6 +136,9 @@ def launch() -> dict:
     _spin(app, lambda: window.isVisible() and window.snapshot is not None, 60)
     shown = time.time()
     window.close()
+    from ui.app import dispose
+
+    dispose(window)
     return {"shown_at": shown}
 
 
@@ -139,8 +147,8 @@ def rss(first: int, second: int) -> dict:
     from sandbox.config import load_preset
     from sandbox.trainer import Trainer
 
-    config = load_preset("cartpole").with_changes(epsilon_start=1.0, epsilon_end=1.0, max_episodes=10**9,
-                                                  stop_when_solved=False)
+    config = load_preset("cartpole").with_changes(epsilon_start=1.0, epsilon_end=1.0, update_interval=5,
+                                                  max_episodes=10**9, stop_when_solved=False)
     trainer = Trainer(config)
     out = {}
     for target in (first, second):

@@ -229,7 +229,7 @@ def write_report(results: dict, quick: bool) -> None:
     if "rss" in results:
         r = results["rss"]
         first, second = r[str(r["first"])], r[str(r["second"])]
-        lines += [f"- Peak RSS headless (CartPole, random policy, learning every step): {first:.0f} MB after "
+        lines += [f"- Peak RSS headless (CartPole, random policy, learning every 5 steps): {first:.0f} MB after "
                   f"{r['first']:,} episodes, {second:.0f} MB after {r['second']:,} episodes ({r['steps']:,} steps, "
                   f"{r['losses']:,} losses kept): +{second - first:.0f} MB, the history itself.", ""]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")

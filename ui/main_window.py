@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
                              (self.cmd_stop, w.stop)):
             signal.connect(slot)
         w.agent_ready.connect(self._on_agent_ready)
-        w.episode_finished.connect(self._on_episode)
+        w.episodes_finished.connect(self._on_episodes)
         w.losses_added.connect(self.plots.add_losses)
         w.frame_ready.connect(self._on_frame)
         w.stepped.connect(self._on_step)
@@ -553,8 +553,9 @@ class MainWindow(QMainWindow):
             self._expect_seed_run = False
             self.cmd_start.emit()
 
-    def _on_episode(self, stats: EpisodeStats) -> None:
-        self.plots.add_episode(stats)
+    def _on_episodes(self, episodes: list[EpisodeStats]) -> None:
+        for stats in episodes:
+            self.plots.add_episode(stats)
         self._mark_trained()
 
     def _on_step(self, result: StepResult) -> None:

@@ -17,7 +17,7 @@ from PyQt5.QtWidgets import QVBoxLayout, QWidget
 
 from sandbox.trainer import EpisodeStats, History, LiveEdit
 
-REDRAW_MS = 100
+REDRAW_MS = 250
 SCORE_COLOR = (150, 160, 175)
 AVERAGE_COLOR = (31, 119, 180)
 LOSS_COLOR = (214, 39, 40)

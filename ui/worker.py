@@ -30,7 +30,8 @@ from sandbox.trainer import History, Trainer
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
-STATUS_SECONDS = 0.1
+STATUS_SECONDS = 0.25  # status and losses reach the GUI at most 4 times a second while running:
+LOSS_SECONDS = 0.25  # every queued signal costs the GUI thread (and the GIL) a wake-up
 INSPECT_SECONDS = 1.0  # map and diagnostics refresh while training: ~5 ms of work per second
 MAP_RESOLUTION = 64
 
@@ -89,7 +90,8 @@ def _copy_history(history: History) -> History:
 
 class TrainingWorker(QObject):
     agent_ready = pyqtSignal(object)  # AgentSnapshot
-    episode_finished = pyqtSignal(object)  # EpisodeStats
+    episode_finished = pyqtSignal(object)  # EpisodeStats, each (for listeners that need every one at once)
+    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], batched with the losses: what the window draws
     losses_added = pyqtSignal(object)  # np.ndarray of float32
     frame_ready = pyqtSignal(object)  # np.ndarray (H, W, 3) uint8
     stepped = pyqtSignal(object)  # StepResult, when stepping one env step or watching
@@ -123,6 +125,9 @@ class TrainingWorker(QObject):
         self._last_frame = 0.0
         self._last_status = 0.0
         self._last_inspect = 0.0
+        self._pending_losses: list[float] = []
+        self._pending_episodes: list = []
+        self._last_losses = 0.0
         self._elapsed = 0.0
         self._rate = 0.0
 
@@ -162,6 +167,7 @@ class TrainingWorker(QObject):
         self._replace(load_trainer(path, render=True), path)
 
     def _replace(self, trainer: Trainer, path: str | None, keep_best: bool = False) -> None:
+        self._pending_losses, self._pending_episodes = [], []  # the old run's: the new history replaces them
         if self.trainer:
             self.trainer.close()
         self.trainer = trainer
@@ -206,6 +212,7 @@ class TrainingWorker(QObject):
             self.timer.stop()
             self._greedy = None
             self._until_episode_end = False
+            self._flush_losses(force=True)
             self._emit_status(force=True)
             self._inspect(force=True)
             self._set_state(State.PAUSED)
@@ -357,7 +364,7 @@ class TrainingWorker(QObject):
         trainer = self._require()
         started = time.perf_counter()
         deadline = started + SLICE_SECONDS
-        losses: list[float] = []
+        losses = self._pending_losses
         steps = 0
         while not trainer.finished:
             result = trainer.step()
@@ -367,11 +374,13 @@ class TrainingWorker(QObject):
                 self.stepped.emit(result)
             if result.episode is not None:
                 self.episode_finished.emit(result.episode)
+                self._pending_episodes.append(result.episode)
                 if self.best.offer(trainer, result.episode):
                     self.best_changed.emit(self.best.mark)
                 if self._until_episode_end:
                     self._until_episode_end = False
                     self.timer.stop()
+                    self._flush_losses(force=True)
                     self._inspect(force=True)
                     self._set_state(State.PAUSED)
                     break
@@ -380,8 +389,7 @@ class TrainingWorker(QObject):
         spent = time.perf_counter() - started
         self._elapsed += spent
         self._rate = 0.8 * self._rate + 0.2 * (steps / spent) if self._rate else steps / spent
-        if losses:
-            self.losses_added.emit(np.asarray(losses, dtype=np.float32))
+        self._flush_losses(force=emit_steps or self.state != State.RUNNING or trainer.finished)
         now = time.perf_counter()
         if self.render and (emit_steps or now - self._last_frame >= FAST_FRAME_SECONDS):
             self._last_frame = now
@@ -411,6 +419,7 @@ class TrainingWorker(QObject):
                 self.timer.stop()
             self._greedy = None
             self._until_episode_end = False
+            self._flush_losses(force=True)
             known = isinstance(exc, (ConfigError, ValueError, ArithmeticError, OSError))
             message = str(exc) if known else f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}"
             if self.trainer is not None and self.state in (State.RUNNING, State.GREEDY, State.EVALUATING):
@@ -440,6 +449,20 @@ class TrainingWorker(QObject):
         if state != self.state:
             self.state = state
         self.state_changed.emit(state)
+
+    def _flush_losses(self, force: bool = False) -> None:
+        """Send the finished episodes and the losses gathered since the last flush."""
+        now = time.perf_counter()
+        if not (self._pending_losses or self._pending_episodes):
+            return
+        if force or now - self._last_losses >= LOSS_SECONDS:
+            self._last_losses = now
+            if self._pending_episodes:
+                self.episodes_finished.emit(self._pending_episodes)
+                self._pending_episodes = []
+            if self._pending_losses:
+                self.losses_added.emit(np.asarray(self._pending_losses, dtype=np.float32))
+                self._pending_losses = []
 
     def _inspect(self, force: bool = False) -> None:
         """Emit the map and diagnostics: throttled while training, at once when forced."""
