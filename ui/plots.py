@@ -76,8 +76,10 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
 
-        self.score_plot = _plot(self.layout_widget, 0, "Score per episode", "episode", "score")
-        self.score_plot.addLegend(offset=(10, 28), brush=pg.mkBrush(255, 255, 255, 200))
+        # The legend gets its own strip above the plots, where it can never hide a curve.
+        self.legend = pg.LegendItem(colCount=3, horSpacing=12)
+        self.layout_widget.addItem(self.legend, row=0, col=0)
+        self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
         self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving average")
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
@@ -99,10 +101,12 @@ class TrainingPlots(QWidget):
                                              pen=pg.mkPen("w", width=1.5), name="best agent kept")
         self.score_plot.addItem(self.best_point)
 
-        self.loss_plot = _plot(self.layout_widget, 1, "Loss per learning update", "update", "loss")
+        for item in (self.score_curve, self.average_curve, self.solved_point, self.human_points, self.best_point):
+            self.legend.addItem(item, item.opts["name"])
+        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
 
-        self.epsilon_plot = _plot(self.layout_widget, 2, "Exploration (epsilon)", "episode", "epsilon")
+        self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
         self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
         self.epsilon_plot.setXLink(self.score_plot)
 

@@ -42,6 +42,7 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
         return 1
     if preset:
         window.panel.set_config(load_preset(preset))
+        window.panel.select_preset(preset)
         window.cmd_new_agent.emit(load_preset(preset))
         _wait(app, lambda: window.snapshot.config == load_preset(preset), 60)
     if episodes:
