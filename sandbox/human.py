@@ -19,16 +19,16 @@ class HumanEpisode:
         self.steps = 0
         self.done = False
 
-    def step(self, action: int) -> np.ndarray:
-        """Apply `action`; returns the new frame. After the episode ends, further steps do nothing."""
+    def step(self, action: int) -> None:
+        """Apply `action`. After the episode ends, further steps do nothing."""
         if not self.done:
             self.state, reward, terminated, truncated, _ = self.env.step(action)
             self.score += float(reward)
             self.steps += 1
             self.done = bool(terminated or truncated)
-        return self.env.render()
 
     def frame(self) -> np.ndarray:
+        """The env's own picture of the current state (rendered only when asked for)."""
         return self.env.render()
 
     def close(self) -> None:

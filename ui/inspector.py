@@ -82,7 +82,7 @@ class MapView(QWidget):
             item.setVisible(has_map)
         self.coverage_box.setVisible(has_map)
         self.bars_plot.setVisible(not has_map)
-        self.note.setText(reason or "The map is refreshed about once a second while training; the white line "
+        self.note.setText(reason or "The map is refreshed every two seconds while training; the white line "
                           "is the current (or last) episode.")
         goal = GOALS.get(env_id)
         for line in self.goal_lines:

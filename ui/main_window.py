@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
                          ("elapsed", "Time spent training")):
             label = QLabel()
             label.setToolTip(tip)
-            label.setMinimumWidth(70)
+            label.setMinimumWidth(70 if key != "steps" and key != "memory" else 120)
             self.statusBar().addPermanentWidget(label)
             self.status_labels[key] = label
         self._show_state(State.IDLE)
@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/render", render)
         self.settings.setValue("view/watch", watch)
         if not render:
-            self.render_view.frame.clear_frame("Rendering is off (R): training pays nothing for frames.")
+            self.render_view.clear("Rendering is off (R): training pays nothing for frames.")
         self.cmd_render.emit(render, watch)
 
     def new_agent(self) -> None:
@@ -548,7 +548,7 @@ class MainWindow(QMainWindow):
         if snap.path:
             self.statusBar().showMessage(f"Opened {snap.path}: {len(snap.history.episodes)} episodes", 5000)
         else:
-            self.render_view.frame.clear_frame("Press Space to start training, S to take one step.")
+            self.render_view.clear("Press Space to start training, S to take one step.")
         if self._expect_seed_run:
             self._expect_seed_run = False
             self.cmd_start.emit()
@@ -565,7 +565,7 @@ class MainWindow(QMainWindow):
 
     def _on_frame(self, frame) -> None:
         if self.act_render.isChecked():
-            self.render_view.frame.show_frame(frame)
+            self.render_view.display(frame)
 
     def _on_greedy_step(self, step: GreedyStep) -> None:
         self.render_view.show_step(step.state, step.action, step.reward, step.q_values, "greedy")
@@ -596,14 +596,19 @@ class MainWindow(QMainWindow):
 
     def _on_status(self, status: Status) -> None:
         self.last_status = status
-        labels = self.status_labels
-        labels["episode"].setText(f"episode {status.episodes}")
-        labels["steps"].setText(f"{status.total_steps:,} steps")
-        labels["speed"].setText(f"{status.steps_per_second:,.0f} steps/s")
-        labels["epsilon"].setText(f"ε {status.epsilon:.3f}")
-        labels["memory"].setText(f"memory {status.memory_size:,}/{status.memory_capacity:,}")
         minutes, seconds = divmod(int(status.elapsed), 60)
-        labels["elapsed"].setText(f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}")
+        texts = {
+            "episode": f"episode {status.episodes}",
+            "steps": f"{status.total_steps:,} steps",
+            "speed": f"{status.steps_per_second:,.0f} steps/s",
+            "epsilon": f"ε {status.epsilon:.3f}",
+            "memory": f"memory {status.memory_size:,}/{status.memory_capacity:,}",
+            "elapsed": f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}",
+        }
+        for key, text in texts.items():
+            label = self.status_labels[key]
+            if label.text() != text:  # each change relays out and repaints the status bar
+                label.setText(text)
 
     def _on_state(self, state: str) -> None:
         finished = state in (State.SOLVED, State.STOPPED) and self.state == State.RUNNING

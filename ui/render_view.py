@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QImage, QPixmap
-from PyQt5.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+
+from ui.car_view import MountainCarView
 
 ACTION_NAMES = {
     "MountainCar-v0": ("push left", "no push", "push right"),
@@ -13,6 +15,10 @@ ACTION_NAMES = {
     "Acrobot-v1": ("torque -1", "torque 0", "torque +1"),
     "LunarLander-v3": ("nothing", "left engine", "main engine", "right engine"),
 }
+
+
+# Envs drawn from their state in Qt; the worker sends the observation instead of a pygame frame.
+STATE_VIEWS = {"MountainCar-v0": MountainCarView}
 
 
 def frame_to_image(frame: np.ndarray) -> QImage:
@@ -68,15 +74,32 @@ class RenderView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.frame = FrameLabel()
+        self.car = MountainCarView()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.frame)
+        self.stack.addWidget(self.car)
         self.details = QLabel("Step through training (S) to see the state, the action and each action's Q-value.")
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.RichText)
         self.details.setStyleSheet("font-family: monospace; padding: 4px;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.frame, 1)
+        layout.addWidget(self.stack, 1)
         layout.addWidget(self.details)
         self.env_id = ""
+
+    def display(self, frame: np.ndarray) -> None:
+        """A frame: an RGB image (H, W, 3), or for envs in STATE_VIEWS the observation to draw."""
+        if frame.ndim == 1:
+            self.car.show_state(frame)
+            self.stack.setCurrentWidget(self.car)
+        else:
+            self.frame.show_frame(frame)
+            self.stack.setCurrentWidget(self.frame)
+
+    def clear(self, text: str) -> None:
+        self.frame.clear_frame(text)
+        self.stack.setCurrentWidget(self.frame)
 
     def show_step(self, state: np.ndarray, action: int, reward: float, q_values: np.ndarray,
                   title: str = "step") -> None:

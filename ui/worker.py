@@ -26,13 +26,14 @@ from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
 from sandbox.human import HumanEpisode
 from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.trainer import History, Trainer
+from ui.render_view import STATE_VIEWS
 
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
 STATUS_SECONDS = 0.25  # status and losses reach the GUI at most 4 times a second while running:
 LOSS_SECONDS = 0.25  # every queued signal costs the GUI thread (and the GIL) a wake-up
-INSPECT_SECONDS = 1.0  # map and diagnostics refresh while training: ~5 ms of work per second
+INSPECT_SECONDS = 2.0  # map and diagnostics refresh while training (tens of episodes apart at full speed)
 MAP_RESOLUTION = 64
 
 
@@ -257,7 +258,8 @@ class TrainingWorker(QObject):
         if self.state == State.RUNNING:
             self.timer.stop()
         seed = trainer.config.seed + EVAL_SEED_OFFSET + trainer.episodes_done
-        self._greedy = greedy_steps(trainer.agent, trainer.scaler, trainer.spec.env_id, seed, render=True)
+        drawn = trainer.spec.env_id in STATE_VIEWS
+        self._greedy = greedy_steps(trainer.agent, trainer.scaler, trainer.spec.env_id, seed, render=not drawn)
         self._set_state(State.GREEDY)
         self.timer.start(WATCH_INTERVAL_MS)
 
@@ -307,7 +309,7 @@ class TrainingWorker(QObject):
             self._human.close()
         self._human = HumanEpisode(t.spec.env_id, t.config.seed + len(t.history.episodes))
         self._human_action = 1 if t.spec.n_actions > 2 else 0
-        self.frame_ready.emit(self._human.frame())
+        self.frame_ready.emit(self._human_frame())
         self._set_state(State.HUMAN)
         self.timer.start(WATCH_INTERVAL_MS)
 
@@ -324,9 +326,16 @@ class TrainingWorker(QObject):
             self._human = None
             self._set_state(State.PAUSED)
 
+    def _human_frame(self) -> np.ndarray:
+        human = self._human
+        if self._require().spec.env_id in STATE_VIEWS:
+            return np.array(human.state, dtype=np.float64)
+        return human.frame()
+
     def _human_tick(self) -> None:
         human = self._human
-        self.frame_ready.emit(human.step(self._human_action))
+        human.step(self._human_action)
+        self.frame_ready.emit(self._human_frame())
         if human.done:
             self.human_finished.emit(human.score, self._require().episodes_done)
             self.human_stop()
@@ -351,8 +360,7 @@ class TrainingWorker(QObject):
         if step is None:
             return
         self.greedy_step.emit(step)
-        if step.frame is not None:
-            self.frame_ready.emit(step.frame)
+        self.frame_ready.emit(step.frame if step.frame is not None else np.array(step.state, dtype=np.float64))
         if step.done:
             self.timer.stop()
             self._greedy = None
@@ -393,9 +401,7 @@ class TrainingWorker(QObject):
         now = time.perf_counter()
         if self.render and (emit_steps or now - self._last_frame >= FAST_FRAME_SECONDS):
             self._last_frame = now
-            frame = trainer.render()
-            if frame is not None:
-                self.frame_ready.emit(frame)
+            self._emit_frame(trainer.trajectory[-1] if len(trainer.trajectory) else None)
         self._emit_status(force=emit_steps)
         self._inspect()
         if trainer.finished:
@@ -441,7 +447,17 @@ class TrainingWorker(QObject):
                                             trainer.threshold, path))
         self._set_state(State.SOLVED if trainer.solved else (State.PAUSED if trainer.total_steps else State.IDLE))
         self._emit_status(force=True)
-        frame = trainer.render() if trainer.mid_episode else None
+        if trainer.mid_episode:
+            self._emit_frame(trainer.trajectory[-1])
+
+    def _emit_frame(self, state: np.ndarray | None) -> None:
+        """The training env as it is now: its state for envs the window draws itself, else a frame."""
+        trainer = self._require()
+        if trainer.spec.env_id in STATE_VIEWS:
+            if state is not None:
+                self.frame_ready.emit(np.array(state, dtype=np.float64))
+            return
+        frame = trainer.render()
         if frame is not None:
             self.frame_ready.emit(frame)
 

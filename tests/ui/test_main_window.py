@@ -10,6 +10,7 @@ from sandbox.export import episodes_from_csv
 from sandbox.policy_map import policy_map
 from sandbox.trainer import Trainer
 from tests.ui.conftest import EpisodeCounter, quick_config
+from ui.car_view import MIN_X
 from ui.main_window import MainWindow, human_size
 from ui.worker import MAP_RESOLUTION, State
 
@@ -211,12 +212,26 @@ def test_evaluate_and_watch_greedy_report_scores(qtbot, window):
     assert window.worker.trainer.total_steps == 0  # greedy runs never train
 
 
-def test_render_shows_frames_while_training(qtbot, window):
+def test_render_draws_the_car_from_its_state_while_training(qtbot, window):
+    window.act_render.setChecked(True)
+    window.render_changed()
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.render_view.car.states_shown >= 3, timeout=30_000)
+    assert window.render_view.stack.currentWidget() is window.render_view.car
+    assert MIN_X <= window.render_view.car.position <= 0.6
+    image = window.render_view.car.grab().toImage()
+    assert image.width() > 0 and image.pixelColor(image.width() // 2, image.height() // 2).isValid()
+
+
+def test_other_envs_show_the_envs_own_frames(qtbot, window):
+    window.cmd_new_agent.emit(quick_config(env_id="CartPole-v1"))
+    qtbot.waitUntil(lambda: window.snapshot.spec.env_id == "CartPole-v1", timeout=10_000)
     window.act_render.setChecked(True)
     window.render_changed()
     window.act_start.trigger()
     qtbot.waitUntil(lambda: window.render_view.frame.frames_shown >= 3, timeout=30_000)
-    assert window.render_view.frame.pixmap() is not None and not window.render_view.frame.pixmap().isNull()
+    assert window.render_view.stack.currentWidget() is window.render_view.frame
+    assert not window.render_view.frame.pixmap().isNull()
 
 
 def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
