@@ -87,6 +87,7 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     from sandbox.config import load_preset
     from ui.app import make_application
     from ui.main_window import MainWindow
+    from ui.screenshot import wait_until
 
     app = make_application()
     settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "rl-sandbox-bench.ini"), QSettings.IniFormat)
@@ -98,11 +99,11 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     config = load_preset(preset).with_changes(max_episodes=10**9, stop_when_solved=False)
     window.panel.set_config(config)
     window.cmd_new_agent.emit(config)
-    _spin(app, lambda: window.snapshot is not None and window.snapshot.config == config, 60)
+    wait_until(app, lambda: window.snapshot is not None and window.snapshot.config == config, 60)
     frames = []
     window.worker.frame_ready.connect(lambda _f: frames.append(1))
     window.start()
-    _spin(app, lambda: window.state == "Running", 10)
+    wait_until(app, lambda: window.state == "Running", 10)
     t0, s0, cpu0 = time.perf_counter(), window.worker.trainer.total_steps, time.thread_time()
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec_()  # the real event loop, as in the app (not a polling loop that would steal time)
@@ -110,7 +111,7 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     elapsed = time.perf_counter() - t0
     gui_cpu = (time.thread_time() - cpu0) / elapsed
     window.pause()
-    _spin(app, lambda: window.state != "Running", 10)
+    wait_until(app, lambda: window.state != "Running", 10)
     window.setWindowModified(False)
     window.close()
     from ui.app import dispose
@@ -127,13 +128,14 @@ def launch() -> dict:
 
     from ui.app import make_application
     from ui.main_window import MainWindow
+    from ui.screenshot import wait_until
 
     app = make_application()
     settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "rl-sandbox-launch.ini"), QSettings.IniFormat)
     settings.clear()
     window = MainWindow(settings)
     window.show()
-    _spin(app, lambda: window.isVisible() and window.snapshot is not None, 60)
+    wait_until(app, lambda: window.isVisible() and window.snapshot is not None, 60)
     shown = time.time()
     window.close()
     from ui.app import dispose
@@ -163,16 +165,6 @@ def _threads() -> int:
     import torch
 
     return torch.get_num_threads()
-
-
-def _spin(app, condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        app.processEvents()
-        time.sleep(0.002)
-    return True
 
 
 def main(argv: list[str]) -> None:

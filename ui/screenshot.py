@@ -13,7 +13,8 @@ from PyQt5.QtWidgets import QApplication
 from sandbox.config import load_preset
 
 
-def _wait(app: QApplication, condition, timeout: float) -> bool:
+def wait_until(app: QApplication, condition, timeout: float) -> bool:
+    """Process events until `condition()` holds or `timeout` seconds pass; returns whether it held."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -37,24 +38,24 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     window = MainWindow(settings)
     window.resize(*size)
     window.show()
-    if not _wait(app, lambda: window.snapshot is not None, 60):
+    if not wait_until(app, lambda: window.snapshot is not None, 60):
         print("error: the agent was not created in time", file=sys.stderr)
         return 1
     if preset:
         window.panel.set_config(load_preset(preset))
         window.panel.select_preset(preset)
         window.cmd_new_agent.emit(load_preset(preset))
-        _wait(app, lambda: window.snapshot.config == load_preset(preset), 60)
+        wait_until(app, lambda: window.snapshot.config == load_preset(preset), 60)
     if episodes:
         window.start()
-        reached = _wait(app, lambda: len(window.plots.scores) >= episodes or window.state in ("Solved", "Stopped"),
+        reached = wait_until(app, lambda: len(window.plots.scores) >= episodes or window.state in ("Solved", "Stopped"),
                         timeout)
         window.pause()
-        _wait(app, lambda: window.state != "Running", 10)
+        wait_until(app, lambda: window.state != "Running", 10)
         if not reached:
             print(f"warning: stopped after {len(window.plots.scores)} episodes (timeout)", file=sys.stderr)
     # Let the last frame, status and redraws land (the plots settle on the tick after a change).
-    _wait(app, lambda: False, 0.5)
+    wait_until(app, lambda: False, 0.5)
     ok = window.grab().save(str(out), "PNG")
     window.setWindowModified(False)
     window.close()
