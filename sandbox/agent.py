@@ -15,14 +15,21 @@ from sandbox.memory import NStepBuffer, ReplayMemory
 from sandbox.networks import QNetwork, build_network, mlp_loss_and_gradients
 
 
+def views(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Consecutive views of `flat` shaped like the tensors in `like`."""
+    out, offset = [], 0
+    for t in like:
+        out.append(flat[offset:offset + t.numel()].view_as(t))
+        offset += t.numel()
+    return out
+
+
 def flatten_parameters(net: nn.Module) -> torch.Tensor:
     """Move `net`'s parameters into one contiguous buffer and make each a view of it."""
     params = list(net.parameters())
     flat = torch.cat([p.detach().reshape(-1) for p in params])
-    offset = 0
-    for p in params:
-        p.data = flat[offset:offset + p.numel()].view_as(p)
-        offset += p.numel()
+    for p, view in zip(params, views(flat, params), strict=True):
+        p.data = view
     return flat
 
 
@@ -60,10 +67,9 @@ class DQNAgent:
         self.weights = flatten_parameters(self.online)
         self.target_weights = flatten_parameters(self.target)
         self.gradients = torch.zeros_like(self.weights)
-        offset = 0
-        for p in self.online.parameters():
-            p.grad = self.gradients[offset:offset + p.numel()].view_as(p)
-            offset += p.numel()
+        params = list(self.online.parameters())
+        for p, view in zip(params, views(self.gradients, params), strict=True):
+            p.grad = view
         on_cpu = self.device.type == "cpu"
         self._flat = nn.Parameter(self.weights)  # shares the buffer: what the optimizer steps
         self._flat.grad = self.gradients

@@ -149,3 +149,16 @@ def test_ez_greedy_holds_exploratory_actions_and_plain_epsilon_greedy_does_not()
     held._hold_left = 10
     held.observe(obs, 0, -1.0, obs, False, episode_end=True)
     assert held._hold_left == 0  # a hold never crosses into the next episode
+
+
+@pytest.mark.parametrize("double_dqn", [True, False])
+def test_numpy_td_targets_equal_the_torch_ones(double_dqn):
+    agent = make_agent(double_dqn=double_dqn, gamma=0.9)
+    observe_random(agent, 300)
+    _, _, r, s2, d, _ = agent.memory.sample(32)
+    h = np.arange(32, dtype=np.float32) % 5 + 1
+    for horizons in (None, h):
+        expected = agent.td_targets(*(torch.from_numpy(x) for x in (r, s2, d)),
+                                    None if horizons is None else torch.from_numpy(horizons))
+        np.testing.assert_allclose(agent.numpy_td_targets(r, s2, d, horizons), expected.numpy(), rtol=1e-5,
+                                   atol=1e-6)

@@ -304,9 +304,7 @@ class TrainingWorker(QObject):
         t = self._require()
         if self.state == State.RUNNING:
             self.pause()
-        self._halt()
-        if self._human:
-            self._human.close()
+        self._halt()  # also ends an earlier human episode
         self._human = HumanEpisode(t.spec.env_id, t.config.seed + len(t.history.episodes))
         self._human_action = 1 if t.spec.n_actions > 2 else 0
         self.frame_ready.emit(self._human_frame())
