@@ -27,7 +27,8 @@ def test_start_delivers_episode_signals_and_status(qtbot, window):
     assert window.status_labels["state"].text().count("Running") == 1
     qtbot.waitUntil(lambda: window.last_status is not None and window.last_status.episodes >= 3)
     assert "memory" in window.status_labels["memory"].text() and "steps/s" in window.status_labels["speed"].text()
-    assert len(window.plots.scores) >= 3 and window.isWindowModified()
+    qtbot.waitUntil(lambda: len(window.plots.scores) >= 3)  # the window draws episodes in batches
+    assert window.isWindowModified()
     assert not window.act_start.isEnabled() and window.act_pause.isEnabled()
 
 
@@ -263,9 +264,9 @@ def test_restore_best_goes_back_to_the_peak_of_the_moving_average(qtbot, window,
     assert list(x) == [peak + 1] and list(y) == [episodes[peak].moving_average]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     window.act_restore_best.trigger()
-    qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1 and window.state == State.PAUSED, timeout=10_000)
     assert window.worker.trainer.total_steps == episodes[peak].total_steps
-    assert window.isWindowModified() and window.state == State.PAUSED
+    assert window.isWindowModified()
 
 
 def test_saving_without_replay_memory_makes_a_smaller_file(qtbot, window, monkeypatch, tmp_path):
@@ -347,8 +348,8 @@ def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, wind
     window.act_human.trigger()
     qtbot.waitUntil(lambda: window.state == State.HUMAN, timeout=10_000)
     qtbot.keyPress(window, Qt.Key_Right)
+    qtbot.waitUntil(lambda: window.worker._human_action == 2, timeout=5_000)
     qtbot.waitUntil(lambda: window.worker._human is not None and window.worker._human.steps > 5, timeout=10_000)
-    assert window.worker._human_action == 2
     qtbot.keyRelease(window, Qt.Key_Right)
     qtbot.waitUntil(lambda: window.worker._human_action == 1, timeout=5_000)
     with qtbot.waitSignal(window.worker.human_finished, timeout=30_000) as done:
