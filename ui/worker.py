@@ -91,8 +91,7 @@ def _copy_history(history: History) -> History:
 
 class TrainingWorker(QObject):
     agent_ready = pyqtSignal(object)  # AgentSnapshot
-    episode_finished = pyqtSignal(object)  # EpisodeStats, each (for listeners that need every one at once)
-    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], batched with the losses: what the window draws
+    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], sent with the losses at most 4 times a second
     losses_added = pyqtSignal(object)  # np.ndarray of float32
     frame_ready = pyqtSignal(object)  # np.ndarray (H, W, 3) uint8
     stepped = pyqtSignal(object)  # StepResult, when stepping one env step or watching
@@ -379,7 +378,6 @@ class TrainingWorker(QObject):
             if emit_steps:
                 self.stepped.emit(result)
             if result.episode is not None:
-                self.episode_finished.emit(result.episode)
                 self._pending_episodes.append(result.episode)
                 if self.best.offer(trainer, result.episode):
                     self.best_changed.emit(self.best.mark)

@@ -83,9 +83,12 @@ def window(qtbot, settings, monkeypatch, tmp_path):
 
 
 class EpisodeCounter:
+    """Collects finished episodes from the same batched signal the window draws from (connected
+    after the window, so when the counter has them, the window has them too)."""
+
     def __init__(self, window):
         self.episodes = []
-        window.worker.episode_finished.connect(self.episodes.append)
+        window.worker.episodes_finished.connect(self.episodes.extend)
 
     def __len__(self):
         return len(self.episodes)

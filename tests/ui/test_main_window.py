@@ -78,10 +78,11 @@ def test_pausing_and_stepping_do_not_change_the_outcome(qtbot, window):
     wait_state(qtbot, window, State.PAUSED)
     for _ in range(7):
         window.act_step.trigger()
+    before = len(count)
     window.act_step_episode.trigger()
-    qtbot.waitUntil(lambda: window.state == State.PAUSED and len(count) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: window.state == State.PAUSED and len(count) == before + 1, timeout=30_000)
     window.act_start.trigger()
-    qtbot.waitUntil(lambda: len(count) >= 5, timeout=60_000)
+    qtbot.waitUntil(lambda: len(count) >= before + 4, timeout=60_000)
     window.act_pause.trigger()
     wait_state(qtbot, window, State.PAUSED)
     alone = Trainer(quick_config()).run(5)
