@@ -76,8 +76,11 @@ def test_pausing_and_stepping_do_not_change_the_outcome(qtbot, window):
     qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
     window.act_pause.trigger()
     wait_state(qtbot, window, State.PAUSED)
+    steps = window.worker.trainer.total_steps
     for _ in range(7):
         window.act_step.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == steps + 7)
+    qtbot.wait(100)  # an episode those steps finished reaches the counter
     before = len(count)
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.state == State.PAUSED and len(count) == before + 1, timeout=30_000)
@@ -188,7 +191,7 @@ def test_closing_during_training_stops_the_worker_quickly(qtbot, window, monkeyp
 
 def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypatch):
     window.act_step_episode.trigger()
-    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1 and window.isWindowModified(), timeout=30_000)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Cancel)
     window.close()
     assert window.isVisible() and window.thread.isRunning()
