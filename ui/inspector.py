@@ -103,10 +103,9 @@ class MapView(QWidget):
     def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
         self.map, self.counts = m, counts
         dx, dy = m.xs[1] - m.xs[0], m.ys[1] - m.ys[0]
-        rect = QRectF(m.xs[0] - dx / 2, m.ys[0] - dy / 2, dx * len(m.xs), dy * len(m.ys))
+        self._rect = QRectF(m.xs[0] - dx / 2, m.ys[0] - dy / 2, dx * len(m.xs), dy * len(m.ys))
         self.policy_image.setImage(policy_image(m.policy), autoLevels=False, levels=(0, 255))
-        self.policy_image.setRect(rect)
-        self.value_image.setRect(rect)
+        self.policy_image.setRect(self._rect)  # after setImage: the rect scales the image it has
         self._draw_value()
 
     def show_trajectory(self, states: np.ndarray) -> None:
@@ -129,6 +128,7 @@ class MapView(QWidget):
             self.value_plot.setTitle("Value (max Q)")
         low, high = float(data.min()), float(data.max())
         self.value_image.setImage(data, autoLevels=False)
+        self.value_image.setRect(self._rect)
         self.value_bar.setLevels((low, high if high > low else low + 1e-6))
 
 

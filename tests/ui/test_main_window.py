@@ -291,6 +291,10 @@ def test_saving_without_replay_memory_makes_a_smaller_file(qtbot, window, monkey
 
 
 def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window):
+    qtbot.waitUntil(lambda: window.map_view.map is not None, timeout=10_000)  # the new agent's map
+    for image in (window.map_view.value_image, window.map_view.policy_image):
+        r = image.mapRectToParent(image.boundingRect())  # the images cover the observation space
+        assert (r.left(), r.right(), r.top(), r.bottom()) == pytest.approx((-1.2, 0.6, -0.07, 0.07), abs=1e-4)
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.state == State.PAUSED and window.map_view.map is not None
                     and len(window.plots.scores) == 1, timeout=30_000)
