@@ -619,8 +619,8 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if state == State.STOPPED and self._pending_save_then_close:
             return
-        if state != State.IDLE:
-            self.panel.set_run_exists(True)
+        if state not in (State.IDLE, State.HUMAN, State.GREEDY, State.EVALUATING):
+            self.panel.set_run_exists(True)  # training happened: fixed fields need a new agent now
 
     def _on_saved(self, path: str, size: int) -> None:
         if path == str(self.recovery.path):

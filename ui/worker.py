@@ -215,7 +215,7 @@ class TrainingWorker(QObject):
             self._flush_losses(force=True)
             self._emit_status(force=True)
             self._inspect(force=True)
-            self._set_state(State.PAUSED)
+            self._set_state(self._resting_state())
 
     @pyqtSlot()
     def step_once(self) -> None:
@@ -321,7 +321,7 @@ class TrainingWorker(QObject):
             self.timer.stop()
             self._human.close()
             self._human = None
-            self._set_state(State.PAUSED)
+            self._set_state(self._resting_state())
 
     def _human_frame(self) -> np.ndarray:
         human = self._human
@@ -361,7 +361,7 @@ class TrainingWorker(QObject):
         if step.done:
             self.timer.stop()
             self._greedy = None
-            self._set_state(State.PAUSED)
+            self._set_state(self._resting_state())
             self.greedy_finished.emit(step.score)
 
     def _advance(self, max_steps: int | None, emit_steps: bool) -> None:
@@ -456,6 +456,10 @@ class TrainingWorker(QObject):
         frame = trainer.render()
         if frame is not None:
             self.frame_ready.emit(frame)
+
+    def _resting_state(self) -> str:
+        """After a greedy run, human play or a pause: Paused once there is training, else Ready."""
+        return State.PAUSED if self.trainer is not None and self.trainer.total_steps else State.IDLE
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

@@ -365,6 +365,8 @@ def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, wind
     assert done.args[0] == -200.0
     qtbot.waitUntil(lambda: len(window.plots.human_scores) == 1, timeout=5_000)
     assert window.plots.human_scores[0][1] == -200.0 and window.worker.trainer.total_steps == 0
+    wait_state(qtbot, window, State.IDLE)  # nothing was trained: still a fresh agent
+    assert window.panel.editors["hidden_units"].isEnabled()
 
 
 def test_replaced_runs_are_listed_drawn_as_ghosts_and_diffed(qtbot, window):
