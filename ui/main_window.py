@@ -411,18 +411,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"You scored {score:g}", 8000)
 
     def keyPressEvent(self, event) -> None:
-        action = self._human_key(event.key(), pressed=True)
-        if action is None:
+        if not self._drive(event, pressed=True):
             super().keyPressEvent(event)
-        elif not event.isAutoRepeat():
-            self.cmd_human_action.emit(action)
 
     def keyReleaseEvent(self, event) -> None:
-        action = self._human_key(event.key(), pressed=False)
-        if action is None:
+        if not self._drive(event, pressed=False):
             super().keyReleaseEvent(event)
-        elif not event.isAutoRepeat():
+
+    def _drive(self, event, pressed: bool) -> bool:
+        """Send an arrow key's action while the user drives; False when the key is not ours."""
+        action = self._human_key(event.key(), pressed)
+        if action is None:
+            return False
+        if not event.isAutoRepeat():
             self.cmd_human_action.emit(action)
+        return True
 
     def _human_key(self, key: int, pressed: bool) -> int | None:
         """The action for an arrow key while the user drives (None: not ours to handle)."""
