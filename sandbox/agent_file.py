@@ -11,33 +11,37 @@ that step, but the partial episode is dropped: training resumes with a fresh epi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
 import os
 import struct
-import tempfile
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import safetensors.numpy
 import torch
 
-from sandbox.config import Config, ConfigError
+from sandbox.agent_schema import HISTORY_FIELDS, Plan, SchemaError, check_info, check_table, check_values
+from sandbox.config import ConfigError, shown
 from sandbox.envs import EnvError
+from sandbox.files import PathError, atomic_write, open_regular, pread_exact, shown_path, strict_json
 from sandbox.memory import ARRAYS as MEMORY_ARRAYS
 from sandbox.trainer import EpisodeStats, History, LiveEdit, Trainer
+
+T = TypeVar("T")
 
 FORMAT = "rl-sandbox-agent"
 FORMAT_VERSION = 1
 SUFFIX = ".agent"
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_FILE_BYTES = 8 * 1024**3
-DTYPES = {"F32": np.float32, "F64": np.float64, "I64": np.int64, "I32": np.int32, "BOOL": np.bool_}
-HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
+DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
 
 
 class AgentFileError(ValueError):
@@ -69,8 +73,14 @@ def _versions() -> dict[str, str]:
 
 # --- saving ----------------------------------------------------------------------------
 def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
-    """Serialise a trainer completely (see the module docstring for the layout)."""
+    """Serialise a trainer completely (see the module docstring for the layout).
+
+    A diverged agent (NaN or infinite weights) is refused: written, it would replace a good file
+    with one that no loader accepts.
+    """
     agent = trainer.agent
+    if not (torch.isfinite(agent.weights).all() and torch.isfinite(agent.target_weights).all()):
+        raise AgentFileError("the agent's weights are NaN or infinite (training diverged); it was not saved")
     tensors: dict[str, np.ndarray] = {}
     for prefix, net in (("online", agent.online), ("target", agent.target)):
         for name, value in net.state_dict().items():
@@ -105,46 +115,66 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
     return safetensors.numpy.save(tensors, metadata=meta)
 
 
-def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, fsync, then rename over it: a crash leaves the old file whole."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True) -> int:
-    """Save atomically; returns the file's size in bytes."""
+    """Save atomically; returns the file's size in bytes. AgentFileError for a diverged agent,
+    PathError when the path is unsuitable or the write fails (the old file is then untouched)."""
     data = to_bytes(trainer, include_memory)
-    atomic_write(path, data)
+    atomic_write(path, data, "agent file")
     return len(data)
 
 
 # --- loading ---------------------------------------------------------------------------
-def read_header(data: bytes) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check the safetensors framing by hand before any parser sees the bytes."""
-    if len(data) < 8:
-        raise AgentFileError(f"file is too short to be an agent file ({len(data)} bytes)")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len > min(MAX_HEADER_BYTES, len(data) - 8) or header_len < 2:
+class Source:
+    """An agent file's bytes: an open regular file read on demand, or bytes in memory."""
+
+    def __init__(self, name: str, *, fd: int | None = None, data: bytes | None = None) -> None:
+        self.name, self.fd, self.data = name, fd, data
+        self.size = os.fstat(fd).st_size if fd is not None else len(data or b"")
+
+    def read(self, offset: int, size: int) -> bytes:
+        if self.fd is not None:
+            return pread_exact(self.fd, size, offset)
+        return bytes(self.data[offset:offset + size])
+
+    def array(self, offset: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
+        out = np.empty(shape, DTYPES[dtype])
+        if self.fd is not None:
+            pread_exact(self.fd, out.nbytes, offset, into=out)
+        else:
+            out.reshape(-1).view(np.uint8)[:] = np.frombuffer(self.data, np.uint8, out.nbytes, offset)
+        return out
+
+
+@dataclass
+class Parsed:
+    """A file whose framing, header and metadata passed every check; tensors are read on demand."""
+
+    source: Source
+    header: dict[str, Any]
+    body: int  # offset of the first tensor byte
+    plan: Plan
+
+    def tensor(self, name: str) -> np.ndarray:
+        entry = self.header[name]
+        start = entry["data_offsets"][0]
+        value = self.source.array(self.body + start, entry["dtype"], tuple(entry["shape"]))
+        check_values(name, value, self.plan)
+        return value
+
+
+def read_header(source: Source) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Check the safetensors framing by hand; returns the tensor table, the metadata and the body offset."""
+    size = source.size
+    if size < 8:
+        raise AgentFileError(f"file is too short to be an agent file ({size} bytes)")
+    (header_len,) = struct.unpack("<Q", source.read(0, 8))
+    if header_len > min(MAX_HEADER_BYTES, size - 8) or header_len < 2:
         raise AgentFileError(
-            f"not an agent file: header length {header_len} is impossible for a file of {len(data)} bytes "
+            f"not an agent file: header length {header_len} is impossible for a file of {size} bytes "
             "(is it a pickle, a torch.save archive, or truncated?)"
         )
     try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
+        header = strict_json(source.read(8, header_len).decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise AgentFileError("not an agent file: its header is not JSON") from None
     if not isinstance(header, dict):
@@ -154,149 +184,156 @@ def read_header(data: bytes) -> tuple[dict[str, Any], dict[str, str]]:
         raise AgentFileError("not an RL Sandbox agent file (a safetensors file without our format marker)")
     if meta.get("format_version") != str(FORMAT_VERSION):
         raise AgentFileError(
-            f"agent file format version {meta.get('format_version')!r} is not supported; "
+            f"agent file format version {shown(meta.get('format_version'))} is not supported; "
             f"this version of RL Sandbox reads version {FORMAT_VERSION}"
         )
-    body = len(data) - 8 - header_len
-    for name, entry in header.items():
-        _check_entry(name, entry, body)
-    return header, meta
+    body = size - 8 - header_len
+    spans = sorted(_check_entry(name, entry, body) for name, entry in header.items())
+    covered = 0
+    for start, end in spans:  # as safetensors requires: tensors tile the body, no gaps, no overlaps
+        if start != covered:
+            raise AgentFileError("tensor data overlaps or leaves gaps (the file is damaged)")
+        covered = end
+    if covered != body:
+        raise AgentFileError(f"the file holds {body - covered:,} bytes no tensor accounts for (damaged?)")
+    return header, meta, 8 + header_len
 
 
-def _check_entry(name: str, entry: Any, body: int) -> None:
+def _check_entry(name: str, entry: Any, body: int) -> tuple[int, int]:
     if not isinstance(entry, dict) or entry.get("dtype") not in DTYPES:
-        raise AgentFileError(f"tensor {name!r} has an unsupported dtype; allowed: {', '.join(DTYPES)}")
+        raise AgentFileError(f"tensor {shown(name)} has an unsupported dtype; allowed: {', '.join(DTYPES)}")
     shape, offsets = entry.get("shape"), entry.get("data_offsets")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
-        raise AgentFileError(f"tensor {name!r} has an invalid shape {shape!r}")
-    if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)):
-        raise AgentFileError(f"tensor {name!r} has invalid data offsets")
+    if not (isinstance(shape, list) and len(shape) <= 8 and all(type(d) is int and d >= 0 for d in shape)):
+        raise AgentFileError(f"tensor {shown(name)} has an invalid shape {shown(shape)}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
+        raise AgentFileError(f"tensor {shown(name)} has invalid data offsets")
     start, end = offsets
     expected = math.prod(shape) * np.dtype(DTYPES[entry["dtype"]]).itemsize
     if not (0 <= start <= end <= body) or end - start != expected:
-        raise AgentFileError(f"tensor {name!r} lies outside the file or its size does not match its shape "
+        raise AgentFileError(f"tensor {shown(name)} lies outside the file or its size does not match its shape "
                              "(the file may be truncated)")
+    return start, end
 
 
-def read_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
-    """Read and validate a file's framing and metadata; returns tensors, the JSON info and the size."""
-    path = Path(path)
+def parse(source: Source) -> Parsed:
+    """Check framing, header, metadata and the tensor table; reads no tensor data."""
+    header, meta, body = read_header(source)
     try:
-        size = path.stat().st_size
+        info = strict_json(meta["json"]) if isinstance(meta.get("json"), str) else None
+    except ValueError as exc:
+        raise AgentFileError(f"{source.name}: the metadata is not valid JSON ({exc})") from None
+    if info is None:
+        raise AgentFileError(f"{source.name}: the metadata is missing")
+    try:
+        plan = check_info(info)
+        check_table(plan, header)
+    except SchemaError as exc:
+        raise AgentFileError(f"{source.name}: {exc}") from None
+    return Parsed(source, header, body, plan)
+
+
+@contextlib.contextmanager
+def _opened(path: str | Path) -> Iterator[Source]:
+    try:
+        fd = open_regular(path, "agent file")
+    except PathError as exc:
+        raise AgentFileError(str(exc)) from None
+    try:
+        size = os.fstat(fd).st_size
         if size > MAX_FILE_BYTES:
-            raise AgentFileError(f"{path} is {size / 1e9:.1f} GB; agent files are at most "
+            raise AgentFileError(f"{shown_path(path)} is {size / 1e9:.1f} GB; agent files are at most "
                                  f"{MAX_FILE_BYTES / 1e9:.0f} GB")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AgentFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return parse(data, str(path))
+        yield Source(shown_path(path), fd=fd)
+    finally:
+        os.close(fd)
 
 
-def parse(data: bytes, name: str = "agent") -> tuple[dict[str, np.ndarray], dict[str, Any], int]:
-    """Validate agent-file bytes; returns tensors, the JSON info and the size. `name` labels errors."""
-    _, meta = read_header(data)
+def _guarded(name: str, fn: Callable[[], T]) -> T:
+    """Run a loading step; whatever goes wrong becomes one AgentFileError line."""
     try:
-        tensors = safetensors.numpy.load(data)
-    except Exception as exc:  # the Rust parser's own checks; report, never crash
-        raise AgentFileError(f"{name} is damaged: {exc}") from None
-    try:
-        info = json.loads(meta["json"])
-    except (KeyError, TypeError, ValueError):
-        raise AgentFileError(f"{name}: the metadata is missing or not JSON") from None
-    if not isinstance(info, dict):
-        raise AgentFileError(f"{name}: the metadata is not a JSON object")
-    return tensors, info, len(data)
+        return fn()
+    except AgentFileError:
+        raise
+    except PathError as exc:
+        raise AgentFileError(f"{name}: {exc}") from None
+    except (ConfigError, EnvError, SchemaError) as exc:
+        raise AgentFileError(f"{name}: {exc}") from None
+    except MemoryError:
+        raise AgentFileError(f"{name}: not enough memory to load this agent") from None
+    except Exception as exc:  # a check we have not thought of: still one line, never a traceback
+        raise AgentFileError(f"{name} is inconsistent: {type(exc).__name__}: {shown(str(exc), 200)}") from None
 
 
 def load_trainer(path: str | Path, render: bool = False) -> Trainer:
     """Rebuild a trainer exactly as it was saved (see the module docstring for mid-episode saves)."""
-    return _rebuild(*read_file(path)[:2], str(path), render)
+    with _opened(path) as source:
+        return _guarded(source.name, lambda: _build(parse(source), render))
 
 
 def from_bytes(data: bytes, render: bool = False) -> Trainer:
     """Rebuild a trainer from what `to_bytes` produced (the kept best agent, for one)."""
-    return _rebuild(*parse(data)[:2], "agent", render)
-
-
-def _rebuild(tensors: dict[str, np.ndarray], info: dict[str, Any], name: str, render: bool) -> Trainer:
-    try:
-        return _build(tensors, info, render)
-    except AgentFileError:
-        raise
-    except (ConfigError, EnvError) as exc:
-        raise AgentFileError(f"{name}: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
-        raise AgentFileError(f"{name} is inconsistent: {type(exc).__name__}: {exc}") from None
+    source = Source("agent", data=data)
+    return _guarded("agent", lambda: _build(parse(source), render))
 
 
 def file_info(path: str | Path) -> AgentFileInfo:
-    _, info, size = read_file(path)
-    return AgentFileInfo(Path(path), size, int(info["counters"]["episodes"]), int(info["counters"]["steps"]),
-                         info.get("memory") is not None, str(info["config"]["env_id"]))
+    """What a file holds, from its checked metadata (no tensor is read)."""
+    with _opened(path) as source:
+        plan = _guarded(source.name, lambda: parse(source)).plan
+    counters = plan.info["counters"]
+    return AgentFileInfo(Path(path), source.size, counters["episodes"], counters["steps"],
+                         plan.info["memory"] is not None, plan.config.env_id)
 
 
-def _expect(tensors: dict[str, np.ndarray], name: str, like: torch.Tensor) -> torch.Tensor:
-    if name not in tensors:
-        raise AgentFileError(f"tensor {name!r} is missing")
-    value = tensors[name]
-    if tuple(value.shape) != tuple(like.shape) or value.dtype != like.detach().cpu().numpy().dtype:
-        raise AgentFileError(f"tensor {name!r} has shape {list(value.shape)} and dtype {value.dtype}; this "
-                             f"agent needs shape {list(like.shape)} and dtype {like.dtype}".replace("torch.", ""))
-    if value.dtype.kind == "f" and not np.isfinite(value).all():
-        raise AgentFileError(f"tensor {name!r} contains NaN or infinite values")
-    return torch.from_numpy(value.copy())
+def resume_note(info: AgentFileInfo) -> str | None:
+    """What a user must know before continuing from this file, or None."""
+    if info.has_memory or info.total_steps == 0:
+        return None
+    return (f"{info.path.name} has no replay memory: training continues with an empty memory, so it will not "
+            "match the uninterrupted run")
 
 
-def _build(tensors: dict[str, np.ndarray], info: dict[str, Any], render: bool) -> Trainer:
-    config = Config.from_dict(info["config"])
-    trainer = Trainer(config, render=render)
-    saved_spec = info["spec"]
-    if (saved_spec["obs_dim"], saved_spec["n_actions"]) != (trainer.spec.obs_dim, trainer.spec.n_actions):
+def _build(parsed: Parsed, render: bool) -> Trainer:
+    plan, info = parsed.plan, parsed.plan.info
+    trainer = Trainer(plan.config, render=render)
+    if (plan.obs_dim, plan.n_actions) != (trainer.spec.obs_dim, trainer.spec.n_actions):
+        trainer.close()
         raise AgentFileError(
-            f"the agent was trained on observations of size {saved_spec['obs_dim']} with "
-            f"{saved_spec['n_actions']} actions, but {config.env_id} has {trainer.spec.obs_dim} and "
-            f"{trainer.spec.n_actions}"
+            f"the agent was trained on observations of size {plan.obs_dim} with {plan.n_actions} actions, but "
+            f"{plan.config.env_id} has {trainer.spec.obs_dim} and {trainer.spec.n_actions}"
         )
+    try:
+        _fill(trainer, parsed, info)
+    except BaseException:
+        trainer.close()
+        raise
+    return trainer
+
+
+def _fill(trainer: Trainer, parsed: Parsed, info: dict[str, Any]) -> None:
     agent = trainer.agent
     with torch.no_grad():
         for prefix, net in (("online", agent.online), ("target", agent.target)):
             for name, param in net.state_dict().items():
-                param.copy_(_expect(tensors, f"{prefix}.{name}", param))
-    params = agent.optimizer.param_groups[0]["params"]  # one flat parameter: the weights' buffer
-    state = {}
-    for index in info["optimizer"]["state_keys"]:
-        like = params[int(index)]
-        state[int(index)] = {
-            "exp_avg": _expect(tensors, f"optim.{index}.exp_avg", like),
-            "exp_avg_sq": _expect(tensors, f"optim.{index}.exp_avg_sq", like),
-            "step": _expect(tensors, f"optim.{index}.step", torch.zeros((), dtype=torch.float32)),
-        }
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in info["optimizer"]["param_groups"]]
-    agent.optimizer.load_state_dict({"state": state, "param_groups": groups})
-    agent.set_config(config)
-    if info["memory"] is not None:
-        arrays = {k: tensors[f"memory.{k}"] for k in MEMORY_ARRAYS}
-        mem = agent.memory
-        for k in ("states", "next_states"):
-            if arrays[k].ndim != 2 or arrays[k].shape[1] != mem.obs_dim:
-                raise AgentFileError(f"tensor 'memory.{k}' has shape {list(arrays[k].shape)}; "
-                                     f"observations here have size {mem.obs_dim}")
-        mem.restore(arrays, info["memory"])
+                param.copy_(torch.from_numpy(parsed.tensor(f"{prefix}.{name}")))
     counters = info["counters"]
-    agent.steps, agent.updates = int(counters["steps"]), int(counters["updates"])
+    if counters["updates"]:
+        state = {0: {name: torch.from_numpy(parsed.tensor(f"optim.0.{name}"))
+                     for name in ("exp_avg", "exp_avg_sq", "step")}}
+        groups = agent.optimizer.state_dict()["param_groups"]  # ours: the file's were only checked
+        agent.optimizer.load_state_dict({"state": state, "param_groups": groups})
+    if info["memory"] is not None:
+        agent.memory.restore({k: parsed.tensor(f"memory.{k}") for k in MEMORY_ARRAYS}, info["memory"])
+    agent.steps, agent.updates = counters["steps"], counters["updates"]
     agent.rng.bit_generator.state = info["rng"]["agent"]
-    columns = {name: tensors[f"history.{name}"] for name in HISTORY_FIELDS}
-    n = int(counters["episodes"])
-    if any(len(c) != n for c in columns.values()):
-        raise AgentFileError(f"the history does not hold {n} episodes")
+    columns = {name: parsed.tensor(f"history.{name}") for name in HISTORY_FIELDS}
     history = History(edits=[LiveEdit(**e) for e in info["edits"]])
-    for i in range(n):
+    for i in range(counters["episodes"]):
         row = {name: columns[name][i].item() for name in HISTORY_FIELDS}
         for name in ("index", "length", "total_steps", "updates"):
             row[name] = int(row[name])
         for name in ("terminated", "truncated", "solved"):
             row[name] = bool(row[name])
         history.episodes.append(EpisodeStats(**row))
-    history.losses.frombytes(tensors["history.losses"].astype(np.float32).tobytes())
+    history.losses.frombytes(parsed.tensor("history.losses").tobytes())
     trainer.restore(info["rng"]["env_seed"], info["rng"]["env"], history)
-    return trainer

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.agent_file import atomic_write, from_bytes, to_bytes
+from sandbox.agent_file import from_bytes, to_bytes
+from sandbox.files import atomic_write
 from sandbox.trainer import EpisodeStats, Trainer
 
 
@@ -48,5 +49,5 @@ class BestAgent:
         """Write the best agent as an agent file (atomically); returns its size in bytes."""
         if self._data is None:
             raise ValueError("there is no best agent yet: it is kept once the moving-average window is full")
-        atomic_write(path, self._data)
+        atomic_write(path, self._data, "best agent file")
         return len(self._data)

@@ -7,13 +7,17 @@ parameter panel all use these field names; the panel is generated from the metad
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.envs import SUGGESTED_ENVS, env_id_problem
+from sandbox.files import PathError, read_regular, shown_path, strict_json
+
+MAX_CONFIG_BYTES = 1024 * 1024
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 
 GROUPS = ("Environment", "Network", "Learning", "Exploration", "Replay memory", "Target network", "Run")
@@ -142,15 +146,18 @@ class Config:
         """A new validated config; unknown names raise ConfigError listing the known ones."""
         for name in changes:
             if name not in FIELDS:
-                raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(FIELDS)}")
+                raise ConfigError(f"unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Config:
-        return cls().with_changes(**{k: coerce(k, v) for k, v in data.items()})
+    def from_dict(cls, data: Any) -> Config:
+        """A config from typed values (JSON, TOML, an agent file); fields not given keep their defaults."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be name = value pairs, not {type(data).__name__}")
+        return cls().with_changes(**{str(k): typed(str(k), v) for k, v in data.items()})
 
     def diff(self, other: Config) -> dict[str, tuple[Any, Any]]:
         """Fields whose values differ: name -> (self's value, other's value)."""
@@ -170,17 +177,29 @@ def allowed(name: str) -> str:
         return "one of " + ", ".join(repr(c) for c in m["choices"])
     if f.type == "bool":
         return "true or false"
-    kind = "an integer" if f.type == "int" else "a number"
+    if name == "env_id":
+        return "a registered Gymnasium id without a module part, e.g. " + ", ".join(SUGGESTED_ENVS)
     if name == "solve_threshold":
         return "a number, or empty for the env's threshold"
+    kind = "an integer" if f.type == "int" else "a number"
     if m["low"] is not None and m["high"] is not None:
-        return f"{kind} from {m['low']:g} to {m['high']:g}"
+        return f"{kind} from {_number(m['low'], f.type)} to {_number(m['high'], f.type)}"
     return kind if f.type != "str" else "a text"
+
+
+def _number(value: float, kind: str) -> str:
+    return str(int(value)) if kind == "int" else f"{value:g}"  # as it must be typed: no separators
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """repr(value) cut to `limit` characters: messages never echo a hostile value in full."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check(f: dataclasses.Field, value: Any) -> None:
     m = f.metadata
-    bad = ConfigError(f"{f.name} = {value!r} is not allowed; allowed: {allowed(f.name)}")
+    bad = ConfigError(f"{f.name} = {shown(value)} is not allowed; allowed: {allowed(f.name)}")
     if f.name == "solve_threshold" and value is None:
         return
     if f.type == "bool":
@@ -190,28 +209,62 @@ def _check(f: dataclasses.Field, value: Any) -> None:
     if f.type == "str":
         if not isinstance(value, str) or not value or (m["choices"] and value not in m["choices"]):
             raise bad
+        if f.name == "env_id" and (problem := env_id_problem(value)):
+            raise ConfigError(f"env_id = {shown(value)} is not allowed: {problem}; allowed: {allowed('env_id')}")
         return
     if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
         raise bad
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise bad
+    if isinstance(value, float) and not math.isfinite(value):
         raise bad
     if (m["low"] is not None and value < m["low"]) or (m["high"] is not None and value > m["high"]):
         raise bad
 
 
-def coerce(name: str, value: Any) -> Any:
-    """Convert text (from `--set`, the panel) or JSON numbers to the field's type; ConfigError if impossible."""
+def check_value(name: str, value: Any) -> None:
+    """ConfigError unless `value` is allowed for field `name` on its own (no cross-field rules)."""
+    _check(FIELDS[name], value)
+
+
+def typed(name: str, value: Any) -> Any:
+    """A value from a typed source (JSON, TOML, an agent file) as the field's type, or ConfigError.
+
+    Typed sources must use their own types: no strings for numbers or booleans, no floats for
+    integers. The one conversion is an integer where a number is expected (`gamma = 1`).
+    """
     if name not in FIELDS:
-        raise ConfigError(f"unknown parameter {name!r}; known: {', '.join(FIELDS)}")
+        raise ConfigError(f"unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
     f = FIELDS[name]
-    bad = ConfigError(f"{name} = {value!r} is not allowed; allowed: {allowed(name)}")
+    if f.type in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(f"{name} = {shown(value)} is not allowed; allowed: {allowed(name)}") from None
+    return value
+
+
+# One way to write a number: plain ASCII digits, an optional sign, decimal point and exponent.
+_INT_TEXT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+MAX_TEXT = 64
+
+
+def coerce(name: str, value: Any) -> Any:
+    """Convert text (from `--set`, the panel) to the field's type; ConfigError if impossible.
+
+    Non-text values go through `typed`. Numbers are plain ASCII digits (`1e-3`, `50000`): no
+    thousands separators, underscores, other scripts' digits, `nan` or `inf`.
+    """
     if not isinstance(value, str):
-        if f.type == "float" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if f.type == "float | None" and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        return value
+        return typed(name, value)
+    if name not in FIELDS:
+        raise ConfigError(f"unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
+    f = FIELDS[name]
+    bad = ConfigError(f"{name} = {shown(value)} is not allowed; allowed: {allowed(name)}")
     text = value.strip()
+    if len(text) > MAX_TEXT and f.type != "str":
+        raise bad
     if f.type == "bool":
         lowered = text.lower()
         if lowered in ("true", "1", "yes", "on"):
@@ -220,23 +273,19 @@ def coerce(name: str, value: Any) -> Any:
             return False
         raise bad
     if f.type == "int":
-        try:
-            return int(text.replace("_", "").replace(",", ""))
-        except ValueError:
-            try:
-                as_float = float(text)
-            except ValueError:
-                raise bad from None
-            if as_float.is_integer():
+        if _INT_TEXT.fullmatch(text):
+            return int(text)
+        if _FLOAT_TEXT.fullmatch(text):  # 1e5 is an integer written in scientific notation
+            as_float = float(text)
+            if math.isfinite(as_float) and as_float.is_integer():
                 return int(as_float)
-            raise bad from None
+        raise bad
     if f.type in ("float", "float | None"):
         if f.type == "float | None" and text.lower() in ("", "none", "auto"):
             return None
-        try:
-            return float(text)
-        except ValueError:
-            raise bad from None
+        if not _FLOAT_TEXT.fullmatch(text):
+            raise bad
+        return float(text)
     return text
 
 
@@ -246,7 +295,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError(f"--set {item!r} is not key=value")
+            raise ConfigError(f"--set {shown(item)} is not key=value")
         changes[key.strip()] = coerce(key.strip(), value)
     return changes
 
@@ -256,25 +305,34 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> Config:
-    path = PRESET_DIR / f"{name}.toml"
-    if not path.is_file():
-        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
-    return load_config_file(path)
+    if name not in preset_names():  # also keeps a name like '../x' from reaching the file system
+        raise ConfigError(f"unknown preset {shown(name)}; available: {', '.join(preset_names())}")
+    return load_config_file(PRESET_DIR / f"{name}.toml")
 
 
 def load_config_file(path: str | Path) -> Config:
-    """Read a TOML or JSON config file (flat `name = value` pairs)."""
+    """Read a TOML or JSON config file (flat `name = value` pairs); the suffix says which."""
     path = Path(path)
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("toml", "json"):
+        raise ConfigError(f"config file {shown_path(path)} must end in .toml or .json")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        raw = read_regular(path, MAX_CONFIG_BYTES, "config file")
+    except PathError as exc:
+        raise ConfigError(str(exc)) from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        text = raw.decode("utf-8")
+        data = strict_json(text) if kind == "json" else tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {shown_path(path)} is not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"config file {shown_path(path)} is nested too deeply; it must hold name = value pairs") \
+            from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from None
+        raise ConfigError(f"config file {shown_path(path)} is not valid {kind.upper()}: {str(exc)[:120]}") \
+            from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold name = value pairs")
+        raise ConfigError(f"config file {shown_path(path)} must hold name = value pairs")
     data.pop("description", None)
     return Config.from_dict(data)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ import gymnasium as gym
 import numpy as np
 
 SHAPING_ENVS = ("MountainCar-v0",)
+SUGGESTED_ENVS = ("MountainCar-v0", "CartPole-v1", "Acrobot-v1", "LunarLander-v3")
+MAX_ENV_ID = 100
 
 
 class EnvError(ValueError):
@@ -28,8 +31,27 @@ class EnvSpec:
     max_episode_steps: int | None
 
 
+def env_id_problem(env_id: str) -> str | None:
+    """Why `env_id` must not reach `gym.make`, or None if it may.
+
+    Gymnasium reads `module:EnvName` and imports `module` first, so an id from a file or a field
+    could run any installed module's top-level code. Only registered ids without a module part
+    pass; they name an env, never code. Checked by looking the id up, before gymnasium parses it.
+    """
+    if len(env_id) > MAX_ENV_ID:
+        return f"it is longer than {MAX_ENV_ID} characters"
+    if ":" in env_id:
+        return "'module:Env' ids would make Gymnasium import that module"
+    if env_id not in gym.registry:
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=1)
+        return "it is not a registered Gymnasium environment" + (f" (did you mean {close[0]}?)" if close else "")
+    return None
+
+
 def make_env(env_id: str, render: bool = False) -> gym.Env:
     """Make a gymnasium env; frames are produced only when `render` is true (headless pays nothing)."""
+    if problem := env_id_problem(env_id):
+        raise EnvError(f"env {env_id[:MAX_ENV_ID]!r} cannot be used: {problem}")
     try:
         env = gym.make(env_id, render_mode="rgb_array" if render else None)
     except gym.error.DependencyNotInstalled as exc:

@@ -10,6 +10,9 @@ import numpy as np
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool, int]
 ARRAYS = ("states", "actions", "rewards", "next_states", "stops", "horizons")
+DTYPES = {"states": np.float32, "actions": np.int64, "rewards": np.float32, "next_states": np.float32,
+          "stops": np.float32, "horizons": np.float32}
+INITIAL_ROWS = 4096
 
 
 class ReplayMemory:
@@ -21,17 +24,15 @@ class ReplayMemory:
     Sampling draws indices with replacement
     from the generator seeded here, so it costs O(batch) and never touches global random state.
     Batches are written into reused arrays: no allocation per step.
+
+    The arrays grow (doubling, up to `capacity`) as the memory fills, so a large capacity costs
+    memory only once it is used, and an agent file declaring one allocates nothing up front.
     """
 
     def __init__(self, capacity: int, obs_dim: int, seed: int | np.random.SeedSequence) -> None:
         self.capacity = capacity
         self.obs_dim = obs_dim
-        self.states = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros(capacity, dtype=np.int64)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.next_states = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.stops = np.zeros(capacity, dtype=np.float32)
-        self.horizons = np.ones(capacity, dtype=np.float32)
+        self._allocate(min(capacity, INITIAL_ROWS))
         self.position = 0
         self.size = 0
         self.rng = np.random.default_rng(seed)
@@ -40,9 +41,26 @@ class ReplayMemory:
     def __len__(self) -> int:
         return self.size
 
+    def _allocate(self, rows: int) -> None:
+        """(Re)allocate every array with `rows` rows, keeping what the old arrays held."""
+        for name in ARRAYS:
+            old = getattr(self, name, None)
+            shape = (rows, self.obs_dim) if name in ("states", "next_states") else (rows,)
+            new = np.ones(shape, DTYPES[name]) if name == "horizons" else np.zeros(shape, DTYPES[name])
+            if old is not None:
+                new[: len(old)] = old
+            setattr(self, name, new)
+
+    def reserve(self, rows: int) -> None:
+        """Make room for `rows` transitions (at most `capacity`) without changing what is stored."""
+        if rows > len(self.states):
+            self._allocate(min(self.capacity, max(rows, 2 * len(self.states))))
+
     def add(self, state: np.ndarray, action: int, reward: float, next_state: np.ndarray, stop: bool,
             horizon: int = 1) -> None:
         i = self.position
+        if i == len(self.states):
+            self.reserve(i + 1)
         self.states[i] = state
         self.actions[i] = action
         self.rewards[i] = reward
@@ -95,6 +113,7 @@ class ReplayMemory:
                 f"memory (capacity {meta['capacity']}, size {size}, position {position}) "
                 f"does not fit a memory of capacity {self.capacity}"
             )
+        self.reserve(max(size, position))
         for name in ARRAYS:
             getattr(self, name)[:size] = arrays[name]
         self.size = size

@@ -11,9 +11,10 @@ import pytest
 import safetensors.numpy
 import torch
 
-from sandbox import agent_file
+from sandbox import files
 from sandbox.agent_file import AgentFileError, file_info, load_trainer, save_trainer, to_bytes
 from sandbox.config import load_preset
+from sandbox.files import PathError
 from sandbox.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,14 +144,15 @@ def test_wrong_shapes_dtypes_nan_version_and_spaces_are_refused(saved, tmp_path)
 
     def env(t, m):
         info = json.loads(m["json"])
-        info["config"]["env_id"] = "CartPole-v1"
+        info["config"]["env_id"] = info["spec"]["env_id"] = "CartPole-v1"
         m["json"] = json.dumps(info)
 
     def foreign(t, m):
         m["format"] = "something-else"
 
     cases = [(shape, r"online.body.0.weight' has shape \[64, 3\].*needs shape \[64, 2\]"),
-             (dtype, "dtype float64"), (nan, "NaN or infinite"), (version, "format version '99' is not supported"),
+             (dtype, r"dtype F64; this agent needs shape \[64, 2\] and dtype F32"),
+             (nan, "NaN or infinite"), (version, "format version '99' is not supported"),
              (env, "observations of size 2 with 3 actions, but CartPole-v1 has 4 and 2"),
              (foreign, "not an RL Sandbox agent file")]
     for change, message in cases:
@@ -174,8 +176,8 @@ def test_failed_save_leaves_the_previous_file_loadable(saved, tmp_path, monkeypa
 
     for stage in ("fsync", "replace"):
         with monkeypatch.context() as m:
-            m.setattr(agent_file.os, stage, explode)
-            with pytest.raises(OSError, match="disk full"):
+            m.setattr(files.os, stage, explode)
+            with pytest.raises(PathError, match=r"could not write agent file .*keep\.agent: disk full"):
                 save_trainer(t, target)
         assert load_trainer(target).episodes_done == 3
         assert [p.name for p in tmp_path.iterdir()] == ["keep.agent"]  # no temp files left behind

@@ -77,7 +77,7 @@ def test_config_files_toml_and_json(tmp_path):
     assert load_config_file(tmp_path / "a.toml").batch_size == 32
     assert load_config_file(tmp_path / "b.json").tau == 0.01
     (tmp_path / "bad.toml").write_text("gamma = = 2")
-    with pytest.raises(ConfigError, match="not valid toml"):
+    with pytest.raises(ConfigError, match="not valid TOML"):
         load_config_file(tmp_path / "bad.toml")
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_config_file(tmp_path / "missing.toml")

@@ -25,7 +25,7 @@ def test_render_only_when_asked():
 @pytest.mark.parametrize(("env_id", "message"), [
     ("Pendulum-v1", "Box action space; a DQN needs Discrete actions"),
     ("FrozenLake-v1", "needs a 1-D Box"),
-    ("NoSuchEnv-v9", "cannot make env 'NoSuchEnv-v9'"),
+    ("NoSuchEnv-v9", "env 'NoSuchEnv-v9' cannot be used: it is not a registered Gymnasium environment"),
 ])
 def test_unfit_envs_are_refused_clearly(env_id, message):
     with pytest.raises(EnvError, match=message):

@@ -1,0 +1,196 @@
+"""Files that come from outside and files we write, under one set of rules.
+
+- Inputs (agent files, config files) are opened non-blocking and checked with `fstat` after
+  opening: a FIFO, a device (a symlink to /dev/zero), a directory or a socket is refused before a
+  byte is read, and nothing is read past the size the caller allows.
+- Outputs (saves, logs, exports) are checked before work starts: the folder exists and takes a
+  new file, the target is a regular file or absent, and nothing is written under /proc, /sys or
+  /dev. Writes go to a temp file beside the target, fsync, rename: a crash leaves the old file
+  whole, and a temp left by a killed save is removed by the next save to that folder (a live
+  writer holds a lock on its temp, so only orphans are removed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+SYSTEM_DIRS = ("/proc", "/sys", "/dev")
+TEMP_SUFFIX = ".rl-sandbox-tmp"
+MAX_JSON_INT_DIGITS = 50  # RNG states are 128-bit integers (39 digits); nothing we write is longer
+
+
+class PathError(ValueError):
+    """A path cannot be read or written as asked; the message says which and why, in one line."""
+
+
+def shown_path(path: str | os.PathLike, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+# --- reading ----------------------------------------------------------------------------
+def open_regular(path: str | os.PathLike, what: str) -> int:
+    """A read-only descriptor of a regular file; PathError for anything else (nothing is read)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PathError(f"cannot read {what} {shown_path(path)}: {reason}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise PathError(f"{what} {shown_path(path)} is {_kind(mode)}, not a regular file")
+    return fd
+
+
+def pread_exact(fd: int, size: int, offset: int, into: Any = None) -> bytes | None:
+    """Read exactly `size` bytes at `offset` (into a writable buffer if given); PathError if the file is shorter."""
+    view = memoryview(into).cast("B") if into is not None else memoryview(bytearray(size))
+    done = 0
+    while done < size:
+        try:
+            n = os.preadv(fd, [view[done:size]], offset + done)
+        except OSError as exc:
+            raise PathError(f"read error: {exc.strerror or exc}") from None
+        if n == 0:
+            raise PathError("the file ended early (truncated, or changed while it was read)")
+        done += n
+    return None if into is not None else view.tobytes()
+
+
+def read_regular(path: str | os.PathLike, limit: int, what: str) -> bytes:
+    """The whole content of a regular file of at most `limit` bytes."""
+    fd = open_regular(path, what)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise PathError(f"{what} {shown_path(path)} is {size:,} bytes; at most {limit:,} are allowed")
+        return pread_exact(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+def _constant(name: str) -> float:
+    """±Infinity stands for unbounded observation spaces (json.dumps writes it); NaN is never valid."""
+    if name == "NaN":
+        raise ValueError("NaN is not a valid number here")
+    return float(name)
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits is too long")
+    return int(text)
+
+
+def strict_json(text: str | bytes) -> Any:
+    """json.loads without NaN, without integers longer than any we write, and with bounded nesting.
+
+    Out-of-range floats parse as ±inf; the fields' own checks refuse them where they must be finite.
+    """
+    try:
+        return json.loads(text, parse_constant=_constant, parse_int=_int)
+    except RecursionError:
+        raise ValueError("it is nested too deeply") from None
+
+
+# --- writing ----------------------------------------------------------------------------
+def check_output(path: str | os.PathLike, what: str) -> Path:
+    """Check that `path` can take a new file, before any work; returns the path to write.
+
+    Symlinks are resolved, so a save replaces the file a link points to, not the link.
+    """
+    if not str(path):
+        raise PathError(f"{what}: the path is empty")
+    real = Path(os.path.realpath(path))
+    if any(str(real) == d or str(real).startswith(d + "/") for d in SYSTEM_DIRS):
+        raise PathError(f"{what} {shown_path(path)} is a system path ({real.parts[1]}); choose a file in a folder")
+    folder = real.parent
+    if not folder.is_dir():
+        raise PathError(f"{what} {shown_path(path)}: the folder {shown_path(folder)} does not exist")
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise PathError(f"{what} {shown_path(path)}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise PathError(f"{what} {shown_path(path)} is {_kind(mode)}; choose a file name")
+    try:  # the only honest writability test (root, read-only mounts, ACLs): create a file there
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise PathError(f"{what} {shown_path(path)}: cannot write in {shown_path(folder)}: "
+                        f"{exc.strerror or exc}") from None
+    os.close(fd)
+    os.unlink(probe)
+    return real
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Remove temps of our naming that no live writer holds (a killed save's leftovers)."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        names = [n for n in os.listdir(folder) if n.startswith(".") and n.endswith(TEMP_SUFFIX)]
+        for name in names:
+            try:
+                fd = os.open(folder / name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while its writer lives
+                    os.unlink(folder / name)
+                    removed += 1
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    return removed
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, what: str = "file") -> Path:
+    """Write `data` to `path` atomically (temp file, fsync, rename); returns the path written.
+
+    PathError (one line) when the path is unsuitable or the write fails; the old file, if any,
+    is then untouched and no temp file remains.
+    """
+    real = check_output(path, what)
+    remove_stale_temps(real.parent)
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TEMP_SUFFIX)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temp as live until this save ends
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        os.replace(tmp, real)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PathError(f"could not write {what} {shown_path(path)}: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    dir_fd = os.open(real.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return real
