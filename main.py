@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sandbox.cli import OneLineParser, add_commands, run_command
+from sandbox.cli import OneLineParser, add_commands, bounded_int, run_command
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Build the main window offscreen, optionally train N episodes through "
                           "the real worker, and save a PNG of the whole window.")
     shot.add_argument("out", type=Path, help="PNG file to write")
-    shot.add_argument("--episodes", type=int, default=0, help="episodes to train first (default 0)")
+    shot.add_argument("--episodes", type=bounded_int(0, 100_000), default=0,
+                      help="episodes to train first (default 0)")
     shot.add_argument("--size", type=_size, default=(1400, 900), metavar="WxH", help="window size (default 1400x900)")
     shot.add_argument("--preset", default=None, help="preset to load first")
     shot.set_defaults(func=_screenshot)
@@ -47,14 +48,14 @@ def _gui(args: argparse.Namespace) -> int:
 def _screenshot(args: argparse.Namespace) -> int:
     from ui.screenshot import take_screenshot
 
-    if args.episodes < 0:
-        print("error: --episodes must be >= 0", file=sys.stderr)
-        return 2
     return take_screenshot(args.out, args.episodes, args.size, args.preset)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or one line for a bad argument: return its code to callers
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.command is None:
         return _gui(args)
     return run_command(args)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
@@ -145,6 +146,8 @@ class DQNAgent:
                 and len(self.memory) >= c.batch_size):
             for _ in range(c.update_times):
                 losses.append(self.learn())
+                if not math.isfinite(losses[-1]):
+                    break
         if c.target_update == "soft":
             self.target_weights.lerp_(self.weights, c.tau)
         elif self.steps % c.target_update_interval == 0:
@@ -181,7 +184,11 @@ class DQNAgent:
         return rewards + discount * (1.0 - stops) * q_next
 
     def learn(self) -> float:
-        """One gradient step on a sampled batch; returns the loss as a Python float."""
+        """One gradient step on a sampled batch; returns the loss as a Python float.
+
+        A NaN or infinite loss takes no step (and is not counted): the trainer stops the run, and
+        the agent stays as it was, finite and savable.
+        """
         c = self.config
         s, a, r, s2, d, h = self.memory.sample(c.batch_size)
         horizons = h if c.n_step > 1 else None
@@ -198,11 +205,14 @@ class DQNAgent:
             loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
             self.gradients.zero_()
             loss.backward()  # accumulates in place into the gradient buffer's views
+        value = float(loss.item())
+        if not math.isfinite(value):  # diverged: keep the weights as they are, uncounted
+            return value
         if c.gradient_clip > 0:
             self._clip_gradients(c.gradient_clip)
         self.optimizer.step()
         self.updates += 1
-        return float(loss.item())
+        return value
 
     def _clip_gradients(self, max_norm: float) -> None:
         """As `clip_grad_norm_`: scale the gradient so its global norm is at most `max_norm`."""

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from tqdm import tqdm
 
-from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names
+from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names, shown
 from sandbox.envs import EnvError
+from sandbox.files import PathError, check_output, data_dir, shown_path
 from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged
+
+if TYPE_CHECKING:
+    from sandbox.best import BestAgent
 
 EXIT_USAGE = 2
 
@@ -31,6 +38,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: plain ASCII digits from `low` to `high`, else one line and exit code 2."""
+
+    def parse(text: str) -> int:
+        if len(text) > 20 or not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{shown(text)} is not allowed; allowed: an integer from {low} to {high}")
+        return int(text)
+
+    return parse
+
+
+SEED = bounded_int(0, 2**31 - 1)
+EPISODES = bounded_int(1, 10**9)
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train an agent headless and print per-episode stats",
                            description="Train a DQN agent without a window.")
@@ -39,8 +61,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--config", type=Path, help="TOML or JSON file of name = value pairs")
     source.add_argument("--resume", type=Path, metavar="FILE", help="continue training an agent file")
     train.add_argument("--env", help="gymnasium env id (overrides the preset)")
-    train.add_argument("--episodes", type=int, help="episodes to train (with --resume: this many more)")
-    train.add_argument("--seed", type=int, help="random seed (overrides the preset)")
+    train.add_argument("--episodes", type=EPISODES, help="episodes to train (with --resume: this many more)")
+    train.add_argument("--seed", type=SEED, help="random seed (overrides the preset)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any parameter, e.g. --set learning_rate=5e-4 (repeatable)")
     train.add_argument("--log-jsonl", type=Path, metavar="FILE", help="write one JSON object per episode")
@@ -49,8 +71,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="also save the agent at its best moving average (DQN often peaks, then collapses)")
     train.add_argument("--no-memory", action="store_true",
                        help="leave the replay memory out of --save (smaller file; resume is then not exact)")
-    train.add_argument("--every", type=int, default=1, metavar="K", help="print every K-th episode (default 1)")
-    train.add_argument("--eval-episodes", type=int, default=10, metavar="N",
+    train.add_argument("--every", type=EPISODES, default=1, metavar="K", help="print every K-th episode (default 1)")
+    train.add_argument("--eval-episodes", type=bounded_int(0, 10**6), default=10, metavar="N",
                        help="greedy episodes in the final evaluation (0 = none; default 10)")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
     train.set_defaults(func=cmd_train)
@@ -58,8 +80,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser("evaluate", help="run greedy episodes of a saved agent",
                         description="Evaluate a saved agent greedily (no exploration, no learning).")
     ev.add_argument("agent_file", type=Path, help="an .agent file")
-    ev.add_argument("--episodes", type=int, default=100, help="greedy episodes (default 100)")
-    ev.add_argument("--seed", type=int, help="evaluation env seed (default: derived from the agent's seed)")
+    ev.add_argument("--episodes", type=bounded_int(1, 10**6), default=100, help="greedy episodes (default 100)")
+    ev.add_argument("--seed", type=SEED, help="evaluation env seed (default: derived from the agent's seed)")
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -67,7 +89,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand; bad input becomes one line on stderr and exit code 2."""
     try:
         return args.func(args)
-    except (UsageError, ConfigError, EnvError) as exc:
+    except (UsageError, ConfigError, EnvError, PathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -75,7 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
 def build_config(args: argparse.Namespace) -> Config:
     config = load_config_file(args.config) if args.config else load_preset(args.preset or "notebook")
     changes = parse_assignments(args.set)
-    if args.env:
+    if args.env is not None:
         changes["env_id"] = args.env
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -84,38 +106,75 @@ def build_config(args: argparse.Namespace) -> Config:
     return config.with_changes(**changes)
 
 
-def _check_positive(name: str, value: int | None, minimum: int = 1) -> None:
-    if value is not None and value < minimum:
-        raise UsageError(f"{name} = {value} is not allowed; allowed: an integer >= {minimum}")
+def _load(path: Path) -> Trainer:
+    from sandbox.agent_file import AgentFileError, load_trainer
+
+    try:
+        return load_trainer(path)
+    except AgentFileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_outputs(args: argparse.Namespace) -> dict[str, Path]:
+    """Every output of `train`, checked before training starts: the run is never lost to a bad path."""
+    named = {"--save": args.save, "--save-best": args.save_best, "--log-jsonl": args.log_jsonl}
+    outputs = {flag: check_output(path, flag) for flag, path in named.items() if path is not None}
+    seen: dict[Path, str] = {}
+    for flag, path in outputs.items():
+        if path in seen:
+            raise UsageError(f"{seen[path]} and {flag} name the same file {shown_path(path)}")
+        seen[path] = flag
+    return outputs
+
+
+class EpisodeLog:
+    """The --log-jsonl file; a write error stops the log with one line, never the training."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path, self.error = path, None
+        self._file = open(path, "w", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
+
+    def write(self, stats: EpisodeStats) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(json.dumps(_jsonable(stats)) + "\n")
+        except OSError as exc:
+            self.error = f"could not write the episode log {shown_path(self.path)}: {exc.strerror or exc}"
+            print(f"error: {self.error}; logging stopped, training continues", file=sys.stderr)
+            self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    _check_positive("--episodes", args.episodes)
-    _check_positive("--every", args.every)
-    _check_positive("--eval-episodes", args.eval_episodes, 0)
     if args.resume:
-        from sandbox.agent_file import AgentFileError, load_trainer
-
-        if args.set or args.env or args.seed is not None or args.preset or args.config:
+        if args.set or args.env is not None or args.seed is not None or args.preset or args.config:
             raise UsageError("--resume continues a saved run as it was; only --episodes, --save and output "
                              "options can be given with it")
-        try:
-            trainer = load_trainer(args.resume)
-        except AgentFileError as exc:
-            raise UsageError(str(exc)) from None
+        outputs = check_outputs(args)
+        trainer = _load(args.resume)
+        _say_resume_note(args.resume)
         episodes = args.episodes if args.episodes is not None else trainer.config.max_episodes
-        trainer.apply({"max_episodes": trainer.episodes_done + episodes})
+        trainer.apply({"max_episodes": min(trainer.episodes_done + episodes, 10**9)})
     else:
-        trainer = Trainer(build_config(args))
+        config = build_config(args)
+        outputs = check_outputs(args)
+        trainer = Trainer(config)
         episodes = trainer.config.max_episodes
     best = None
     if args.save_best:
         from sandbox.best import BestAgent
 
         best = BestAgent()
-    log = open(args.log_jsonl, "w", encoding="utf-8") if args.log_jsonl else None  # noqa: SIM115
+    log = EpisodeLog(outputs.get("--log-jsonl"))
     started = time.perf_counter()
     first = trainer.episodes_done
+    failed = False
     try:
         with tqdm(total=episodes, unit="ep", disable=args.quiet or not sys.stderr.isatty(), leave=False,
                   file=sys.stderr) as bar:
@@ -124,49 +183,82 @@ def cmd_train(args: argparse.Namespace) -> int:
                 bar.update(1)
                 if best is not None:
                     best.offer(trainer, stats)
-                if log:
-                    log.write(json.dumps(_jsonable(stats)) + "\n")
+                log.write(stats)
                 if not args.quiet and (stats.index + 1) % args.every == 0:
                     tqdm.write(format_episode(stats, trainer.config.max_episodes), file=sys.stdout)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     except TrainingDiverged as exc:
-        print(f"training stopped: {exc}", file=sys.stderr)
+        print(f"error: training stopped: {exc}", file=sys.stderr)
+        failed = True
     finally:
-        if log:
-            log.close()
+        log.close()
     _print_summary(trainer, time.perf_counter() - started, first, args.eval_episodes, sys.stdout)
     if args.save:
-        from sandbox.agent_file import save_trainer
-
-        size = save_trainer(trainer, args.save, include_memory=not args.no_memory)
-        print(f"saved {args.save} ({size / 1e6:.1f} MB)")
+        failed |= not _save(trainer, args.save, not args.no_memory)
     if best is not None:
-        if best.mark is None:
-            print(f"no best agent to save: fewer than {trainer.config.solve_window} episodes (the moving-average "
-                  "window)", file=sys.stderr)
-        else:
-            size = best.save(args.save_best)
-            print(f"saved the best agent (episode {best.mark.episode + 1}, moving average "
-                  f"{best.mark.moving_average:.1f}) to {args.save_best} ({size / 1e6:.1f} MB)")
+        failed |= not _save_best(best, trainer, args.save_best)
     trainer.close()
-    return 0
+    return 1 if failed or log.error else 0
+
+
+def _say_resume_note(path: Path) -> None:
+    from sandbox.agent_file import file_info, resume_note
+
+    note = resume_note(file_info(path))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:
+    """Save to `path`; if that fails, save to the data folder instead and say where. Returns success."""
+    from sandbox.agent_file import AgentFileError, save_trainer
+
+    try:
+        size = save_trainer(trainer, path, include_memory)
+    except AgentFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    except PathError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        rescue = data_dir() / "rescued" / f"{path.stem[:60]}-{time.strftime('%Y%m%d-%H%M%S')}.agent"
+        try:
+            rescue.parent.mkdir(exist_ok=True)
+            size = save_trainer(trainer, rescue, include_memory)
+        except (OSError, PathError) as again:
+            print(f"error: the agent could not be saved anywhere: {again}", file=sys.stderr)
+            return False
+        print(f"saved the agent to {rescue} instead ({size / 1e6:.1f} MB)", file=sys.stderr)
+        return False
+    print(f"saved {path} ({size / 1e6:.1f} MB)")
+    return True
+
+
+def _save_best(best: BestAgent, trainer: Trainer, path: Path) -> bool:
+    if best.mark is None:
+        print(f"no best agent to save: fewer than {trainer.config.solve_window} episodes (the moving-average "
+              "window)", file=sys.stderr)
+        return True
+    try:
+        size = best.save(path)
+    except PathError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    print(f"saved the best agent (episode {best.mark.episode + 1}, moving average "
+          f"{best.mark.moving_average:.1f}) to {path} ({size / 1e6:.1f} MB)")
+    return True
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sandbox.agent_file import AgentFileError, load_trainer
     from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
 
-    _check_positive("--episodes", args.episodes)
-    try:
-        trainer = load_trainer(args.agent_file)
-    except AgentFileError as exc:
-        raise UsageError(str(exc)) from None
+    trainer = _load(args.agent_file)
     seed = args.seed if args.seed is not None else trainer.config.seed + EVAL_SEED_OFFSET
     result = evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, args.episodes, seed, trainer.threshold)
     verdict = "solved" if result.solved else "not solved"
     print(f"{trainer.spec.env_id}: {args.episodes} greedy episodes, mean {result.mean:.1f} ± {result.std:.1f} "
           f"(min {result.min:.0f}, max {result.max:.0f}), success {result.success_rate:.0%}: {verdict}")
+    trainer.close()
     return 0
 
 

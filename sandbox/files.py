@@ -21,6 +21,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 SYSTEM_DIRS = ("/proc", "/sys", "/dev")
 TEMP_SUFFIX = ".rl-sandbox-tmp"
 MAX_JSON_INT_DIGITS = 50  # RNG states are 128-bit integers (39 digits); nothing we write is longer
@@ -41,6 +43,14 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a regular file"
+
+
+def data_dir() -> Path:
+    """Where RL Sandbox keeps its own files (RL_SANDBOX_DATA_DIR overrides, e.g. in tests)."""
+    override = os.environ.get("RL_SANDBOX_DATA_DIR")
+    path = Path(override) if override else Path(platformdirs.user_data_dir("rl-sandbox", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 # --- reading ----------------------------------------------------------------------------

@@ -84,7 +84,7 @@ class History:
 
 
 class TrainingDiverged(ArithmeticError):
-    """The loss became NaN or infinite; the agent is kept as it was at that step."""
+    """The loss became NaN or infinite; the agent is kept as it was before that update."""
 
 
 def seeds(seed: int) -> tuple[int, np.random.SeedSequence, np.random.SeedSequence]:
@@ -199,7 +199,8 @@ class Trainer:
                                                                      self.config.shaping_scale)
         losses = self.agent.observe(agent_state, action, learn_reward, self.scaler(next_state), stop,
                                     terminated or truncated)
-        if losses and not all(math.isfinite(x) for x in losses):
+        if losses and not math.isfinite(losses[-1]):
+            self.history.losses.extend(losses[:-1])  # the counted updates: history and counters agree
             raise TrainingDiverged(
                 f"the loss became {losses[-1]} at update {self.agent.updates} (episode {self.episodes_done + 1}); "
                 "try a lower learning_rate, a gradient_clip, or the huber loss"

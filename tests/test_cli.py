@@ -33,7 +33,7 @@ def test_every_and_quiet(capsys):
     (["train", "--set", "colour=red"], "unknown parameter 'colour'"),
     (["train", "--preset", "nope"], "unknown preset 'nope'"),
     (["train", "--env", "Pendulum-v1"], "needs Discrete actions"),
-    (["train", "--episodes", "0"], "--episodes = 0 is not allowed"),
+    (["train", "--episodes", "0"], "--episodes: '0' is not allowed; allowed: an integer from 1 to 1000000000"),
     (["train", "--config", "/no/such/file.toml"], "cannot read config file"),
     (["evaluate", "/no/such.agent"], "no/such.agent"),
 ])

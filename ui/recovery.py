@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import platformdirs
-
 from sandbox.agent_file import AgentFileError, AgentFileInfo, file_info
-
-
-def data_dir() -> Path:
-    """Where RL Sandbox keeps its own files (RL_SANDBOX_DATA_DIR overrides, e.g. in tests)."""
-    override = os.environ.get("RL_SANDBOX_DATA_DIR")
-    path = Path(override) if override else Path(platformdirs.user_data_dir("rl-sandbox", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+from sandbox.files import data_dir
 
 
 class RecoveryStore:
