@@ -276,10 +276,15 @@ def from_bytes(data: bytes, render: bool = False) -> Trainer:
     return _guarded("agent", lambda: _build(parse(source), render))
 
 
-def file_info(path: str | Path) -> AgentFileInfo:
-    """What a file holds, from its checked metadata (no tensor is read)."""
+def file_info(path: str | Path, verify: bool = False) -> AgentFileInfo:
+    """What a file holds, from its checked metadata; with `verify`, every tensor is read and checked
+    too (one at a time), so a file that passes will load."""
     with _opened(path) as source:
-        plan = _guarded(source.name, lambda: parse(source)).plan
+        parsed = _guarded(source.name, lambda: parse(source))
+        if verify:
+            for name in parsed.plan.tensors:
+                _guarded(source.name, lambda name=name: parsed.tensor(name))
+        plan = parsed.plan
     counters = plan.info["counters"]
     return AgentFileInfo(Path(path), source.size, counters["episodes"], counters["steps"],
                          plan.info["memory"] is not None, plan.config.env_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import astuple, fields
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 from sandbox.agent import DQNAgent
 from sandbox.envs import ObservationScaler
 from sandbox.evaluate import greedy_steps
+from sandbox.files import atomic_write, check_output
 from sandbox.trainer import EpisodeStats, History
 
 EPISODE_COLUMNS = [f.name for f in fields(EpisodeStats)]
@@ -23,12 +25,15 @@ class ExportError(ValueError):
 
 
 def episodes_to_csv(history: History, path: str | Path) -> int:
-    """One row per episode, one column per EpisodeStats field; returns the number of rows."""
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(EPISODE_COLUMNS)
-        for e in history.episodes:
-            writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in astuple(e)])
+    """One row per episode, one column per EpisodeStats field; returns the number of rows.
+
+    Written atomically (PathError for an unsuitable path): a failed export never leaves half a file."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(EPISODE_COLUMNS)
+    for e in history.episodes:
+        writer.writerow(["" if isinstance(v, float) and math.isnan(v) else v for v in astuple(e)])
+    atomic_write(path, text.getvalue().encode("utf-8"), "episode CSV")
     return len(history.episodes)
 
 
@@ -63,7 +68,9 @@ def losses_to_csv(history: History, path: str | Path) -> int:
     """`update,loss` for every learning update; returns the number of rows."""
     losses = np.frombuffer(history.losses, dtype=np.float32)
     table = np.column_stack([np.arange(1, len(losses) + 1), losses])
-    np.savetxt(path, table, fmt=["%d", "%.9g"], delimiter=",", header="update,loss", comments="")
+    out = io.BytesIO()
+    np.savetxt(out, table, fmt=["%d", "%.9g"], delimiter=",", header="update,loss", comments="")
+    atomic_write(path, out.getvalue(), "loss CSV")
     return len(losses)
 
 
@@ -75,6 +82,7 @@ def greedy_video(agent: DQNAgent, scaler: ObservationScaler, env_id: str, seed: 
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise ExportError(f"{path.name}: a video must end in {' or '.join(VIDEO_SUFFIXES)}")
+    path = check_output(path, "video")
     try:
         import imageio.v3 as iio
     except ImportError:

@@ -549,7 +549,9 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.result_label.setText("")
         if snap.path:
-            self.statusBar().showMessage(f"Opened {snap.path}: {len(snap.history.episodes)} episodes", 5000)
+            note = f" — {snap.note}" if snap.note else ""
+            self.statusBar().showMessage(f"Opened {snap.path}: {len(snap.history.episodes)} episodes{note}",
+                                         15000 if note else 5000)
         else:
             self.render_view.clear("Press Space to start training, S to take one step.")
         if self._expect_seed_run:

@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtWidgets import QVBoxLayout, QWidget
 
+from sandbox.files import check_output
 from sandbox.trainer import EpisodeStats, History, LiveEdit
 
 REDRAW_MS = 400
@@ -232,7 +233,7 @@ class TrainingPlots(QWidget):
             exporter = exporters.SVGExporter(self.layout_widget.ci)
         else:
             raise ValueError(f"{Path(path).name}: plots export to .png or .svg")
-        exporter.export(path)
+        exporter.export(str(check_output(path, "plot image")))
         if not Path(path).is_file():
             raise OSError(f"could not write {path}")
 

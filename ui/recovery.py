@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from sandbox.agent_file import AgentFileError, AgentFileInfo, file_info
@@ -15,14 +17,16 @@ class RecoveryStore:
         self.path = (directory or data_dir()) / "recovery.agent"
 
     def pending(self) -> AgentFileInfo | None:
-        """The recovery file's summary, or None; an unreadable one is removed."""
-        if not self.path.exists():
+        """The recovery file's summary, or None; one that would not load (every tensor is checked) is removed."""
+        if not os.path.lexists(self.path):
             return None
         try:
-            return file_info(self.path)
+            return file_info(self.path, verify=True)
         except AgentFileError:
             self.discard()
             return None
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        """Remove the file (or whatever sits at its path: a link, a FIFO); a folder there is left alone."""
+        with contextlib.suppress(IsADirectoryError, PermissionError):
+            self.path.unlink(missing_ok=True)

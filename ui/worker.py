@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
-from sandbox.agent_file import load_trainer, save_trainer
+from sandbox.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.best import BestAgent
 from sandbox.config import Config, ConfigError
 from sandbox.diagnostics import Hint, diagnose
@@ -57,6 +57,7 @@ class AgentSnapshot:
     history: History
     threshold: float | None
     path: str | None
+    note: str | None = None  # what the user must know about the file (no replay memory: not exact)
 
 
 @dataclass(frozen=True)
@@ -164,9 +165,10 @@ class TrainingWorker(QObject):
 
     def _load(self, path: str) -> None:
         self._halt()
-        self._replace(load_trainer(path, render=True), path)
+        trainer = load_trainer(path, render=True)
+        self._replace(trainer, path, note=resume_note(file_info(path)))
 
-    def _replace(self, trainer: Trainer, path: str | None, keep_best: bool = False) -> None:
+    def _replace(self, trainer: Trainer, path: str | None, keep_best: bool = False, note: str | None = None) -> None:
         self._pending_losses, self._pending_episodes = [], []  # the old run's: the new history replaces them
         if self.trainer:
             self.trainer.close()
@@ -174,7 +176,7 @@ class TrainingWorker(QObject):
         self._elapsed = 0.0
         if not keep_best:
             self.best = BestAgent()
-        self._announce(path)
+        self._announce(path, note)
         self.best_changed.emit(self.best.mark)
         self._inspect(force=True)
 
@@ -437,10 +439,10 @@ class TrainingWorker(QObject):
         self._greedy = None
         self._until_episode_end = False
 
-    def _announce(self, path: str | None) -> None:
+    def _announce(self, path: str | None, note: str | None = None) -> None:
         trainer = self._require()
         self.agent_ready.emit(AgentSnapshot(trainer.config, trainer.spec, _copy_history(trainer.history),
-                                            trainer.threshold, path))
+                                            trainer.threshold, path, note))
         self._set_state(State.SOLVED if trainer.solved else (State.PAUSED if trainer.total_steps else State.IDLE))
         self._emit_status(force=True)
         if trainer.mid_episode:
