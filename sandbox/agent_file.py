@@ -81,6 +81,7 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
     agent = trainer.agent
     if not (torch.isfinite(agent.weights).all() and torch.isfinite(agent.target_weights).all()):
         raise AgentFileError("the agent's weights are NaN or infinite (training diverged); it was not saved")
+    # Everything else is checked against the loader's own schema just before writing (`_self_check`).
     tensors: dict[str, np.ndarray] = {}
     for prefix, net in (("online", agent.online), ("target", agent.target)):
         for name, value in net.state_dict().items():
@@ -111,8 +112,24 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
         "edits": [asdict(e) for e in trainer.history.edits],
         "saved_mid_episode": trainer.mid_episode,
     }
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": json.dumps(info)}
+    text = json.dumps(info)
+    _self_check(text, tensors)
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": text}
     return safetensors.numpy.save(tensors, metadata=meta)
+
+
+def _self_check(info_json: str, tensors: dict[str, np.ndarray]) -> None:
+    """What we write must pass what we read: the loader's schema, applied before writing."""
+    names = {np.dtype(v): k for k, v in DTYPES.items()}
+    header = {name: {"dtype": names.get(value.dtype.newbyteorder("<"), str(value.dtype)), "shape": list(value.shape)}
+              for name, value in tensors.items()}
+    try:
+        plan = check_info(strict_json(info_json))
+        check_table(plan, header)
+        for name, value in tensors.items():
+            check_values(name, value, plan)
+    except (SchemaError, ValueError) as exc:
+        raise AgentFileError(f"this agent cannot be saved: {exc}") from None
 
 
 def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True) -> int:

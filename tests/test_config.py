@@ -1,4 +1,11 @@
+import json
+import math
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sandbox.config import (
     FIELDS,
@@ -89,3 +96,67 @@ def test_round_trip_through_dict_and_diff():
     c = load_preset("cartpole")
     assert Config.from_dict(c.to_dict()) == c
     assert c.diff(c.with_changes(gamma=0.9)) == {"gamma": (c.gamma, 0.9)}
+
+
+# --- fuzzing: whatever comes in, only ConfigError (one line, capped) comes out ------------
+_numberish = st.text(alphabet="0123456789١٢٣.,_eE+- naifNAIF\u00a0", max_size=30)
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(-(10**500), 10**500), st.floats(),
+                    st.text(max_size=200), _numberish, st.lists(st.integers(), max_size=3),
+                    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+_names = st.one_of(st.sampled_from(sorted(FIELDS)), st.text(max_size=20))
+
+
+def _only_config_error(fn) -> Config | None:
+    try:
+        return fn()
+    except ConfigError as exc:
+        message = str(exc)
+        assert "\n" not in message and len(message) < 1200, message
+        return None
+
+
+@settings(max_examples=600, deadline=None)
+@given(name=_names, value=_values)
+def test_any_value_for_any_field_gives_a_valid_config_or_a_config_error(name, value):
+    for build in (lambda: Config().with_changes(**{name: coerce(name, value)}),
+                  lambda: Config.from_dict({name: value}),
+                  lambda: Config().with_changes(**parse_assignments([f"{name}={value}"]))):
+        config = _only_config_error(build)
+        if config is not None:  # accepted: then it really is valid
+            got = getattr(config, name)
+            assert not isinstance(got, float) or math.isfinite(got)
+            assert type(got) in (type(getattr(Config(), name)), float, type(None))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.dictionaries(_names, _values, max_size=4), _values),
+       suffix=st.sampled_from([".json", ".toml", ".JSON", ".Toml", ".txt"]), raw=st.binary(max_size=64))
+def test_any_config_file_gives_a_config_or_a_config_error(data, suffix, raw):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"c{suffix}"
+        path.write_text(json.dumps(data, default=str))
+        _only_config_error(lambda: load_config_file(path))
+        path.write_bytes(raw)
+        _only_config_error(lambda: load_config_file(path))
+
+
+@pytest.mark.parametrize(("text", "value"), [("5e-4", 5e-4), ("+0.5", 0.5), (".5", 0.5), ("1E3", 1000.0)])
+def test_numbers_are_plain_ascii_decimal_or_scientific(text, value):
+    assert coerce("learning_rate", text) == value
+    assert coerce("memory_capacity", "1e5") == 100_000 and coerce("memory_capacity", "50000") == 50_000
+    for bad in ("1,000", "1_000", "١٢", "0x10", "1e5.5", "inf", "nan", "½"):
+        with pytest.raises(ConfigError):
+            coerce("memory_capacity", bad)
+
+
+def test_typed_sources_never_turn_text_into_numbers():
+    for bad in ({"gamma": "0.5"}, {"double_dqn": "true"}, {"batch_size": 64.0}, {"seed": True}):
+        with pytest.raises(ConfigError):
+            Config.from_dict(bad)
+    assert Config.from_dict({"gamma": 1}).gamma == 1.0  # an integer where a number goes is fine
+
+
+def test_messages_cap_what_they_echo_and_print_limits_as_typed():
+    with pytest.raises(ConfigError) as info:
+        coerce("seed", "7" * 5000)
+    assert len(str(info.value)) < 200 and "2147483647" in str(info.value) and "e+09" not in str(info.value)

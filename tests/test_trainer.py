@@ -2,9 +2,10 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from sandbox.config import ConfigError, load_preset
-from sandbox.trainer import Trainer
+from sandbox.trainer import Trainer, TrainingDiverged
 
 
 def quick(**changes):
@@ -114,3 +115,24 @@ def test_render_gives_frames_only_when_asked():
     t = Trainer(quick(), render=True)
     t.step()
     assert t.render().shape == (400, 600, 3)
+
+
+def test_a_diverging_update_takes_no_step_so_the_agent_stays_finite_and_savable(tmp_path):
+    from sandbox.agent_file import AgentFileError, load_trainer, save_trainer, to_bytes
+
+    t = Trainer(load_preset("notebook").with_changes(memory_capacity=300, batch_size=32, update_interval=1))
+    t.run(1)
+    before = t.agent.weights.clone()
+    updates = t.agent.updates
+    t.agent.memory.rewards[: len(t.agent.memory)] = np.nan  # what a broken env's reward would do
+    with pytest.raises(TrainingDiverged, match="the loss became nan"):
+        t.run(1)
+    assert torch.equal(t.agent.weights, before) and t.agent.updates == updates
+    assert len(t.history.losses) == t.agent.updates
+    with pytest.raises(AgentFileError, match=r"cannot be saved: tensor 'memory\.rewards' holds values outside"):
+        to_bytes(t)  # never a file that the loader would refuse
+    save_trainer(t, tmp_path / "kept.agent", include_memory=False)
+    assert load_trainer(tmp_path / "kept.agent").agent.updates == updates
+    t.agent.weights[0] = float("nan")
+    with pytest.raises(AgentFileError, match=r"weights are NaN or infinite .* not saved"):
+        to_bytes(t)
