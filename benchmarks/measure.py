@@ -8,7 +8,9 @@
     python -m benchmarks.measure rss EPISODES_1 EPISODES_2
     python -m benchmarks.measure solve PRESET SEED MAX_STEPS
 
-Peers (the notebook loop, SB3) run with torch's default thread count unless RL_BENCH_THREADS is set.
+Our engine runs as the CLI does (`sandbox.trainer.limit_threads`: one torch thread, one BLAS thread).
+Peers (the notebook loop, SB3) run with torch's default thread count unless RL_BENCH_THREADS is set,
+and numpy's BLAS held to one thread as ours is.
 """
 
 from __future__ import annotations
@@ -167,8 +169,23 @@ def _threads() -> int:
     return torch.get_num_threads()
 
 
+def limit_threads(kind: str) -> None:
+    """The entry point's thread limits; `launch` times a bare start and is left alone."""
+    if kind in ("notebook", "sb3"):
+        import numpy  # noqa: F401  (loaded first: threadpoolctl limits only loaded libraries)
+        import torch  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")  # torch's own pool stays as RL_BENCH_THREADS says
+    elif kind != "launch":
+        from sandbox.trainer import limit_threads as ours_limits
+
+        ours_limits()
+
+
 def main(argv: list[str]) -> None:
     kind, args = argv[0], argv[1:]
+    limit_threads(kind)
     if kind == "ours":
         from sandbox.config import parse_assignments
 

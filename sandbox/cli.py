@@ -19,7 +19,7 @@ from tqdm import tqdm
 from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names, shown
 from sandbox.envs import EnvError
 from sandbox.files import PathError, check_output, data_dir, shown_path
-from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged
+from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged, limit_threads
 
 if TYPE_CHECKING:
     from sandbox.best import BestAgent
@@ -152,6 +152,7 @@ class EpisodeLog:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    limit_threads()  # an entry point: one torch thread, one BLAS thread
     if args.resume:
         if args.set or args.env is not None or args.seed is not None or args.preset or args.config:
             raise UsageError("--resume continues a saved run as it was; only --episodes, --save and output "
@@ -252,6 +253,7 @@ def _save_best(best: BestAgent, trainer: Trainer, path: Path) -> bool:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
 
+    limit_threads()
     trainer = _load(args.agent_file)
     seed = args.seed if args.seed is not None else trainer.config.seed + EVAL_SEED_OFFSET
     result = evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, args.episodes, seed, trainer.threshold)

@@ -11,6 +11,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from sandbox.envs import SUGGESTED_ENVS, env_id_problem
 from sandbox.files import PathError, read_regular, shown_path, strict_json
 
 MAX_CONFIG_BYTES = 1024 * 1024
-PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+# Package data (setup.cfg [options.package_data]): found the same way in a checkout, an editable
+# install and a wheel.
+PRESETS = resources.files("sandbox") / "presets"
 
 GROUPS = ("Environment", "Network", "Learning", "Exploration", "Replay memory", "Target network", "Run")
 
@@ -301,13 +304,14 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    return sorted(p.name.removesuffix(".toml") for p in PRESETS.iterdir() if p.name.endswith(".toml") and p.is_file())
 
 
 def load_preset(name: str) -> Config:
     if name not in preset_names():  # also keeps a name like '../x' from reaching the file system
         raise ConfigError(f"unknown preset {shown(name)}; available: {', '.join(preset_names())}")
-    return load_config_file(PRESET_DIR / f"{name}.toml")
+    with resources.as_file(PRESETS / f"{name}.toml") as path:  # a real file unless installed zipped
+        return load_config_file(path)
 
 
 def load_config_file(path: str | Path) -> Config:
@@ -338,5 +342,5 @@ def load_config_file(path: str | Path) -> Config:
 
 
 def preset_description(name: str) -> str:
-    data = tomllib.loads((PRESET_DIR / f"{name}.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((PRESETS / f"{name}.toml").read_text(encoding="utf-8"))
     return str(data.get("description", ""))

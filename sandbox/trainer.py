@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from sandbox.agent import DQNAgent
 from sandbox.config import LIVE_FIELDS, Config, ConfigError
@@ -97,6 +98,16 @@ def configure_torch() -> None:
     """One intra-op thread: for nets this small, thread hand-offs cost more than they save, and
     the GUI thread keeps the other core."""
     torch.set_num_threads(1)
+
+
+def limit_threads() -> None:
+    """For a process's entry point (CLI, benchmarks, the app's worker), not for library code: one
+    torch thread (`configure_torch`) and one thread for every native pool numpy and torch loaded,
+    OpenBLAS's included. OpenBLAS spin-waits for work, so beside another busy process on a 2-core
+    machine an unlimited pool runs 3–14× slower. numpy and torch are imported by this module, so
+    their pools are loaded when this runs (threadpoolctl limits only loaded libraries)."""
+    configure_torch()
+    threadpool_limits(1)
 
 
 class Trainer:

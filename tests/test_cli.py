@@ -94,7 +94,7 @@ def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
     (["train", "--set", "hidden_units=١٢"], "hidden_units = '١٢' is not allowed"),
     (["train", "--set", "learning_rate=nan"], "learning_rate = 'nan' is not allowed"),
     (["train", "--set", "seed=3000000000"], "allowed: an integer from 0 to 2147483647"),
-    (["train", "--preset", "../resources/presets/notebook"], "unknown preset"),
+    (["train", "--preset", "../sandbox/presets/notebook"], "unknown preset"),
     (["evaluate", "x.agent", "--seed", "-1"], "argument --seed: '-1' is not allowed"),
     (["evaluate", "/dev/zero"], "is a device, not a regular file"),
 ])
