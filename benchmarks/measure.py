@@ -100,12 +100,13 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     window.show()
     config = load_preset(preset).with_changes(max_episodes=10**9, stop_when_solved=False)
     window.panel.set_config(config)
-    window.cmd_new_agent.emit(config)
-    wait_until(app, lambda: window.snapshot is not None and window.snapshot.config == config, 60)
+    window.begin_run(config)
+    wait_until(app, lambda: window.session.config == config, 60)
     frames = []
     window.worker.frame_ready.connect(lambda _f: frames.append(1))
+    window.worker.state_ready.connect(lambda _s: frames.append(1))
     window.start()
-    wait_until(app, lambda: window.state == "Running", 10)
+    wait_until(app, lambda: window.session.state == "Running", 10)
     t0, s0, cpu0 = time.perf_counter(), window.worker.trainer.total_steps, time.thread_time()
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec_()  # the real event loop, as in the app (not a polling loop that would steal time)
@@ -113,8 +114,8 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     elapsed = time.perf_counter() - t0
     gui_cpu = (time.thread_time() - cpu0) / elapsed
     window.pause()
-    wait_until(app, lambda: window.state != "Running", 10)
-    window.setWindowModified(False)
+    wait_until(app, lambda: window.session.state != "Running", 10)
+    window.session.unsaved = False
     window.close()
     from ui.app import dispose
 
@@ -137,7 +138,7 @@ def launch() -> dict:
     settings.clear()
     window = MainWindow(settings)
     window.show()
-    wait_until(app, lambda: window.isVisible() and window.snapshot is not None, 60)
+    wait_until(app, lambda: window.isVisible() and window.session.config is not None, 60)
     shown = time.time()
     window.close()
     from ui.app import dispose

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sandbox.env_profiles import SHAPING_ENVS
 from sandbox.envs import SUGGESTED_ENVS, env_id_problem
 from sandbox.files import PathError, read_regular, shown_path, strict_json
 
@@ -139,6 +140,9 @@ class Config:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _check(f, getattr(self, f.name))
+        if self.reward_shaping == "potential" and self.env_id not in SHAPING_ENVS:
+            raise ConfigError(f"reward_shaping = 'potential' is defined for {', '.join(SHAPING_ENVS)} only, not "
+                              f"{self.env_id}; allowed here: 'none'")
         if self.epsilon_end > self.epsilon_start:
             raise ConfigError(
                 f"epsilon_end = {self.epsilon_end} is above epsilon_start = {self.epsilon_start}; "

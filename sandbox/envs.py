@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-SHAPING_ENVS = ("MountainCar-v0",)
+from sandbox.env_profiles import SHAPING_ENVS, mountain_car
+
 SUGGESTED_ENVS = ("MountainCar-v0", "CartPole-v1", "Acrobot-v1", "LunarLander-v3")
 MAX_ENV_ID = 100
 
@@ -105,21 +106,17 @@ class ObservationScaler:
         return (np.asarray(obs, dtype=np.float32) - self.center) * self.scale
 
 
-# MountainCar's dynamics: v += (a - 1) * force - gravity * cos(3x), so U(x) = gravity * sin(3x) / 3.
-_MC_GRAVITY = 0.0025
-_MC_MAX_SPEED = 0.07
-_MC_E_MIN = -_MC_GRAVITY / 3
-_MC_E_MAX = _MC_GRAVITY / 3 + _MC_MAX_SPEED**2 / 2
-
-
 def potential(env_id: str, obs: np.ndarray, scale: float) -> float:
     """Shaping potential phi(s): MountainCar's mechanical energy rescaled to [0, scale].
 
+    The dynamics are v += (a - 1) * force - gravity * cos(3x), so U(x) = gravity * sin(3x) / 3.
     Used as r + gamma * phi(s') - phi(s) with phi = 0 at terminal states, which leaves the
     optimal policy unchanged (Ng, Harada & Russell, 1999).
     """
     if env_id not in SHAPING_ENVS:
         raise EnvError(f"reward_shaping = 'potential' is defined for {', '.join(SHAPING_ENVS)}, not {env_id!r}")
+    car = mountain_car()
+    e_min, e_max = -car.gravity / 3, car.gravity / 3 + car.max_speed**2 / 2
     x, v = float(obs[0]), float(obs[1])
-    energy = _MC_GRAVITY * math.sin(3 * x) / 3 + v * v / 2
-    return scale * (energy - _MC_E_MIN) / (_MC_E_MAX - _MC_E_MIN)
+    energy = car.gravity * math.sin(3 * x) / 3 + v * v / 2
+    return scale * (energy - e_min) / (e_max - e_min)

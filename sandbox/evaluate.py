@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,24 +32,28 @@ class EvalResult:
 
 @dataclass(frozen=True)
 class GreedyStep:
+    """One step of a watched episode (greedy or random); `q_values` is None for the random policy."""
+
     state: np.ndarray
     action: int
     reward: float
-    q_values: np.ndarray
+    q_values: np.ndarray | None
     score: float
     done: bool
     frame: np.ndarray | None
 
 
-def greedy_steps(agent: DQNAgent, scaler: ObservationScaler, env_id: str, seed: int,
-                 render: bool = False) -> Iterator[GreedyStep]:
-    """One greedy episode, step by step (the notebook's "inference" run); the env is seeded with `seed`."""
+Policy = Callable[[np.ndarray], tuple[int, np.ndarray | None]]
+
+
+def policy_steps(policy: Policy, env_id: str, seed: int, render: bool = False) -> Iterator[GreedyStep]:
+    """One episode of `policy` (raw observation -> action, Q-values), step by step, on an env seeded with `seed`."""
     env = make_env(env_id, render=render)
     try:
         obs, _ = env.reset(seed=seed)
         score, done = 0.0, False
         while not done:
-            action, q = agent.act(scaler(obs), greedy=True)
+            action, q = policy(obs)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             score += float(reward)
             done = bool(terminated or truncated)
@@ -57,6 +61,18 @@ def greedy_steps(agent: DQNAgent, scaler: ObservationScaler, env_id: str, seed: 
             obs = next_obs
     finally:
         env.close()
+
+
+def greedy_steps(agent: DQNAgent, scaler: ObservationScaler, env_id: str, seed: int,
+                 render: bool = False) -> Iterator[GreedyStep]:
+    """One greedy episode (the notebook's "inference" run)."""
+    return policy_steps(lambda obs: agent.act(scaler(obs), greedy=True), env_id, seed, render)
+
+
+def random_steps(n_actions: int, env_id: str, seed: int, render: bool = False) -> Iterator[GreedyStep]:
+    """One episode of the uniformly random policy: the baseline a DQN must beat (the notebook's first step)."""
+    rng = np.random.default_rng(seed)
+    return policy_steps(lambda obs: (int(rng.integers(n_actions)), None), env_id, seed, render)
 
 
 def evaluate(agent: DQNAgent, scaler: ObservationScaler, env_id: str, episodes: int, seed: int,

@@ -12,8 +12,6 @@ import torch
 from sandbox.agent import DQNAgent
 from sandbox.envs import EnvSpec, ObservationScaler
 
-GOALS = {"MountainCar-v0": 0.5}  # the flag's position, drawn as the goal line
-
 
 @dataclass(frozen=True)
 class PolicyMap:

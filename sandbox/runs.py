@@ -1,12 +1,24 @@
-"""Runs of a session, kept for comparison: ghost curves, config diffs, and mean ± std over seeds."""
+"""Runs kept for comparison (ghost curves, config diffs, mean ± std over seeds), across restarts.
+
+The log lives in the user data directory as one JSON file, written atomically after each change
+and read back with the same strictness as any file from outside: a damaged log is set aside (and
+said so), never a reason not to start.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from sandbox.config import Config
+from sandbox.config import Config, ConfigError
+from sandbox.files import PathError, atomic_write, read_regular, strict_json
+
+MAX_RUNS = 100  # the oldest runs leave the log first
+MAX_LOG_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,27 @@ class RunRecord:
     @property
     def episodes(self) -> int:
         return len(self.scores)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "config": self.config.to_dict(), "scores": self.scores.tolist(),
+                "averages": self.averages.tolist(), "total_steps": self.total_steps, "solved": self.solved,
+                "group": self.group}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RunRecord:
+        """ValueError (or ConfigError) for anything but what `to_json` wrote."""
+        if not isinstance(data, dict):
+            raise ValueError("a run is not an object")
+        scores = np.asarray(data["scores"], dtype=np.float64)
+        averages = np.asarray(data["averages"], dtype=np.float64)
+        group = data["group"]
+        if scores.shape != averages.shape or scores.ndim != 1 or not np.isfinite(scores).all():
+            raise ValueError("a run's curves are malformed")
+        if not (isinstance(data["name"], str) and type(data["total_steps"]) is int and
+                isinstance(data["solved"], bool) and (group is None or type(group) is int)):
+            raise ValueError("a run's fields are malformed")
+        return cls(data["name"][:200], Config.from_dict(data["config"]), scores, averages, data["total_steps"],
+                   data["solved"], group)
 
     def summary(self) -> str:
         best = f", best average {self.averages.max():.1f}" if len(self.averages) else ""
@@ -44,3 +77,51 @@ def seed_band(records: list[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndar
     n = min(r.episodes for r in records)
     stacked = np.stack([r.averages[:n] for r in records])
     return np.arange(1, n + 1), stacked.mean(axis=0), stacked.std(axis=0)
+
+
+@dataclass
+class RunsLog:
+    """Runs by key, oldest first; saved to `path` (if given) whenever it changes."""
+
+    path: Path | None = None
+    records: dict[int, RunRecord] = field(default_factory=dict)
+    problem: str | None = None  # why an existing log could not be read (it was set aside)
+
+    @classmethod
+    def load(cls, path: Path) -> RunsLog:
+        log = cls(path)
+        try:
+            data = strict_json(read_regular(path, MAX_LOG_BYTES, "runs log").decode("utf-8"))
+            if not isinstance(data, list):
+                raise ValueError("it is not a list of runs")
+            for entry in data[-MAX_RUNS:]:
+                key = entry.get("key") if isinstance(entry, dict) else None
+                if type(key) is not int:
+                    raise ValueError("a run has no key")
+                log.records[key] = RunRecord.from_json(entry)
+        except PathError as exc:
+            if path.exists() or path.is_symlink():
+                log.problem = str(exc)
+        except (ValueError, KeyError, TypeError, ConfigError, UnicodeDecodeError) as exc:
+            log.records.clear()
+            log.problem = f"the runs log {path} could not be read ({str(exc)[:120]}); it was set aside"
+            path.replace(path.with_suffix(".damaged.json"))
+        return log
+
+    def next_key(self) -> int:
+        return max(self.records, default=0) + 1
+
+    def put(self, key: int, record: RunRecord) -> None:
+        self.records[key] = record
+        for old in sorted(self.records)[:-MAX_RUNS]:
+            del self.records[old]
+        self.save()
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        data = [{"key": key} | record.to_json() for key, record in self.records.items()]
+        try:
+            atomic_write(self.path, json.dumps(data).encode("utf-8"), "runs log")
+        except PathError as exc:
+            self.problem = str(exc)

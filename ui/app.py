@@ -11,6 +11,8 @@ import PyQt5
 from PyQt5.QtCore import QEvent, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
+from sandbox.session import Origin
+
 ORGANIZATION = "RL Sandbox"
 APPLICATION = "rl-sandbox"
 
@@ -69,9 +71,15 @@ def run_app(agent_file: Path | None = None) -> int:
     window = MainWindow()
     window.show()
     if agent_file is not None:
-        window.cmd_load.emit(str(agent_file))
+        window.cmd_load.emit(str(agent_file), Origin.OPENED.value)
     else:
-        QTimer.singleShot(0, lambda: window.recovery.pending() and window.offer_recovery())
+        QTimer.singleShot(0, lambda: window.recovery.pending() and window.files.offer_recovery())
     code = app.exec_()
     dispose(window)
-    return code
+    window.settings.store.sync()
+    # The window is closed and its worker stopped: nothing is left to save. Skip the interpreter's
+    # teardown (torch, Qt and pyqtgraph modules), which on a busy machine kept the process alive for
+    # seconds after its window had gone.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

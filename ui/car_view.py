@@ -13,7 +13,10 @@ from PyQt5.QtCore import QPointF, QRectF, QSize, Qt
 from PyQt5.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-MIN_X, MAX_X, GOAL_X = -1.2, 0.6, 0.5
+from sandbox.env_profiles import mountain_car
+
+_CAR = mountain_car()  # the env's own constants
+MIN_X, MAX_X, GOAL_X = _CAR.min_position, _CAR.max_position, _CAR.goal_position
 WORLD_W, VIEW_H = 600.0, 400.0  # the env's own frame size: the drawing keeps its proportions
 
 

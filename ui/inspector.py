@@ -8,8 +8,8 @@ from PyQt5.QtCore import QRectF, Qt, pyqtSignal
 from PyQt5.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from sandbox.diagnostics import Hint
-from sandbox.policy_map import GOALS, PolicyMap
-from ui.render_view import ACTION_NAMES
+from sandbox.env_profiles import EnvProfile
+from sandbox.policy_map import PolicyMap
 
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 
@@ -74,9 +74,9 @@ class MapView(QWidget):
         self.coverage_box.toggled.connect(lambda _on: self._draw_value())
         self.env_id = ""
 
-    def set_env(self, env_id: str, reason: str | None, n_actions: int) -> None:
-        """Switch between the map and the Q bars for a new env."""
-        self.env_id = env_id
+    def set_env(self, env: EnvProfile, reason: str | None, n_actions: int) -> None:
+        """Switch between the map and the Q bars for a new run (maybe on another env)."""
+        self.env_id = env.env_id
         has_map = reason is None
         for item in (self.value_plot, self.policy_plot):
             item.setVisible(has_map)
@@ -84,15 +84,16 @@ class MapView(QWidget):
         self.bars_plot.setVisible(not has_map)
         self.note.setText(reason or "The map is refreshed every two seconds while training; the white line "
                           "is the current (or last) episode.")
-        goal = GOALS.get(env_id)
         for line in self.goal_lines:
-            line.setVisible(has_map and goal is not None)
-            if goal is not None:
-                line.setValue(goal)
-        names = ACTION_NAMES.get(env_id, tuple(str(a) for a in range(n_actions)))
+            line.setVisible(has_map and env.goal is not None)
+            if env.goal is not None:
+                line.setValue(env.goal)
+        names = [env.action_name(a) for a in range(n_actions)]
+        self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
+        self.bars.setOpts(x=[], height=[])
         self.legend.setText("Greedy action: " + " ".join(
             f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {name}"
-            for a, name in enumerate(names[:n_actions])))
+            for a, name in enumerate(names)))
         self.legend.setVisible(has_map)
         self.map, self.counts = None, None
         self.value_image.clear()
@@ -114,7 +115,12 @@ class MapView(QWidget):
             t.setData(x, y)
 
     def show_q(self, q_values: np.ndarray) -> None:
+        """Bars from zero to each action's Q; the axis follows the values (Q is often far from 0–1)."""
         self.bars.setOpts(x=np.arange(len(q_values)), height=q_values)
+        low, high = min(0.0, float(q_values.min())), max(0.0, float(q_values.max()))
+        pad = 0.1 * (high - low) or 1.0
+        self.bars_plot.setYRange(low - pad, high + pad, padding=0)
+        self.bars_plot.setXRange(-0.6, len(q_values) - 0.4, padding=0)
 
     def _draw_value(self) -> None:
         m = self.map
@@ -122,7 +128,7 @@ class MapView(QWidget):
             return
         if self.coverage_box.isChecked() and self.counts is not None:
             data = np.log1p(self.counts).T
-            self.value_plot.setTitle("Replay memory coverage (log count)")
+            self.value_plot.setTitle("Memory coverage (log)")  # as short as the value's title: nothing clips
         else:
             data = m.value.T
             self.value_plot.setTitle("Value (max Q)")

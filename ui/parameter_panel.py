@@ -24,9 +24,11 @@ from PyQt5.QtWidgets import (
 )
 
 from sandbox.config import FIELDS, GROUPS, LIVE_FIELDS, Config, ConfigError, allowed, coerce, preset_description
+from sandbox.env_profiles import SHAPING_ENVS
+from sandbox.envs import SUGGESTED_ENVS
 
-KNOWN_ENVS = ("MountainCar-v0", "CartPole-v1", "Acrobot-v1", "LunarLander-v3")
 ERROR_STYLE = "color: #b00020;"
+FIELD_MIN_WIDTH = 135  # "MountainCar-v0" and "potential" fit, arrow included
 INVALID_EDIT_STYLE = "QLineEdit { border: 1px solid #b00020; background: #fff0f0; }"
 
 
@@ -60,7 +62,6 @@ class ParameterPanel(QWidget):
         self.errors: dict[str, QLabel] = {}
         self._run_exists = False
 
-        self.setMinimumWidth(330)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         head = QFormLayout()
@@ -72,19 +73,26 @@ class ParameterPanel(QWidget):
         self.preset_box.setToolTip("Load a named set of hyperparameters (starts a new agent).")
         self.preset_box.activated.connect(self._preset_activated)
         head.addRow("Preset", self.preset_box)
-        self.lock_note = QLabel("Grey fields need a new agent (File ▸ New agent).")
+        # Always shown, so the panel never shifts under the pointer when a run starts or ends.
+        self.lock_note = QLabel("Fields marked ⟳ need a new agent (File ▸ New agent); the rest change live.")
         self.lock_note.setWordWrap(True)
         self.lock_note.setStyleSheet("color: #666;")
-        self.lock_note.setVisible(False)
+        self.problem = QLabel("")  # what was not applied, or what was reset to fit (persists until the next edit)
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(ERROR_STYLE)
+        self.problem.setVisible(False)
         outer.addLayout(head)
         outer.addWidget(self.lock_note)
+        outer.addWidget(self.problem)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)  # its width is reserved: no field runs under it
         inner = QWidget()
         column = QVBoxLayout(inner)
+        self.labels: list[QLabel] = []
         for group in GROUPS:
             box = QGroupBox(group)
             form = QFormLayout(box)
@@ -94,8 +102,15 @@ class ParameterPanel(QWidget):
                     self._add_field(form, name)
             column.addWidget(box)
         column.addStretch(1)
+        label_width = max(label.sizeHint().width() for label in self.labels)
+        for label in self.labels:  # one label column width: every group's fields start at the same x
+            label.setFixedWidth(label_width)
+        for editor in self.editors.values():
+            editor.setMinimumWidth(FIELD_MIN_WIDTH)
         scroll.setWidget(inner)
         outer.addWidget(scroll, 1)
+        self.scroll = scroll
+        self.setMinimumWidth(label_width + FIELD_MIN_WIDTH + 90)  # margins, spacing and the scroll bar
         self.set_config(config)
 
     # --- building ----------------------------------------------------------------------
@@ -105,7 +120,7 @@ class ParameterPanel(QWidget):
         if name == "env_id":
             editor: QWidget = QComboBox()
             editor.setEditable(True)
-            editor.addItems(KNOWN_ENVS)
+            editor.addItems(SUGGESTED_ENVS)
             editor.lineEdit().editingFinished.connect(lambda n=name: self._commit_text(n))
             editor.activated.connect(lambda _i, n=name: self._commit_text(n))
         elif choices:
@@ -123,6 +138,7 @@ class ParameterPanel(QWidget):
         editor.setToolTip(tooltip(name))
         label = QLabel(name.replace("_", " ") + ("" if name in LIVE_FIELDS else " ⟳"))
         label.setToolTip(tooltip(name))
+        self.labels.append(label)
         error = QLabel()
         error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
@@ -138,9 +154,11 @@ class ParameterPanel(QWidget):
         self.errors[name] = error
 
     # --- state -------------------------------------------------------------------------
-    def set_config(self, config: Config) -> None:
+    def set_config(self, config: Config, keep_problem: bool = False) -> None:
         """Show `config` in every editor and clear all errors."""
         self.config = config
+        if not keep_problem:
+            self.show_problem(None)
         for name, editor in self.editors.items():
             value = getattr(config, name)
             editor.blockSignals(True)
@@ -155,12 +173,20 @@ class ParameterPanel(QWidget):
             editor.blockSignals(False)
             self._show_error(name, None)
 
+    @property
+    def run_exists(self) -> bool:
+        return self._run_exists
+
     def set_run_exists(self, exists: bool) -> None:
         """Lock the fields that need a new agent while a run exists."""
         self._run_exists = exists
         for name, editor in self.editors.items():
             editor.setEnabled(name in LIVE_FIELDS or not exists)
-        self.lock_note.setVisible(exists)
+
+    def show_problem(self, message: str | None) -> None:
+        """A panel-wide line: what was not applied, or what was reset to fit (None hides it)."""
+        self.problem.setText(message or "")
+        self.problem.setVisible(bool(message))
 
     def select_preset(self, name: str) -> None:
         self.preset_box.setCurrentIndex(max(self.preset_box.findData(name), 0))
@@ -189,15 +215,24 @@ class ParameterPanel(QWidget):
         if getattr(self.config, name) == value and type(getattr(self.config, name)) is type(value):
             self._show_error(name, None)
             return True
+        changes = {name: value}
+        note = None
+        if name == "env_id" and self.config.reward_shaping != "none" and value not in SHAPING_ENVS:
+            changes["reward_shaping"] = "none"  # an explicit, announced reset: the old env's shaping cannot apply
+            note = (f"reward_shaping was reset to 'none': potential shaping is defined for "
+                    f"{', '.join(SHAPING_ENVS)} only.")
         try:
-            new = self.config.with_changes(**{name: value})
+            new = self.config.with_changes(**changes)
         except ConfigError as exc:
             self._show_error(name, str(exc))
             return False
         self._show_error(name, None)
+        self.show_problem(note)
         self.config = new
+        if note:
+            self.set_config(new, keep_problem=True)
         self.preset_box.setCurrentIndex(0)
-        self.edited.emit({name: value})
+        self.edited.emit(changes)
         return True
 
     def _show_error(self, name: str, message: str | None) -> None:

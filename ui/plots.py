@@ -79,31 +79,39 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.layout_widget)
 
         # The legend gets its own strip above the plots, where it can never hide a curve.
-        self.legend = pg.LegendItem(colCount=3, horSpacing=12)
+        self.legend = pg.LegendItem(colCount=3, horSpacing=6)
         self.layout_widget.addItem(self.legend, row=0, col=0)
         self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
-        self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving average")
+        self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving avg")
         self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
                                               pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
                                               label="solve threshold",
-                                              labelOpts={"position": 0.7, "color": (0, 120, 0)})
+                                              labelOpts={"position": 0.02, "color": (0, 120, 0), "anchors":
+                                                         [(0, 0), (0, 0)]})  # left end, below the line
         self.threshold_line.setVisible(False)
         self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
+        self.solved_point.setZValue(10)  # above the best-agent dot, which often sits at the same point
         self.score_plot.addItem(self.solved_point)
         self.human_points = pg.ScatterPlotItem(symbol="d", size=13, brush=pg.mkBrush(255, 140, 0),
-                                               pen=pg.mkPen("k"), name="your score")
+                                               pen=pg.mkPen("k"), name="you")
         self.score_plot.addItem(self.human_points)
+        self.random_points = pg.ScatterPlotItem(symbol="x", size=12, brush=pg.mkBrush(90, 90, 90),
+                                                pen=pg.mkPen((90, 90, 90), width=2), name="random")
+        self.score_plot.addItem(self.random_points)
         self.human_scores: list[tuple[float, float]] = []
+        self.random_scores: list[tuple[float, float]] = []
+        self.ghost_runs: list[tuple[str, np.ndarray]] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
-                                             pen=pg.mkPen("w", width=1.5), name="best agent kept")
+                                             pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
 
-        for item in (self.score_curve, self.average_curve, self.solved_point, self.human_points, self.best_point):
+        for item in (self.score_curve, self.average_curve, self.solved_point, self.best_point, self.human_points,
+                     self.random_points):
             self.legend.addItem(item, item.opts["name"])
         self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
@@ -138,14 +146,15 @@ class TrainingPlots(QWidget):
         self.markers.clear()
         self.solved_at = None
         self.set_best(None, None)
-        self.human_scores.clear()
-        self.human_points.setData([], [])
+        for scores, points in ((self.human_scores, self.human_points), (self.random_scores, self.random_points)):
+            scores.clear()
+            points.setData([], [])
         self.set_threshold(threshold)
-        for stats in history.episodes:
-            self.add_episode(stats)
+        self.add_episodes(history.episodes)
         self.add_losses(np.frombuffer(history.losses, dtype=np.float32))
         for edit in history.edits:
             self.add_edit(edit)
+        self._dirty = True  # even with no episodes: the old run's curves must go
         self.redraw()
 
     def set_threshold(self, threshold: float | None) -> None:
@@ -153,13 +162,16 @@ class TrainingPlots(QWidget):
         if threshold is not None:
             self.threshold_line.setValue(threshold)
 
-    def add_episode(self, stats: EpisodeStats) -> None:
-        self.episodes.extend([stats.index + 1])
-        self.scores.extend([stats.score])
-        self.averages.extend([stats.moving_average])
-        self.epsilons.extend([stats.epsilon])
-        if stats.solved and self.solved_at is None:
-            self.solved_at = (stats.index + 1, stats.moving_average)
+    def add_episodes(self, episodes: list[EpisodeStats]) -> None:
+        if not episodes:
+            return
+        self.episodes.extend([e.index + 1 for e in episodes])
+        self.scores.extend([e.score for e in episodes])
+        self.averages.extend([e.moving_average for e in episodes])
+        self.epsilons.extend([e.epsilon for e in episodes])
+        solved = next((e for e in episodes if e.solved), None)
+        if solved is not None and self.solved_at is None:
+            self.solved_at = (solved.index + 1, solved.moving_average)
         self._dirty = True
 
     def add_losses(self, losses: np.ndarray) -> None:
@@ -191,11 +203,17 @@ class TrainingPlots(QWidget):
         self.human_scores.append((episodes_done + 0.5, score))
         self.human_points.setData(*zip(*self.human_scores, strict=True))
 
+    def add_random(self, episodes_done: int, score: float) -> None:
+        """The random policy's score: the baseline the agent must beat."""
+        self.random_scores.append((episodes_done + 0.5, score))
+        self.random_points.setData(*zip(*self.random_scores, strict=True))
+
     def set_ghosts(self, runs: list[tuple[str, np.ndarray]]) -> None:
         """Earlier runs' moving averages, faint behind the current run: (label, averages) each."""
         for item in self.ghosts:
             self.score_plot.removeItem(item)
         self.ghosts = []
+        self.ghost_runs = list(runs)
         for i, (label, averages) in enumerate(runs):
             color = GHOST_COLORS[i % len(GHOST_COLORS)]
             item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
@@ -204,14 +222,14 @@ class TrainingPlots(QWidget):
             self.score_plot.addItem(item)
             self.ghosts.append(item)
 
-    def set_band(self, x: np.ndarray | None, mean: np.ndarray | None = None, std: np.ndarray | None = None,
-                 label: str = "") -> None:
-        """Mean ± std of several seeds' moving averages (None clears it)."""
+    def set_band(self, band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None) -> None:
+        """Mean ± std of several seeds' moving averages, (x, mean, std, label); None clears it."""
         for item in self.bands:
             self.score_plot.removeItem(item)
         self.bands = []
-        if x is None:
+        if band is None:
             return
+        x, mean, std, label = band
         upper = pg.PlotDataItem(x, mean + std, pen=pg.mkPen(None))
         lower = pg.PlotDataItem(x, mean - std, pen=pg.mkPen(None))
         fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(148, 103, 189, 60))
@@ -239,6 +257,7 @@ class TrainingPlots(QWidget):
 
     def set_loss_log(self, on: bool) -> None:
         self.loss_plot.setLogMode(y=on)
+        self.loss_plot.getAxis("left").setStyle(maxTickLevel=0 if on else 1)  # log ticks: decades only, no overlap
 
     # --- drawing -----------------------------------------------------------------------
     def redraw(self) -> None:

@@ -7,18 +7,10 @@ from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
+from sandbox.env_profiles import EnvProfile, profile
 from ui.car_view import MountainCarView
 
-ACTION_NAMES = {
-    "MountainCar-v0": ("push left", "no push", "push right"),
-    "CartPole-v1": ("push left", "push right"),
-    "Acrobot-v1": ("torque -1", "torque 0", "torque +1"),
-    "LunarLander-v3": ("nothing", "left engine", "main engine", "right engine"),
-}
-
-
-# Envs drawn from their state in Qt; the worker sends the observation instead of a pygame frame.
-STATE_VIEWS = {"MountainCar-v0": MountainCarView}
+HINT = "Step through training (S) to see the state, the action and each action's Q-value."
 
 
 def frame_to_image(frame: np.ndarray) -> QImage:
@@ -26,11 +18,6 @@ def frame_to_image(frame: np.ndarray) -> QImage:
     frame = np.ascontiguousarray(frame)
     h, w, _ = frame.shape
     return QImage(frame.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-
-
-def action_name(env_id: str, action: int) -> str:
-    names = ACTION_NAMES.get(env_id)
-    return f"{action} ({names[action]})" if names and action < len(names) else str(action)
 
 
 class FrameLabel(QLabel):
@@ -78,7 +65,7 @@ class RenderView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.frame)
         self.stack.addWidget(self.car)
-        self.details = QLabel("Step through training (S) to see the state, the action and each action's Q-value.")
+        self.details = QLabel(HINT)
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.RichText)
         self.details.setStyleSheet("font-family: monospace; padding: 4px;")
@@ -86,29 +73,38 @@ class RenderView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.details)
-        self.env_id = ""
+        self.profile = profile("", 0)
 
-    def display(self, frame: np.ndarray) -> None:
-        """A frame: an RGB image (H, W, 3), or for envs in STATE_VIEWS the observation to draw."""
-        if frame.ndim == 1:
-            self.car.show_state(frame)
-            self.stack.setCurrentWidget(self.car)
-        else:
-            self.frame.show_frame(frame)
-            self.stack.setCurrentWidget(self.frame)
+    def set_profile(self, env: EnvProfile) -> None:
+        """A new run (maybe on another env): nothing of the old run's picture or readout stays."""
+        self.profile = env
+        self.details.setText(HINT)
+        self.car.clear()
+        self.clear("Press Space to start training, S to take one step, X to watch a random policy.")
+
+    def show_frame(self, frame: np.ndarray) -> None:
+        """An env's own picture, RGB (H, W, 3)."""
+        self.frame.show_frame(frame)
+        self.stack.setCurrentWidget(self.frame)
+
+    def show_state(self, state: np.ndarray) -> None:
+        """An observation of an env the window draws itself (MountainCar)."""
+        self.car.show_state(state)
+        self.stack.setCurrentWidget(self.car)
 
     def clear(self, text: str) -> None:
         self.frame.clear_frame(text)
         self.stack.setCurrentWidget(self.frame)
 
-    def show_step(self, state: np.ndarray, action: int, reward: float, q_values: np.ndarray,
+    def show_step(self, state: np.ndarray, action: int, reward: float, q_values: np.ndarray | None,
                   title: str = "step") -> None:
-        best = int(np.argmax(q_values))
-        qs = "  ".join(
-            (f"<b>Q[{action_name(self.env_id, i)}]={q:.3f}</b>" if i == best else
-             f"Q[{action_name(self.env_id, i)}]={q:.3f}")
-            for i, q in enumerate(q_values)
-        )
+        name = self.profile.action_name
+        if q_values is None:
+            qs = "(a random policy has no Q-values)"
+        else:
+            best = int(np.argmax(q_values))
+            qs = "  ".join((f"<b>Q[{name(i)}]={q:.3f}</b>" if i == best else f"Q[{name(i)}]={q:.3f}")
+                           for i, q in enumerate(q_values))
         state_text = ", ".join(f"{v:.4f}" for v in state)
-        self.details.setText(f"<b>{title}</b> state [{state_text}] → action {action_name(self.env_id, action)}, "
+        self.details.setText(f"<b>{title}</b> state [{state_text}] → action {name(action)}, "
                              f"reward {reward:g}<br>{qs}")

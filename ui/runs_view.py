@@ -12,6 +12,7 @@ from PyQt5.QtWidgets import (
     QListWidgetItem,
     QPushButton,
     QSpinBox,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +32,6 @@ class RunsView(QWidget):
         self.list.setToolTip("Tick a run to draw its moving average faintly behind the current run; select two "
                              "to compare their configs")
         self.diff_button = QPushButton("Compare configs")
-        self.diff_button.setToolTip("Select two runs, then list the parameters in which they differ")
         self.diff_button.setEnabled(False)
         self.seeds = QSpinBox()
         self.seeds.setRange(2, 20)
@@ -40,39 +40,58 @@ class RunsView(QWidget):
         self.seeds_button = QPushButton("Run seeds")
         self.seeds_button.setToolTip("Train the panel's config with several seeds back to back and draw the mean "
                                      "± std of their moving averages")
-        self.diff = QLabel("")
-        self.diff.setWordWrap(True)
-        self.diff.setTextFormat(Qt.RichText)
+        self.diff = QTextBrowser()  # scrolls inside a fixed height: a long diff never resizes the window
+        self.diff.setFixedHeight(110)
+        self.diff.setVisible(False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.diff_button)
         buttons.addStretch(1)
         buttons.addWidget(self.seeds)
         buttons.addWidget(self.seeds_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Finished and replaced runs of this session:"))
+        layout.addWidget(QLabel("Finished and replaced runs (kept across restarts):"))
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.diff)
         self.list.itemChanged.connect(lambda _item: self.ghosts_changed.emit(self.ticked()))
-        self.list.itemSelectionChanged.connect(
-            lambda: self.diff_button.setEnabled(len(self.list.selectedItems()) == 2))
+        self.list.itemSelectionChanged.connect(self._selection_changed)
         self.diff_button.clicked.connect(self.show_diff)
         self.seeds_button.clicked.connect(lambda: self.run_seeds.emit(self.seeds.value()))
+        self._selection_changed()
 
-    def put(self, key: int, record: RunRecord) -> None:
-        """Add a run, or update it if `key` is already listed (a run that finished, then went on)."""
-        self.records[key] = record
+    def show_runs(self, records: dict[int, RunRecord]) -> None:
+        """List `records` (the session's runs log), keeping which runs are ticked."""
+        ticked = {self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
+                  if self.list.item(i).checkState() == Qt.Checked}
+        self.records = dict(records)
+        self.list.blockSignals(True)
+        self.list.clear()
+        for key, record in self.records.items():
+            item = QListWidgetItem(record.summary())
+            item.setData(Qt.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if key in ticked else Qt.Unchecked)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._selection_changed()
+        self.ghosts_changed.emit(self.ticked())
+
+    def env_changed(self, env_id: str) -> None:
+        """Untick runs of other envs: their curves mean nothing on this env's plot."""
+        changed = False
         for i in range(self.list.count()):
             item = self.list.item(i)
-            if item.data(Qt.UserRole) == key:
-                item.setText(record.summary())
-                self.ghosts_changed.emit(self.ticked())
-                return
-        item = QListWidgetItem(record.summary())
-        item.setData(Qt.UserRole, key)
-        item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-        item.setCheckState(Qt.Unchecked)
-        self.list.addItem(item)
+            if item.checkState() == Qt.Checked and self.records[item.data(Qt.UserRole)].config.env_id != env_id:
+                item.setCheckState(Qt.Unchecked)
+                changed = True
+        if changed:
+            self.ghosts_changed.emit(self.ticked())
+
+    def _selection_changed(self) -> None:
+        two = len(self.list.selectedItems()) == 2
+        self.diff_button.setEnabled(two)
+        self.diff_button.setToolTip("List the parameters in which the two selected runs differ" if two else
+                                    "Select two runs (Ctrl+click) to compare their configs")
 
     def ticked(self) -> list[RunRecord]:
         return [self.records[self.list.item(i).data(Qt.UserRole)] for i in range(self.list.count())
@@ -84,9 +103,10 @@ class RunsView(QWidget):
             return
         a, b = (self.records[item.data(Qt.UserRole)] for item in items)
         rows = config_diff(a.config, b.config)
+        self.diff.setVisible(True)
         if not rows:
-            self.diff.setText(f"<b>{a.name}</b> and <b>{b.name}</b> have the same config.")
+            self.diff.setHtml(f"<b>{a.name}</b> and <b>{b.name}</b> have the same config.")
             return
         body = "".join(f"<tr><td><code>{name}</code></td><td>{x}</td><td>{y}</td></tr>" for name, x, y in rows)
-        self.diff.setText(f"<table cellspacing='6'><tr><th align='left'>parameter</th><th>{a.name}</th>"
+        self.diff.setHtml(f"<table cellspacing='6'><tr><th align='left'>parameter</th><th>{a.name}</th>"
                           f"<th>{b.name}</th></tr>{body}</table>")

@@ -11,6 +11,7 @@ from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import QApplication
 
 from sandbox.config import load_preset
+from sandbox.session import State
 
 
 def wait_until(app: QApplication, condition, timeout: float) -> bool:
@@ -38,20 +39,18 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     window = MainWindow(settings)
     window.resize(*size)
     window.show()
-    if not wait_until(app, lambda: window.snapshot is not None, 60):
+    if not wait_until(app, lambda: window.session.config is not None, 60):
         print("error: the agent was not created in time", file=sys.stderr)
         return 1
     if preset:
-        window.panel.set_config(load_preset(preset))
         window.panel.select_preset(preset)
-        window.cmd_new_agent.emit(load_preset(preset))
-        wait_until(app, lambda: window.snapshot.config == load_preset(preset), 60)
+        window.begin_run(load_preset(preset))
+        wait_until(app, lambda: window.session.config == load_preset(preset), 60)
     if episodes:
         window.start()
-        reached = wait_until(app, lambda: len(window.plots.scores) >= episodes or window.state in ("Solved", "Stopped"),
-                        timeout)
+        reached = wait_until(app, lambda: len(window.plots.scores) >= episodes or window.session.finished, timeout)
         window.pause()
-        wait_until(app, lambda: window.state != "Running", 10)
+        wait_until(app, lambda: window.session.state is not State.RUNNING, 10)
         if not reached:
             print(f"warning: stopped after {len(window.plots.scores)} episodes (timeout)", file=sys.stderr)
     # Let the last frame, status and redraws land (the plots settle on the tick after a change).

@@ -1,15 +1,20 @@
-"""The training worker: a QObject on its own QThread that alone touches the Trainer.
+"""The training worker: a thin executor of the window's commands, on its own QThread, and the only
+code that touches the Trainer.
 
-Training runs from a QTimer in the worker thread. Each tick runs a bounded slice of
-`trainer.step()` calls (a few ms) and emits plain data, so queued commands (pause, step, new
-parameters, stop) are handled between two ticks: pause lands exactly between two env steps, and
-no locks are needed. The GUI thread never runs training code.
+What runs from its timer is one mode object at a time (training, watching a policy, a human
+driving); the worker's state is the mode's, so it is never stored twice. Each tick runs a bounded
+slice (a few ms) and emits plain data, so queued commands (pause, step, new parameters, stop) are
+handled between two ticks: pause lands exactly between two env steps, and no locks are needed.
+Every slot is guarded: an exception stops what was running, keeps the agent and is reported.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,56 +25,20 @@ from sandbox.agent_file import file_info, load_trainer, resume_note, save_traine
 from sandbox.best import BestAgent
 from sandbox.config import Config, ConfigError
 from sandbox.diagnostics import Hint, diagnose
-from sandbox.envs import EnvSpec
-from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps
+from sandbox.env_profiles import profile
+from sandbox.evaluate import EVAL_SEED_OFFSET, GreedyStep, evaluate, greedy_steps, random_steps
 from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
 from sandbox.human import HumanEpisode
 from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
-from sandbox.trainer import History, Trainer
-from ui.render_view import STATE_VIEWS
+from sandbox.session import Origin, Snapshot, State, Status
+from sandbox.trainer import History, StepResult, Trainer, limit_threads
 
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
-STATUS_SECONDS = 0.25  # status and losses reach the GUI at most 4 times a second while running:
-LOSS_SECONDS = 0.25  # every queued signal costs the GUI thread (and the GIL) a wake-up
-INSPECT_SECONDS = 2.0  # map and diagnostics refresh while training (tens of episodes apart at full speed)
+BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
+INSPECT_SECONDS = 2.0  # every queued signal costs the GUI thread (and the GIL) a wake-up
 MAP_RESOLUTION = 64
-
-
-class State:
-    IDLE = "Ready"
-    RUNNING = "Running"
-    PAUSED = "Paused"
-    SOLVED = "Solved"
-    STOPPED = "Stopped"
-    GREEDY = "Watching greedy"
-    HUMAN = "You are driving"
-    EVALUATING = "Evaluating"
-
-
-@dataclass(frozen=True)
-class AgentSnapshot:
-    """What the window needs after a new or loaded agent: copies, safe to keep in the GUI thread."""
-
-    config: Config
-    spec: EnvSpec
-    history: History
-    threshold: float | None
-    path: str | None
-    note: str | None = None  # what the user must know about the file (no replay memory: not exact)
-
-
-@dataclass(frozen=True)
-class Status:
-    episodes: int
-    total_steps: int
-    steps_per_second: float
-    epsilon: float
-    memory_size: int
-    memory_capacity: int
-    elapsed: float
-    updates: int
 
 
 @dataclass(frozen=True)
@@ -84,20 +53,93 @@ class Inspection:
     hints: list[Hint]
 
 
-def _copy_history(history: History) -> History:
-    out = History(list(history.episodes), edits=list(history.edits))
-    out.losses.extend(history.losses)
-    return out
+class Throttle:
+    """`ready()` is true at most once per `seconds` (always when forced)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self._last = seconds, -math.inf
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.perf_counter()
+        if force or now - self._last >= self.seconds:
+            self._last = now
+            return True
+        return False
+
+
+def guarded(what: str) -> Callable:
+    """A slot that reports any exception as `failed(what, message)` and stops what was running."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def slot(self: TrainingWorker, *args: Any) -> None:
+            try:
+                fn(self, *args)
+            except Exception as exc:
+                self._fail(what, exc)
+
+        return slot
+
+    return wrap
+
+
+# --- modes: what the timer runs ----------------------------------------------------------------
+class Training:
+    state, what = State.RUNNING, "training"
+
+    def __init__(self, until_episode_end: bool = False) -> None:
+        self.until_episode_end = until_episode_end
+
+    def tick(self, w: TrainingWorker) -> None:
+        watching = w.render and w.watch
+        w._advance(1 if watching else None, watching, self.until_episode_end)
+
+
+class Watching:
+    """One episode of a policy (greedy or random) in real time; training is untouched."""
+
+    def __init__(self, steps: Iterator[GreedyStep], state: State) -> None:
+        self.steps, self.state = steps, state
+        self.what = f"watching the {'greedy' if state is State.GREEDY else 'random'} policy"
+
+    def tick(self, w: TrainingWorker) -> None:
+        step = next(self.steps, None)
+        if step is None:
+            return
+        w.watched.emit(step)
+        w._show(step.state, step.frame)
+        if step.done:
+            w._rest()
+            w.watch_finished.emit(self.state.value, step.score, w._require().episodes_done)
+
+
+class Driving:
+    """A human drives a fresh episode; it starts with the first key, so no time is lost before it."""
+
+    state, what = State.HUMAN, "human play"
+
+    def __init__(self, episode: HumanEpisode, idle_action: int) -> None:
+        self.episode, self.action, self.started = episode, idle_action, False
+
+    def tick(self, w: TrainingWorker) -> None:
+        if not self.started:
+            return
+        self.episode.step(self.action)
+        w._show(self.episode.state, self.episode.frame() if w._frames_needed() else None)
+        if self.episode.done:
+            w.human_finished.emit(self.episode.score, w._require().episodes_done)
+            w._rest()
 
 
 class TrainingWorker(QObject):
-    agent_ready = pyqtSignal(object)  # AgentSnapshot
-    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], sent with the losses at most 4 times a second
+    began = pyqtSignal(object)  # Snapshot of a new, opened or restored run
+    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], batched with the losses (4 Hz at most)
     losses_added = pyqtSignal(object)  # np.ndarray of float32
-    frame_ready = pyqtSignal(object)  # np.ndarray (H, W, 3) uint8
-    stepped = pyqtSignal(object)  # StepResult, when stepping one env step or watching
-    greedy_step = pyqtSignal(object)  # GreedyStep
-    greedy_finished = pyqtSignal(float)
+    frame_ready = pyqtSignal(object)  # np.ndarray (H, W, 3) uint8: an env's own picture
+    state_ready = pyqtSignal(object)  # np.ndarray: the observation, for envs the window draws itself
+    stepped = pyqtSignal(object)  # StepResult: a single step, watched training, or the last step before a pause
+    watched = pyqtSignal(object)  # GreedyStep of a watched greedy or random episode
+    watch_finished = pyqtSignal(str, float, int)  # (state value, score, training episodes done)
     evaluated = pyqtSignal(object)  # EvalResult
     edits_applied = pyqtSignal(object)  # list[LiveEdit]
     status = pyqtSignal(object)  # Status
@@ -107,6 +149,7 @@ class TrainingWorker(QObject):
     exported = pyqtSignal(str)  # a sentence saying what was written where
     human_finished = pyqtSignal(float, int)  # (score, training episodes done when it was played)
     saved = pyqtSignal(str, int)
+    run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
     stopped = pyqtSignal()
 
@@ -114,299 +157,259 @@ class TrainingWorker(QObject):
         super().__init__()
         self.trainer: Trainer | None = None
         self.best = BestAgent()
+        self.mode: Training | Watching | Driving | None = None
         self.timer: QTimer | None = None
-        self.render = True
-        self.watch = False
-        self.state = State.IDLE
-        self._until_episode_end = False
-        self._greedy = None
-        self._human: HumanEpisode | None = None
-        self._human_action = 1
-        self._greedy_score = 0.0
-        self._last_frame = 0.0
-        self._last_status = 0.0
-        self._last_inspect = 0.0
+        self.render, self.watch = True, False
+        self.evaluating = False
         self._pending_losses: list[float] = []
         self._pending_episodes: list = []
-        self._last_losses = 0.0
-        self._elapsed = 0.0
-        self._rate = 0.0
+        self._last_step: StepResult | None = None
+        self._batch, self._frame = Throttle(BATCH_SECONDS), Throttle(FAST_FRAME_SECONDS)
+        self._inspection, self._status = Throttle(INSPECT_SECONDS), Throttle(BATCH_SECONDS)
+        self._elapsed = self._rate = 0.0
+
+    @property
+    def state(self) -> State:
+        if self.evaluating:
+            return State.EVALUATING
+        if self.mode is not None:
+            return self.mode.state
+        t = self.trainer
+        if t is not None and t.total_steps and t.finished:
+            return State.SOLVED if t.solved else State.STOPPED
+        return State.PAUSED if t is not None and t.total_steps else State.IDLE
 
     # --- lifecycle ---------------------------------------------------------------------
     @pyqtSlot()
     def setup(self) -> None:
         """Runs in the worker thread once it starts, so the timer belongs to that thread."""
+        limit_threads()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
 
     @pyqtSlot()
     def stop(self) -> None:
         """Stop everything and end the thread's event loop (the window waits for it)."""
-        if self.timer:
-            self.timer.stop()
-        self._greedy = None
+        self._halt()
         if self.trainer:
             self.trainer.close()
         self.stopped.emit()
         QThread.currentThread().quit()
 
-    # --- commands ----------------------------------------------------------------------
-    @pyqtSlot(object)
-    def new_agent(self, config: Config) -> None:
-        self._guard("creating the agent", self._new_agent, config)
+    # --- commands that replace the run ---------------------------------------------------
+    @pyqtSlot(object, str)
+    @guarded("creating the agent")
+    def new_agent(self, config: Config, origin: str = Origin.NEW.value) -> None:
+        self._replace(Trainer(config, render=True), Origin(origin))
 
-    def _new_agent(self, config: Config) -> None:
-        self._halt()
-        self._replace(Trainer(config, render=True), None)
-
-    @pyqtSlot(str)
-    def load(self, path: str) -> None:
-        self._guard("opening the agent file", self._load, path)
-
-    def _load(self, path: str) -> None:
-        self._halt()
+    @pyqtSlot(str, str)
+    @guarded("opening the agent file")
+    def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
         trainer = load_trainer(path, render=True)
-        self._replace(trainer, path, note=resume_note(file_info(path)))
-
-    def _replace(self, trainer: Trainer, path: str | None, keep_best: bool = False, note: str | None = None) -> None:
-        self._pending_losses, self._pending_episodes = [], []  # the old run's: the new history replaces them
-        if self.trainer:
-            self.trainer.close()
-        self.trainer = trainer
-        self._elapsed = 0.0
-        if not keep_best:
-            self.best = BestAgent()
-        self._announce(path, note)
-        self.best_changed.emit(self.best.mark)
-        self._inspect(force=True)
+        self._replace(trainer, Origin(origin), path, note=resume_note(file_info(path)))
 
     @pyqtSlot()
+    @guarded("restoring the best agent")
     def restore_best(self) -> None:
         """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
-        self._guard("restoring the best agent", self._restore_best)
+        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True)
 
-    def _restore_best(self) -> None:
+    def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
+                 note: str | None = None) -> None:
         self._halt()
-        self._replace(self.best.restore(render=True), None, keep_best=True)
-
-    @pyqtSlot(str, bool)
-    def save(self, path: str, include_memory: bool) -> None:
-        self._guard("saving the agent", self._save, path, include_memory)
-
-    def _save(self, path: str, include_memory: bool) -> None:
-        size = save_trainer(self._require(), path, include_memory)
-        self.saved.emit(path, size)
-
-    @pyqtSlot()
-    def start(self) -> None:
-        trainer = self.trainer
-        if trainer is None or trainer.finished or self.state == State.RUNNING:
-            return
-        self._halt()
-        self._set_state(State.RUNNING)
-        self._schedule()
-
-    @pyqtSlot()
-    def pause(self) -> None:
-        if self.state == State.HUMAN:
-            self.human_stop()
-        elif self.state in (State.RUNNING, State.GREEDY):
-            self.timer.stop()
-            self._greedy = None
-            self._until_episode_end = False
-            self._flush_losses(force=True)
-            self._emit_status(force=True)
-            self._inspect(force=True)
-            self._set_state(self._resting_state())
-
-    @pyqtSlot()
-    def step_once(self) -> None:
-        """One env step while not running: shows the frame, state, action, reward and Q-values."""
-        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY, State.HUMAN) or self.trainer.finished:
-            return
-        self._guard("stepping", self._advance, 1, True)
+        self._pending_losses, self._pending_episodes, self._last_step = [], [], None
+        if self.trainer:
+            self.trainer.close()
+        self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
+        if not keep_best:
+            self.best = BestAgent()
+        history = History(list(trainer.history.episodes), edits=list(trainer.history.edits))
+        history.losses.extend(trainer.history.losses)
+        self.began.emit(Snapshot(trainer.config, trainer.spec, history, trainer.threshold, self._status_now(),
+                                 path, note, origin))
+        self.best_changed.emit(self.best.mark)
+        self._set_state()
+        if trainer.mid_episode:
+            self._show(trainer.trajectory[-1], trainer.render() if self._frames_needed() else None)
         self._inspect(force=True)
-        if self.state not in (State.STOPPED, State.SOLVED):
-            self._set_state(State.PAUSED)
+
+    # --- commands on the run -------------------------------------------------------------
+    @pyqtSlot(str, bool)
+    @guarded("saving the agent")
+    def save(self, path: str, include_memory: bool) -> None:
+        self.saved.emit(path, save_trainer(self._require(), path, include_memory))
 
     @pyqtSlot()
+    @guarded("starting training")
+    def start(self) -> None:
+        trainer = self._require()
+        if trainer.finished or isinstance(self.mode, Training):
+            return
+        self._run(Training())
+
+    @pyqtSlot()
+    @guarded("stepping an episode")
     def step_episode(self) -> None:
         """Run to the end of the current episode (or one whole episode), then pause."""
-        if self.trainer is None or self.state in (State.RUNNING, State.GREEDY, State.HUMAN) or self.trainer.finished:
-            return
-        self._until_episode_end = True
-        self._set_state(State.RUNNING)
-        self._schedule()
+        if self.mode is None and not self._require().finished:
+            self._run(Training(until_episode_end=True))
+
+    @pyqtSlot()
+    @guarded("pausing")
+    def pause(self) -> None:
+        if self.mode is not None:
+            self._rest()
+
+    @pyqtSlot()
+    @guarded("stepping")
+    def step_once(self) -> None:
+        """One env step while nothing runs: shows the frame, state, action, reward and Q-values."""
+        if self.mode is None and not self.evaluating and not self._require().finished:
+            self._advance(1, True, False)
+            self._inspect(force=True)
+            self._set_state()
 
     @pyqtSlot(object)
+    @guarded("changing parameters")
     def apply(self, changes: dict[str, Any]) -> None:
-        self._guard("changing parameters", self._apply, changes)
-
-    def _apply(self, changes: dict[str, Any]) -> None:
-        edits = self._require().apply(changes)
-        self.edits_applied.emit(edits)
+        self.edits_applied.emit(self._require().apply(changes))
+        self._status_out(force=True)
         self._schedule()
 
     @pyqtSlot(bool, bool)
+    @guarded("changing the view")
     def set_render(self, render: bool, watch: bool) -> None:
         self.render, self.watch = render, watch
         self._schedule()
 
     @pyqtSlot()
+    @guarded("watching the greedy policy")
     def watch_greedy(self) -> None:
         """The notebook's "inference" run: the current policy, no exploration, no learning, real time."""
-        trainer = self._require()
-        if self.state == State.RUNNING:
-            self.timer.stop()
-        seed = trainer.config.seed + EVAL_SEED_OFFSET + trainer.episodes_done
-        drawn = trainer.spec.env_id in STATE_VIEWS
-        self._greedy = greedy_steps(trainer.agent, trainer.scaler, trainer.spec.env_id, seed, render=not drawn)
-        self._set_state(State.GREEDY)
-        self.timer.start(WATCH_INTERVAL_MS)
+        t = self._require()
+        steps = greedy_steps(t.agent, t.scaler, t.spec.env_id, self._watch_seed(), render=self._frames_needed())
+        self._run(Watching(steps, State.GREEDY))
+
+    @pyqtSlot()
+    @guarded("watching the random policy")
+    def watch_random(self) -> None:
+        """The notebook's first step: a uniformly random policy, the baseline a DQN must beat."""
+        t = self._require()
+        steps = random_steps(t.spec.n_actions, t.spec.env_id, self._watch_seed(), render=self._frames_needed())
+        self._run(Watching(steps, State.RANDOM))
 
     @pyqtSlot(int)
+    @guarded("evaluating")
     def evaluate(self, episodes: int) -> None:
-        self._guard("evaluating", self._evaluate, episodes)
-
-    def _evaluate(self, episodes: int) -> None:
-        trainer = self._require()
-        previous = self.state
-        if previous == State.RUNNING:
-            self.pause()
-            previous = State.PAUSED
-        self._set_state(State.EVALUATING)
-        result = evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, episodes,
-                          trainer.config.seed + EVAL_SEED_OFFSET, trainer.threshold)
-        self._set_state(previous)
+        t = self._require()
+        self._halt()
+        self.evaluating = True
+        self._set_state()
+        try:
+            result = evaluate(t.agent, t.scaler, t.spec.env_id, episodes, t.config.seed + EVAL_SEED_OFFSET,
+                              t.threshold)
+        finally:
+            self.evaluating = False
+            self._set_state()
         self.evaluated.emit(result)
 
     @pyqtSlot(str, str)
+    @guarded("exporting")
     def export(self, kind: str, path: str) -> None:
         """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
-        self._guard("exporting", self._export, kind, path)
-
-    def _export(self, kind: str, path: str) -> None:
         t = self._require()
         if kind == "episodes":
-            self.exported.emit(f"Wrote {episodes_to_csv(t.history, path)} episodes to {path}")
+            self.exported.emit(f"Wrote {episodes_to_csv(t.history, path):,} episodes to {path}")
         elif kind == "losses":
-            self.exported.emit(f"Wrote {losses_to_csv(t.history, path)} losses to {path}")
+            self.exported.emit(f"Wrote {losses_to_csv(t.history, path):,} losses to {path}")
         else:
-            seed = t.config.seed + EVAL_SEED_OFFSET + t.episodes_done
-            frames, score = greedy_video(t.agent, t.scaler, t.spec.env_id, seed, path)
-            self.exported.emit(f"Wrote a greedy episode ({frames} frames, score {score:g}) to {path}")
+            frames, score = greedy_video(t.agent, t.scaler, t.spec.env_id, self._watch_seed(), path)
+            self.exported.emit(f"Wrote a greedy episode ({frames:,} frames, score {score:g}) to {path}")
 
     @pyqtSlot()
+    @guarded("starting human play")
     def human_start(self) -> None:
         """Let the user drive a fresh episode (training pauses; its env is untouched)."""
-        self._guard("starting human play", self._human_start)
-
-    def _human_start(self) -> None:
         t = self._require()
-        if self.state == State.RUNNING:
-            self.pause()
-        self._halt()  # also ends an earlier human episode
-        self._human = HumanEpisode(t.spec.env_id, t.config.seed + len(t.history.episodes))
-        self._human_action = 1 if t.spec.n_actions > 2 else 0
-        self.frame_ready.emit(self._human_frame())
-        self._set_state(State.HUMAN)
-        self.timer.start(WATCH_INTERVAL_MS)
+        self._halt()
+        env_profile = profile(t.spec.env_id, t.spec.n_actions)
+        episode = HumanEpisode(t.spec.env_id, t.config.seed + t.episodes_done)
+        idle = env_profile.idle_action if env_profile.idle_action is not None else 0
+        self._run(Driving(episode, idle))
+        self._show(episode.state, episode.frame() if self._frames_needed() else None)
 
     @pyqtSlot(int)
+    @guarded("driving")
     def human_action(self, action: int) -> None:
-        if self._human is not None and 0 <= action < self._require().spec.n_actions:
-            self._human_action = action
+        if isinstance(self.mode, Driving) and 0 <= action < self._require().spec.n_actions:
+            self.mode.action, self.mode.started = action, True
 
     @pyqtSlot()
+    @guarded("stopping human play")
     def human_stop(self) -> None:
-        if self._human is not None:
-            self.timer.stop()
-            self._human.close()
-            self._human = None
-            self._set_state(self._resting_state())
-
-    def _human_frame(self) -> np.ndarray:
-        human = self._human
-        if self._require().spec.env_id in STATE_VIEWS:
-            return np.array(human.state, dtype=np.float64)
-        return human.frame()
-
-    def _human_tick(self) -> None:
-        human = self._human
-        human.step(self._human_action)
-        self.frame_ready.emit(self._human_frame())
-        if human.done:
-            self.human_finished.emit(human.score, self._require().episodes_done)
-            self.human_stop()
+        if isinstance(self.mode, Driving):
+            self._rest()
 
     # --- the loop ----------------------------------------------------------------------
+    def _run(self, mode: Training | Watching | Driving) -> None:
+        self._halt()
+        self.mode = mode
+        self._set_state()
+        self._schedule()
+
     def _schedule(self) -> None:
-        if self.state == State.RUNNING and self.timer is not None:
-            self.timer.start(WATCH_INTERVAL_MS if self.render and self.watch else 0)
+        if self.mode is None or self.timer is None:
+            return
+        real_time = not isinstance(self.mode, Training) or (self.render and self.watch)
+        self.timer.start(WATCH_INTERVAL_MS if real_time else 0)
 
     @pyqtSlot()
     def _tick(self) -> None:
-        if self._human is not None:
-            self._guard("human play", self._human_tick)
-        elif self._greedy is not None:
-            self._guard("watching the greedy policy", self._greedy_tick)
-        elif self.state == State.RUNNING:
-            watching = self.render and self.watch
-            self._guard("training", self._advance, 1 if watching else None, watching)
-
-    def _greedy_tick(self) -> None:
-        step = next(self._greedy, None)
-        if step is None:
+        if self.mode is None:
             return
-        self.greedy_step.emit(step)
-        self.frame_ready.emit(step.frame if step.frame is not None else np.array(step.state, dtype=np.float64))
-        if step.done:
-            self.timer.stop()
-            self._greedy = None
-            self._set_state(self._resting_state())
-            self.greedy_finished.emit(step.score)
+        try:
+            self.mode.tick(self)
+        except Exception as exc:
+            self._fail(self.mode.what, exc)
 
-    def _advance(self, max_steps: int | None, emit_steps: bool) -> None:
+    def _advance(self, max_steps: int | None, emit_steps: bool, until_episode_end: bool) -> None:
         """Run steps for one slice (or `max_steps`), emitting episodes, losses, frames and status."""
         trainer = self._require()
         started = time.perf_counter()
         deadline = started + SLICE_SECONDS
-        losses = self._pending_losses
-        steps = 0
+        steps, ended = 0, False
         while not trainer.finished:
             result = trainer.step()
+            self._last_step = result
             steps += 1
-            losses.extend(result.losses)
+            self._pending_losses.extend(result.losses)
             if emit_steps:
                 self.stepped.emit(result)
             if result.episode is not None:
                 self._pending_episodes.append(result.episode)
                 if self.best.offer(trainer, result.episode):
                     self.best_changed.emit(self.best.mark)
-                if self._until_episode_end:
-                    self._until_episode_end = False
-                    self.timer.stop()
-                    self._flush_losses(force=True)
-                    self._inspect(force=True)
-                    self._set_state(State.PAUSED)
+                if until_episode_end:
+                    ended = True
                     break
             if (max_steps is not None and steps >= max_steps) or time.perf_counter() >= deadline:
                 break
         spent = time.perf_counter() - started
         self._elapsed += spent
-        self._rate = 0.8 * self._rate + 0.2 * (steps / spent) if self._rate else steps / spent
-        self._flush_losses(force=emit_steps or self.state != State.RUNNING or trainer.finished)
-        now = time.perf_counter()
-        if self.render and (emit_steps or now - self._last_frame >= FAST_FRAME_SECONDS):
-            self._last_frame = now
-            self._emit_frame(trainer.trajectory[-1] if len(trainer.trajectory) else None)
-        self._emit_status(force=emit_steps)
+        if steps:
+            self._rate = 0.8 * self._rate + 0.2 * (steps / spent) if self._rate else steps / spent
+        stopping = ended or trainer.finished
+        if self.render and (emit_steps or self._frame.ready(force=stopping)):
+            self._show(trainer.trajectory[-1] if len(trainer.trajectory) else None,
+                       trainer.render() if self._frames_needed() else None)
+        if stopping and self.mode is not None:
+            self._rest()  # flushes everything and reports the truth
+            if trainer.finished:
+                self.run_finished.emit()
+            return
+        self._flush(force=emit_steps)
+        self._status_out(force=emit_steps)
         self._inspect()
-        if trainer.finished:
-            self.timer.stop()
-            self._emit_status(force=True)
-            self._inspect(force=True)
-            self._set_state(State.SOLVED if trainer.solved else State.STOPPED)
 
     # --- helpers -----------------------------------------------------------------------
     def _require(self) -> Trainer:
@@ -414,81 +417,70 @@ class TrainingWorker(QObject):
             raise RuntimeError("there is no agent yet; create one with New agent")
         return self.trainer
 
-    def _guard(self, what: str, fn, *args) -> None:
-        """Run a command; any exception stops training, keeps the agent and reports a readable message."""
-        try:
-            fn(*args)
-        except Exception as exc:
-            if self.timer:
-                self.timer.stop()
-            self._greedy = None
-            self._until_episode_end = False
-            self._flush_losses(force=True)
-            known = isinstance(exc, (ConfigError, ValueError, ArithmeticError, OSError))
-            message = str(exc) if known else f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}"
-            if self.trainer is not None and self.state in (State.RUNNING, State.GREEDY, State.EVALUATING):
-                self._set_state(State.STOPPED)
-            self.failed.emit(what, message)
-
     def _halt(self) -> None:
+        """Stop whatever the timer runs (an unfinished human episode is closed)."""
         if self.timer:
             self.timer.stop()
-        if self._human is not None:
-            self._human.close()
-            self._human = None
-        self._greedy = None
-        self._until_episode_end = False
+        if isinstance(self.mode, Driving):
+            self.mode.episode.close()
+        self.mode = None
 
-    def _announce(self, path: str | None, note: str | None = None) -> None:
-        trainer = self._require()
-        self.agent_ready.emit(AgentSnapshot(trainer.config, trainer.spec, _copy_history(trainer.history),
-                                            trainer.threshold, path, note))
-        self._set_state(State.SOLVED if trainer.solved else (State.PAUSED if trainer.total_steps else State.IDLE))
-        self._emit_status(force=True)
-        if trainer.mid_episode:
-            self._emit_frame(trainer.trajectory[-1])
+    def _rest(self) -> None:
+        """Stop the mode and report everything as it now is: episodes, losses, status, last step, state."""
+        was_training = isinstance(self.mode, Training)
+        self._halt()
+        self._flush(force=True)
+        self._status_out(force=True)
+        if was_training and self._last_step is not None:
+            self.stepped.emit(self._last_step)  # the step readout shows where training paused
+        self._inspect(force=True)
+        self._set_state()
 
-    def _emit_frame(self, state: np.ndarray | None) -> None:
-        """The training env as it is now: its state for envs the window draws itself, else a frame."""
-        trainer = self._require()
-        if trainer.spec.env_id in STATE_VIEWS:
-            if state is not None:
-                self.frame_ready.emit(np.array(state, dtype=np.float64))
-            return
-        frame = trainer.render()
+    def _fail(self, what: str, exc: Exception) -> None:
+        self._halt()
+        self.evaluating = False
+        self._flush(force=True)
+        known = isinstance(exc, (ConfigError, ValueError, ArithmeticError, OSError))
+        message = str(exc) if known else f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}"
+        if self.trainer is not None:
+            self._status_out(force=True)
+            self._set_state(State.STOPPED if self.trainer.total_steps else None)
+        self.failed.emit(what, message)
+
+    def _set_state(self, state: State | None = None) -> None:
+        self.state_changed.emit((state or self.state).value)
+
+    def _watch_seed(self) -> int:
+        t = self._require()
+        return t.config.seed + EVAL_SEED_OFFSET + t.episodes_done
+
+    def _frames_needed(self) -> bool:
+        t = self.trainer
+        return t is not None and not profile(t.spec.env_id, t.spec.n_actions).drawn_from_state
+
+    def _show(self, state: np.ndarray | None, frame: np.ndarray | None) -> None:
+        """The env as it is now: its state for envs the window draws itself, else its own frame."""
         if frame is not None:
             self.frame_ready.emit(frame)
+        elif state is not None and not self._frames_needed():
+            self.state_ready.emit(np.array(state, dtype=np.float64))
 
-    def _resting_state(self) -> str:
-        """After a greedy run, human play or a pause: Paused once there is training, else Ready."""
-        return State.PAUSED if self.trainer is not None and self.trainer.total_steps else State.IDLE
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-        self.state_changed.emit(state)
-
-    def _flush_losses(self, force: bool = False) -> None:
+    def _flush(self, force: bool = False) -> None:
         """Send the finished episodes and the losses gathered since the last flush."""
-        now = time.perf_counter()
-        if not (self._pending_losses or self._pending_episodes):
+        if not (self._pending_losses or self._pending_episodes) or not self._batch.ready(force):
             return
-        if force or now - self._last_losses >= LOSS_SECONDS:
-            self._last_losses = now
-            if self._pending_episodes:
-                self.episodes_finished.emit(self._pending_episodes)
-                self._pending_episodes = []
-            if self._pending_losses:
-                self.losses_added.emit(np.asarray(self._pending_losses, dtype=np.float32))
-                self._pending_losses = []
+        if self._pending_episodes:
+            self.episodes_finished.emit(self._pending_episodes)
+            self._pending_episodes = []
+        if self._pending_losses:
+            self.losses_added.emit(np.asarray(self._pending_losses, dtype=np.float32))
+            self._pending_losses = []
 
     def _inspect(self, force: bool = False) -> None:
         """Emit the map and diagnostics: throttled while training, at once when forced."""
-        now = time.perf_counter()
         t = self.trainer
-        if t is None or (not force and now - self._last_inspect < INSPECT_SECONDS):
+        if t is None or not self._inspection.ready(force):
             return
-        self._last_inspect = now
         has_map = unavailable_reason(t.spec) is None
         trajectory = t.trajectory.copy()
         q_now = t.agent.q_values(t.scaler(trajectory[-1])).copy() if len(trajectory) else None
@@ -497,14 +489,14 @@ class TrainingWorker(QObject):
             coverage(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
             trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon)))
 
-    def _emit_status(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if self.trainer is None or (not force and now - self._last_status < STATUS_SECONDS):
-            return
-        self._last_status = now
-        t = self.trainer
-        self.status.emit(Status(t.episodes_done, t.total_steps, self._rate, t.agent.epsilon, len(t.agent.memory),
-                                t.agent.memory.capacity, self._elapsed, t.agent.updates))
+    def _status_now(self) -> Status:
+        t = self._require()
+        return Status(t.episodes_done, t.total_steps, self._rate, t.agent.epsilon, len(t.agent.memory),
+                      t.agent.memory.capacity, self._elapsed, t.agent.updates, t.finished)
+
+    def _status_out(self, force: bool = False) -> None:
+        if self.trainer is not None and self._status.ready(force):
+            self.status.emit(self._status_now())
 
 
 def start_worker() -> tuple[TrainingWorker, QThread]:
@@ -516,4 +508,3 @@ def start_worker() -> tuple[TrainingWorker, QThread]:
     thread.started.connect(worker.setup)
     thread.start()
     return worker, thread
-

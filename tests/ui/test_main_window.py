@@ -8,15 +8,17 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from sandbox.export import episodes_from_csv
 from sandbox.policy_map import policy_map
+from sandbox.session import State
 from sandbox.trainer import Trainer
-from tests.ui.conftest import EpisodeCounter, quick_config
+from tests.ui.helpers import EpisodeCounter, quick_config
 from ui.car_view import MIN_X
-from ui.main_window import MainWindow, human_size
-from ui.worker import MAP_RESOLUTION, State
+from ui.format import size as human_size
+from ui.main_window import MainWindow
+from ui.worker import MAP_RESOLUTION
 
 
 def wait_state(qtbot, window, state, timeout=30_000):
-    qtbot.waitUntil(lambda: window.state == state, timeout=timeout)
+    qtbot.waitUntil(lambda: window.session.state == state, timeout=timeout)
 
 
 def test_start_delivers_episode_signals_and_status(qtbot, window):
@@ -24,9 +26,10 @@ def test_start_delivers_episode_signals_and_status(qtbot, window):
     window.act_start.trigger()
     qtbot.waitUntil(lambda: len(count) >= 3, timeout=60_000)
     assert [e.index for e in count.episodes[:3]] == [0, 1, 2]
-    assert window.status_labels["state"].text().count("Running") == 1
-    qtbot.waitUntil(lambda: window.last_status is not None and window.last_status.episodes >= 3)
-    assert "memory" in window.status_labels["memory"].text() and "steps/s" in window.status_labels["speed"].text()
+    assert window.status_fields.labels["state"].text().count("Running") == 1
+    qtbot.waitUntil(lambda: window.session.status is not None and window.session.status.episodes >= 3)
+    labels = window.status_fields.labels
+    assert "memory" in labels["memory"].text() and "steps/s" in labels["speed"].text()
     qtbot.waitUntil(lambda: len(window.plots.scores) >= 3)  # the window draws episodes in batches
     assert window.isWindowModified()
     assert not window.act_start.isEnabled() and window.act_pause.isEnabled()
@@ -83,7 +86,7 @@ def test_pausing_and_stepping_do_not_change_the_outcome(qtbot, window):
     qtbot.wait(100)  # an episode those steps finished reaches the counter
     before = len(count)
     window.act_step_episode.trigger()
-    qtbot.waitUntil(lambda: window.state == State.PAUSED and len(count) == before + 1, timeout=30_000)
+    qtbot.waitUntil(lambda: window.session.state == State.PAUSED and len(count) == before + 1, timeout=30_000)
     window.act_start.trigger()
     qtbot.waitUntil(lambda: len(count) >= before + 4, timeout=60_000)
     window.act_pause.trigger()
@@ -198,22 +201,22 @@ def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypat
 
 
 def test_a_worker_exception_stops_training_keeps_the_agent_and_shows_a_dialog(qtbot, window):
-    window.cmd_new_agent.emit(quick_config(env_id="FaultyEnv-v0", solve_threshold=0.0))
-    qtbot.waitUntil(lambda: window.snapshot.config.env_id == "FaultyEnv-v0", timeout=10_000)
+    window.begin_run(quick_config(env_id="FaultyEnv-v0", solve_threshold=0.0))
+    qtbot.waitUntil(lambda: window.session.config.env_id == "FaultyEnv-v0", timeout=10_000)
     window.act_start.trigger()
     qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=10_000)
     assert "sensor cable unplugged" in window.error_box.informativeText()
     assert "while training" in window.error_box.text()
-    assert window.state == State.STOPPED and window.worker.trainer.total_steps == 49
+    assert window.session.state == State.STOPPED and window.worker.trainer.total_steps == 49
 
 
 def test_evaluate_and_watch_greedy_report_scores(qtbot, window):
     with qtbot.waitSignal(window.worker.evaluated, timeout=60_000):
         window.act_evaluate.trigger()
     assert "mean -200.0" in window.result_label.text() and "not solved" in window.result_label.text()
-    with qtbot.waitSignal(window.worker.greedy_finished, timeout=60_000) as blocker:
+    with qtbot.waitSignal(window.worker.watch_finished, timeout=60_000) as blocker:
         window.act_greedy.trigger()
-    assert blocker.args == [-200.0] and "score -200" in window.result_label.text()
+    assert blocker.args == [State.GREEDY.value, -200.0, 0] and "score -200" in window.result_label.text()
     assert window.worker.trainer.total_steps == 0  # greedy runs never train
 
 
@@ -229,8 +232,8 @@ def test_render_draws_the_car_from_its_state_while_training(qtbot, window):
 
 
 def test_other_envs_show_the_envs_own_frames(qtbot, window):
-    window.cmd_new_agent.emit(quick_config(env_id="CartPole-v1"))
-    qtbot.waitUntil(lambda: window.snapshot.spec.env_id == "CartPole-v1", timeout=10_000)
+    window.begin_run(quick_config(env_id="CartPole-v1"))
+    qtbot.waitUntil(lambda: window.session.spec.env_id == "CartPole-v1", timeout=10_000)
     window.act_render.setChecked(True)
     window.render_changed()
     window.act_start.trigger()
@@ -248,7 +251,7 @@ def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
     assert '"learning_rate": 0.0005' in settings.value("run/config")
     again = MainWindow(settings)
     try:
-        qtbot.waitUntil(lambda: again.snapshot is not None, timeout=30_000)
+        qtbot.waitUntil(lambda: again.session.config is not None, timeout=30_000)
         assert (again.width(), again.height()) == (1111, 777)
         assert again.panel.config.learning_rate == 5e-4
     finally:
@@ -256,19 +259,20 @@ def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
 
 
 def test_restore_best_goes_back_to_the_peak_of_the_moving_average(qtbot, window, monkeypatch):
-    window.cmd_new_agent.emit(quick_config(solve_window=2, max_episodes=8))
-    qtbot.waitUntil(lambda: window.snapshot.config.solve_window == 2, timeout=10_000)
+    window.begin_run(quick_config(solve_window=2, max_episodes=8))
+    qtbot.waitUntil(lambda: window.session.config.solve_window == 2, timeout=10_000)
     assert not window.act_restore_best.isEnabled()  # nothing kept before the window is full
     window.act_start.trigger()
     wait_state(qtbot, window, State.STOPPED, timeout=60_000)
     episodes = window.worker.trainer.history.episodes
     peak = max(range(1, 8), key=lambda i: (episodes[i].moving_average, -i))
-    assert window.best.episode == peak and window.act_restore_best.isEnabled()
+    assert window.session.best.episode == peak and window.act_restore_best.isEnabled()
     x, y = window.plots.best_point.getData()
     assert list(x) == [peak + 1] and list(y) == [episodes[peak].moving_average]
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
     window.act_restore_best.trigger()
-    qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1 and window.state == State.PAUSED, timeout=10_000)
+    qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1 and window.session.state == State.PAUSED,
+                    timeout=10_000)
     assert window.worker.trainer.total_steps == episodes[peak].total_steps
     assert window.isWindowModified()
 
@@ -287,7 +291,7 @@ def test_saving_without_replay_memory_makes_a_smaller_file(qtbot, window, monkey
         sizes[include] = saved.args[1]
         assert f"({human_size(saved.args[1])})" in window.statusBar().currentMessage()
     assert sizes[False] < sizes[True]
-    assert window.settings.value("files/include_memory", type=bool) is False
+    assert window.settings.include_memory is False
 
 
 def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window):
@@ -296,7 +300,7 @@ def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window)
         r = image.mapRectToParent(image.boundingRect())  # the images cover the observation space
         assert (r.left(), r.right(), r.top(), r.bottom()) == pytest.approx((-1.2, 0.6, -0.07, 0.07), abs=1e-4)
     window.act_step_episode.trigger()
-    qtbot.waitUntil(lambda: window.state == State.PAUSED and window.map_view.map is not None
+    qtbot.waitUntil(lambda: window.session.state == State.PAUSED and window.map_view.map is not None
                     and len(window.plots.scores) == 1, timeout=30_000)
     qtbot.wait(200)  # the forced inspection after the episode lands
     trainer = window.worker.trainer
@@ -307,7 +311,7 @@ def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window)
     np.testing.assert_array_equal(np.column_stack([x, y]), trainer.trajectory)
     assert len(x) == 201  # 200 steps: the states before each, and the last
     window.map_view.coverage_box.setChecked(True)
-    assert window.map_view.value_plot.titleLabel.text.startswith("Replay memory coverage")
+    assert window.map_view.value_plot.titleLabel.text.startswith("Memory coverage")
 
 
 def test_diagnostics_tab_lists_hints_for_the_notebook_preset(qtbot, window):
@@ -319,8 +323,8 @@ def test_diagnostics_tab_lists_hints_for_the_notebook_preset(qtbot, window):
 
 
 def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
-    window.cmd_new_agent.emit(quick_config(env_id="CartPole-v1"))
-    qtbot.waitUntil(lambda: window.snapshot.spec.env_id == "CartPole-v1", timeout=10_000)
+    window.begin_run(quick_config(env_id="CartPole-v1"))
+    qtbot.waitUntil(lambda: window.session.spec.env_id == "CartPole-v1", timeout=10_000)
     window.act_step.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 1, timeout=10_000)
     qtbot.wait(200)
@@ -354,12 +358,13 @@ def test_exports_write_csv_plots_and_a_gif(qtbot, window, monkeypatch, tmp_path)
 
 def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, window):
     window.act_human.trigger()
-    qtbot.waitUntil(lambda: window.state == State.HUMAN, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.state == State.HUMAN, timeout=10_000)
+    assert window.worker.mode.episode.steps == 0  # the episode waits for the first key
     qtbot.keyPress(window, Qt.Key_Right)
-    qtbot.waitUntil(lambda: window.worker._human_action == 2, timeout=5_000)
-    qtbot.waitUntil(lambda: window.worker._human is not None and window.worker._human.steps > 5, timeout=10_000)
+    qtbot.waitUntil(lambda: window.worker.mode.action == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: window.worker.mode is not None and window.worker.mode.episode.steps > 5, timeout=10_000)
     qtbot.keyRelease(window, Qt.Key_Right)
-    qtbot.waitUntil(lambda: window.worker._human_action == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: window.worker.mode.action == 1, timeout=5_000)
     with qtbot.waitSignal(window.worker.human_finished, timeout=30_000) as done:
         pass  # holding nothing: the car idles until the 200-step limit
     assert done.args[0] == -200.0
@@ -370,15 +375,15 @@ def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, wind
 
 
 def test_replaced_runs_are_listed_drawn_as_ghosts_and_diffed(qtbot, window):
-    window.cmd_new_agent.emit(quick_config(max_episodes=2))
-    qtbot.waitUntil(lambda: window.snapshot.config.max_episodes == 2, timeout=10_000)
+    window.begin_run(quick_config(max_episodes=2))
+    qtbot.waitUntil(lambda: window.session.config.max_episodes == 2, timeout=10_000)
     window.act_start.trigger()
     wait_state(qtbot, window, State.STOPPED, timeout=60_000)
     qtbot.waitUntil(lambda: window.runs_view.list.count() == 1, timeout=5_000)  # finished: listed at once
     first = next(iter(window.runs_view.records.values()))
     assert first.episodes == 2 and first.config.max_episodes == 2
-    window.cmd_new_agent.emit(quick_config(max_episodes=2, learning_rate=5e-4))
-    qtbot.waitUntil(lambda: window.snapshot.config.learning_rate == 5e-4, timeout=10_000)
+    window.begin_run(quick_config(max_episodes=2, learning_rate=5e-4))
+    qtbot.waitUntil(lambda: window.session.config.learning_rate == 5e-4, timeout=10_000)
     window.act_start.trigger()
     wait_state(qtbot, window, State.STOPPED, timeout=60_000)
     qtbot.waitUntil(lambda: window.runs_view.list.count() == 2, timeout=5_000)
@@ -387,7 +392,7 @@ def test_replaced_runs_are_listed_drawn_as_ghosts_and_diffed(qtbot, window):
     np.testing.assert_array_equal(window.plots.ghosts[0].getData()[1], first.averages)
     window.runs_view.list.selectAll()
     window.runs_view.diff_button.click()
-    text = window.runs_view.diff.text()
+    text = window.runs_view.diff.toPlainText()
     assert "learning_rate" in text and "0.001" in text and "0.0005" in text and "seed" not in text
 
 
@@ -395,10 +400,10 @@ def test_several_seeds_run_back_to_back_and_draw_a_band(qtbot, window):
     window.panel.set_config(quick_config(max_episodes=2, seed=5))
     window.runs_view.seeds.setValue(3)
     window.runs_view.seeds_button.click()
-    qtbot.waitUntil(lambda: window.band is not None, timeout=120_000)
+    qtbot.waitUntil(lambda: window.session.band is not None, timeout=120_000)
     members = [r for r in window.runs_view.records.values() if r.group is not None]
     assert sorted(r.config.seed for r in members) == [5, 6, 7]
-    episodes, mean, std = window.band
+    episodes, mean, std, _ = window.session.band
     stacked = np.stack([r.averages for r in members])
     np.testing.assert_allclose(mean, stacked.mean(axis=0))
     np.testing.assert_array_equal(episodes, np.arange(1, 3))

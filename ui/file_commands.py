@@ -1,0 +1,174 @@
+"""File ▸ commands and the prompts around them: open, save, export, recovery, and asking before
+unsaved training is discarded (with Save offered, and training paused while the user decides)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt5.QtWidgets import QFileDialog, QMessageBox
+
+from sandbox.agent_file import SUFFIX
+from sandbox.session import Origin
+from ui import format as fmt
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+FILE_FILTER = f"RL Sandbox agents (*{SUFFIX});;All files (*)"
+EXPORTS = {"episodes": ("episodes.csv", "CSV files (*.csv)"), "losses": ("losses.csv", "CSV files (*.csv)"),
+           "video": ("greedy.gif", "GIF animation (*.gif);;MP4 video (*.mp4)")}
+
+
+def version() -> str:
+    try:
+        return metadata.version("rl-sandbox")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class FileCommands:
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+        self._after_save: Callable[[], None] | None = None  # what waits for the save in flight
+        self._closing = False
+
+    # --- prompts -----------------------------------------------------------------------
+    def after_discard(self, doing: str, proceed: Callable[[], None]) -> bool:
+        """Run `proceed` now, or once the user saved or chose to discard unsaved training.
+
+        Training pauses while the question is open. Returns False when the user cancelled.
+        """
+        if not self.w.session.unsaved:
+            proceed()
+            return True
+        answer = self._ask(doing)
+        if answer == QMessageBox.Cancel:
+            return False
+        if answer == QMessageBox.Save:
+            if self.save_agent():
+                self._after_save = proceed
+            return True
+        self.w.recovery.discard()
+        proceed()
+        return True
+
+    def may_close(self) -> bool:
+        """Whether the window may close now; with unsaved training, Save closes once the save landed."""
+        if self._closing or not self.w.session.unsaved:
+            self.w.recovery.discard()
+            return True
+        answer = self._ask("close")
+        if answer == QMessageBox.Save and self.save_agent():
+            self._after_save = self._close_now
+        if answer != QMessageBox.Discard:
+            return False
+        self.w.recovery.discard()
+        return True
+
+    def _close_now(self) -> None:
+        self._closing = True
+        self.w.close()
+
+    def _ask(self, doing: str) -> int:
+        self.w.pause()
+        return QMessageBox.question(
+            self.w, "Save training?", f"The current training is not saved. Save it before you {doing}?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    # --- open and save ------------------------------------------------------------------
+    def open_agent(self) -> None:
+        def choose() -> None:
+            path, _ = QFileDialog.getOpenFileName(self.w, "Open agent", self.w.settings.last_dir, FILE_FILTER)
+            if path:
+                self.w.settings.last_dir = str(Path(path).parent)
+                self.w.statusBar().showMessage(f"Opening {path}…")
+                self.w.cmd_load.emit(path, Origin.OPENED.value)
+
+        self.after_discard("open another agent", choose)
+
+    def save_agent(self) -> bool:
+        if self.w.session.path is None:
+            return self.save_agent_as()
+        self.w.cmd_save.emit(self.w.session.path, self.w.act_include_memory.isChecked())
+        return True
+
+    def save_agent_as(self) -> bool:
+        config = self.w.session.config
+        default = str(Path(self.w.settings.last_dir) / f"{config.env_id if config else 'agent'}{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save agent", default, FILE_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += SUFFIX
+        self.w.settings.last_dir = str(Path(path).parent)
+        self.w.cmd_save.emit(path, self.w.act_include_memory.isChecked())
+        return True
+
+    def on_saved(self, path: str, size: int) -> None:
+        recovery = path == str(self.w.recovery.path)
+        self.w.session.saved(path, recovery)
+        if recovery:
+            return
+        self.w.recovery.discard()
+        self.w.statusBar().showMessage(f"Saved {path} ({fmt.size(size)})", 5000)
+        after, self._after_save = self._after_save, None
+        if after is not None:
+            after()
+
+    def on_failed(self, what: str) -> None:
+        self._after_save, self._closing = None, False  # the save (or what waited for it) did not happen
+        if what in ("training", "stepping") and self.w.session.unsaved:
+            self.autosave()
+
+    def autosave(self) -> None:
+        """Every few minutes of unsaved training, a recovery copy goes to the user data directory."""
+        if self.w.session.unsaved and self.w.session.config is not None:
+            self.w.cmd_save.emit(str(self.w.recovery.path), True)
+
+    def offer_recovery(self) -> bool:
+        """Offer to restore the recovery file left by a crash; returns whether it was restored."""
+        info = self.w.recovery.pending()
+        if info is None:
+            self.w.statusBar().showMessage("No recovered training to restore.", 5000)
+            return False
+        answer = QMessageBox.question(
+            self.w, "Restore training?",
+            f"RL Sandbox did not close normally. Training of {info.env_id} was autosaved after "
+            f"{fmt.count(info.episodes)} episodes ({fmt.count(info.total_steps)} steps). Restore it?",
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
+        if answer == QMessageBox.Yes:
+            self.w.cmd_load.emit(str(info.path), Origin.RECOVERED.value)
+            return True
+        self.w.recovery.discard()
+        return False
+
+    # --- exports ------------------------------------------------------------------------
+    def export(self, kind: str) -> None:
+        name, filters = EXPORTS[kind]
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export", str(Path(self.w.settings.last_dir) / name), filters)
+        if path:
+            self.w.settings.last_dir = str(Path(path).parent)
+            self.w.statusBar().showMessage(f"Exporting to {path}…")
+            self.w.cmd_export.emit(kind, path)
+
+    def export_plots(self, kind: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.w, "Export plots",
+                                              str(Path(self.w.settings.last_dir) / f"plots.{kind}"),
+                                              f"{kind.upper()} files (*.{kind})")
+        if not path:
+            return
+        try:
+            self.w.plots.export(path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            self.w.show_error("exporting the plots", str(exc))
+            return
+        self.w.statusBar().showMessage(f"Wrote the plots to {path}", 8000)
+
+    def about(self) -> None:
+        QMessageBox.about(self.w, "About RL Sandbox",
+                          f"<b>RL Sandbox</b> {version()}<br>Train a Double-DQN agent, watch it learn and steer it "
+                          "live.<br>Space: start/pause · S: step · E: step episode · X: watch random · G: watch "
+                          "greedy · H: drive · R: render")
