@@ -39,8 +39,9 @@ T = TypeVar("T")
 FORMAT = "rl-sandbox-agent"
 FORMAT_VERSION = 1
 SUFFIX = ".agent"
-MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON of 10,000 live edits fits; its parse stays ~100 MB
 MAX_FILE_BYTES = 8 * 1024**3
+MAX_JSON_OBJECTS = 50_000  # a live edit is one object; RNG states a few each
 DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
 
 
@@ -235,8 +236,11 @@ def _check_entry(name: str, entry: Any, body: int) -> tuple[int, int]:
 def parse(source: Source) -> Parsed:
     """Check framing, header, metadata and the tensor table; reads no tensor data."""
     header, meta, body = read_header(source)
+    text = meta.get("json")
+    if isinstance(text, str) and text.count("{") > MAX_JSON_OBJECTS:  # parsed objects cost ~100 bytes each
+        raise AgentFileError(f"{source.name}: the metadata holds more than {MAX_JSON_OBJECTS:,} objects")
     try:
-        info = strict_json(meta["json"]) if isinstance(meta.get("json"), str) else None
+        info = strict_json(text) if isinstance(text, str) else None
     except ValueError as exc:
         raise AgentFileError(f"{source.name}: the metadata is not valid JSON ({exc})") from None
     if info is None:
@@ -293,15 +297,10 @@ def from_bytes(data: bytes, render: bool = False) -> Trainer:
     return _guarded("agent", lambda: _build(parse(source), render))
 
 
-def file_info(path: str | Path, verify: bool = False) -> AgentFileInfo:
-    """What a file holds, from its checked metadata; with `verify`, every tensor is read and checked
-    too (one at a time), so a file that passes will load."""
+def file_info(path: str | Path) -> AgentFileInfo:
+    """What a file holds, from its checked metadata (no tensor is read)."""
     with _opened(path) as source:
-        parsed = _guarded(source.name, lambda: parse(source))
-        if verify:
-            for name in parsed.plan.tensors:
-                _guarded(source.name, lambda name=name: parsed.tensor(name))
-        plan = parsed.plan
+        plan = _guarded(source.name, lambda: parse(source)).plan
     counters = plan.info["counters"]
     return AgentFileInfo(Path(path), source.size, counters["episodes"], counters["steps"],
                          plan.info["memory"] is not None, plan.config.env_id)
@@ -359,3 +358,18 @@ def _fill(trainer: Trainer, parsed: Parsed, info: dict[str, Any]) -> None:
         history.episodes.append(EpisodeStats(**row))
     history.losses.frombytes(parsed.tensor("history.losses").tobytes())
     trainer.restore(info["rng"]["env_seed"], info["rng"]["env"], history)
+    _check_outputs(trainer)
+
+
+def _check_outputs(trainer: Trainer) -> None:
+    """Finite weights can still overflow: the net's Q-values must be finite where the agent has been
+    (a sample of its memory) and at the centre of the observation space."""
+    memory = trainer.agent.memory
+    probes = [trainer.scaler(np.zeros(trainer.spec.obs_dim, np.float32))[None]]
+    if len(memory):
+        probes.append(memory.states[np.linspace(0, len(memory) - 1, min(len(memory), 256)).astype(int)])
+    with torch.no_grad(), np.errstate(all="ignore"):
+        for net in (trainer.agent.online, trainer.agent.target):
+            q = net(torch.from_numpy(np.concatenate(probes)).to(trainer.agent.device))
+            if not torch.isfinite(q).all():
+                raise AgentFileError("the network's Q-values are not finite (its weights overflow)")

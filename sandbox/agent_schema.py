@@ -26,7 +26,9 @@ INFO_KEYS = ("versions", "config", "spec", "counters", "rng", "optimizer", "memo
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
 MAX_COUNT = 10**13  # steps, updates, episodes: far beyond any run, far below float64's exact integers
 MAX_DIM = 100_000  # observation size or action count
-MAX_EDITS = 100_000
+MAX_EDITS = 10_000
+MAX_ABS_HISTORY = 1e12  # scores, averages, returns, Q: beyond this a run is garbage (and sums overflow)
+MAX_ABS_LOSS = 1e30
 MAX_ABS_REWARD = 1e6  # a learning reward (n-step sums and shaping included) beyond this is garbage
 ADAM = {"betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0, "amsgrad": False, "maximize": False,
         "capturable": False, "differentiable": False}  # what DQNAgent creates; nothing else is accepted
@@ -271,7 +273,9 @@ def _check_history_values(name: str, value: np.ndarray, info: dict[str, Any]) ->
     field = name.split(".", 1)[1]
     counters = info["counters"]
     # mean_loss is NaN for an episode without a gradient step; everything else is finite
-    ok = bool(not np.isinf(value).any() if field == "mean_loss" else np.isfinite(value).all())
+    limit = MAX_ABS_LOSS if field == "losses" else MAX_ABS_HISTORY
+    with np.errstate(invalid="ignore"):
+        ok = bool(np.all(np.abs(value[~np.isnan(value)] if field == "mean_loss" else value) <= limit))
     if ok and field in _FLAGS:
         ok = np.isin(value, (0.0, 1.0)).all()
     if ok and field == "index":

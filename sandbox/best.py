@@ -45,6 +45,13 @@ class BestAgent:
             raise ValueError("there is no best agent yet: it is kept once the moving-average window is full")
         return from_bytes(self._data, render)
 
+    @property
+    def data(self) -> bytes:
+        """The snapshot as agent-file bytes."""
+        if self._data is None:
+            raise ValueError("there is no best agent yet: it is kept once the moving-average window is full")
+        return self._data
+
     def save(self, path: str | Path) -> int:
         """Write the best agent as an agent file (atomically); returns its size in bytes."""
         if self._data is None:

@@ -14,11 +14,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+import numpy as np
 from tqdm import tqdm
 
 from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names, shown
 from sandbox.envs import EnvError
-from sandbox.files import PathError, check_output, data_dir, shown_path
+from sandbox.files import PathError, atomic_write, check_output, data_dir, same_file, shown_path
 from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged, limit_threads
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed subcommand; bad input becomes one line on stderr and exit code 2."""
     try:
-        return args.func(args)
+        with np.errstate(all="ignore"):  # a diverging net is reported by the trainer, once, not by numpy per op
+            return args.func(args)
     except (UsageError, ConfigError, EnvError, PathError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -116,14 +118,22 @@ def _load(path: Path) -> Trainer:
 
 
 def check_outputs(args: argparse.Namespace) -> dict[str, Path]:
-    """Every output of `train`, checked before training starts: the run is never lost to a bad path."""
+    """Every output of `train`, checked before training starts: the run is never lost to a bad path.
+
+    No two outputs may be one file, and no output may be an input (`--save` onto the `--resume`
+    file excepted: continuing a file in place is what resuming is for).
+    """
     named = {"--save": args.save, "--save-best": args.save_best, "--log-jsonl": args.log_jsonl}
     outputs = {flag: check_output(path, flag) for flag, path in named.items() if path is not None}
-    seen: dict[Path, str] = {}
-    for flag, path in outputs.items():
-        if path in seen:
-            raise UsageError(f"{seen[path]} and {flag} name the same file {shown_path(path)}")
-        seen[path] = flag
+    inputs = {"--resume": args.resume, "--config": args.config}
+    flags = list(outputs)
+    for i, flag in enumerate(flags):
+        for other in flags[:i]:
+            if outputs[flag] == outputs[other] or same_file(outputs[flag], outputs[other]):
+                raise UsageError(f"{other} and {flag} name the same file {shown_path(outputs[flag])}")
+        for source, path in inputs.items():
+            if path is not None and same_file(outputs[flag], path) and (flag, source) != ("--save", "--resume"):
+                raise UsageError(f"{flag} {shown_path(outputs[flag])} is the {source} file: it would be overwritten")
     return outputs
 
 
@@ -132,7 +142,10 @@ class EpisodeLog:
 
     def __init__(self, path: Path | None) -> None:
         self.path, self.error = path, None
-        self._file = open(path, "w", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
+        try:
+            self._file = open(path, "w", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
+        except OSError as exc:
+            raise PathError(f"--log-jsonl {shown_path(path)}: {exc.strerror or exc}") from None
 
     def write(self, stats: EpisodeStats) -> None:
         if self._file is None:
@@ -172,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from sandbox.best import BestAgent
 
         best = BestAgent()
-    log = EpisodeLog(outputs.get("--log-jsonl"))
+    log = EpisodeLog(outputs.get("--log-jsonl"))  # opened before training: a refusal costs no work
     started = time.perf_counter()
     first = trainer.episodes_done
     failed = False
@@ -183,7 +196,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 stats = trainer.run_episode()
                 bar.update(1)
                 if best is not None:
-                    best.offer(trainer, stats)
+                    best = _offer(best, trainer, stats)
                 log.write(stats)
                 if not args.quiet and (stats.index + 1) % args.every == 0:
                     tqdm.write(format_episode(stats, trainer.config.max_episodes), file=sys.stdout)
@@ -197,7 +210,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     _print_summary(trainer, time.perf_counter() - started, first, args.eval_episodes, sys.stdout)
     if args.save:
         failed |= not _save(trainer, args.save, not args.no_memory)
-    if best is not None:
+    if args.save_best:
         failed |= not _save_best(best, trainer, args.save_best)
     trainer.close()
     return 1 if failed or log.error else 0
@@ -211,43 +224,57 @@ def _say_resume_note(path: Path) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:
-    """Save to `path`; if that fails, save to the data folder instead and say where. Returns success."""
-    from sandbox.agent_file import AgentFileError, save_trainer
+def _offer(best: BestAgent, trainer: Trainer, stats: EpisodeStats) -> BestAgent | None:
+    """Offer the episode to the best-agent keeper; a snapshot that cannot be taken ends keeping, in one line."""
+    from sandbox.agent_file import AgentFileError
 
     try:
-        size = save_trainer(trainer, path, include_memory)
+        best.offer(trainer, stats)
+    except AgentFileError as exc:
+        print(f"error: no best agent is kept from episode {stats.index + 1} on: {exc}", file=sys.stderr)
+        return None
+    return best
+
+
+def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:
+    """Save to `path`, else to the data folder (saying where); returns whether `path` was written."""
+    from sandbox.agent_file import AgentFileError, to_bytes
+
+    try:
+        data = to_bytes(trainer, include_memory)
     except AgentFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return False
+    return _write(data, path, "agent")
+
+
+def _write(data: bytes, path: Path, what: str) -> bool:
+    try:
+        atomic_write(path, data, f"{what} file")
     except PathError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        rescue = data_dir() / "rescued" / f"{path.stem[:60]}-{time.strftime('%Y%m%d-%H%M%S')}.agent"
         try:
+            rescue = data_dir() / "rescued" / f"{path.stem[:60]}-{time.strftime('%Y%m%d-%H%M%S')}.agent"
             rescue.parent.mkdir(exist_ok=True)
-            size = save_trainer(trainer, rescue, include_memory)
+            atomic_write(rescue, data, f"rescued {what} file")
         except (OSError, PathError) as again:
-            print(f"error: the agent could not be saved anywhere: {again}", file=sys.stderr)
+            print(f"error: the {what} could not be saved anywhere: {again}", file=sys.stderr)
             return False
-        print(f"saved the agent to {rescue} instead ({size / 1e6:.1f} MB)", file=sys.stderr)
+        print(f"saved the {what} to {shown_path(rescue)} instead ({len(data) / 1e6:.1f} MB)", file=sys.stderr)
         return False
-    print(f"saved {path} ({size / 1e6:.1f} MB)")
+    print(f"saved {'the ' + what + ' to ' if what != 'agent' else ''}{shown_path(path)} ({len(data) / 1e6:.1f} MB)")
     return True
 
 
-def _save_best(best: BestAgent, trainer: Trainer, path: Path) -> bool:
+def _save_best(best: BestAgent | None, trainer: Trainer, path: Path) -> bool:
+    if best is None:
+        return False
     if best.mark is None:
         print(f"no best agent to save: fewer than {trainer.config.solve_window} episodes (the moving-average "
               "window)", file=sys.stderr)
         return True
-    try:
-        size = best.save(path)
-    except PathError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return False
-    print(f"saved the best agent (episode {best.mark.episode + 1}, moving average "
-          f"{best.mark.moving_average:.1f}) to {path} ({size / 1e6:.1f} MB)")
-    return True
+    print(f"the best agent: episode {best.mark.episode + 1}, moving average {best.mark.moving_average:.1f}")
+    return _write(best.data, path, "best agent")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

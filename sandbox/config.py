@@ -20,6 +20,7 @@ from sandbox.envs import SUGGESTED_ENVS, env_id_problem
 from sandbox.files import PathError, read_regular, shown_path, strict_json
 
 MAX_CONFIG_BYTES = 1024 * 1024
+MAX_LEARNING_WORK = 2e10  # FLOP per env step: a file or a field can ask for heavy learning, never for a hang
 # Package data (setup.cfg [options.package_data]): found the same way in a checkout, an editable
 # install and a wheel.
 PRESETS = resources.files("sandbox") / "presets"
@@ -143,11 +144,22 @@ class Config:
         if self.reward_shaping == "potential" and self.env_id not in SHAPING_ENVS:
             raise ConfigError(f"reward_shaping = 'potential' is defined for {', '.join(SHAPING_ENVS)} only, not "
                               f"{self.env_id}; allowed here: 'none'")
+        if (work := self.learning_work()) > MAX_LEARNING_WORK:
+            raise ConfigError(
+                f"this config asks for ~{work / 1e9:,.0f} GFLOP of learning per env step (batch_size × update_times "
+                f"/ update_interval × the net's size); allowed: at most {MAX_LEARNING_WORK / 1e9:.0f} (seconds per "
+                "step on a CPU already)")
         if self.epsilon_end > self.epsilon_start:
             raise ConfigError(
                 f"epsilon_end = {self.epsilon_end} is above epsilon_start = {self.epsilon_start}; "
                 "allowed: epsilon_end <= epsilon_start"
             )
+
+    def learning_work(self) -> float:
+        """Floating-point operations of learning per env step, roughly: each update runs the net
+        forward and backward on the batch (~6 per weight) and forward twice on next states (~4)."""
+        weights = self.hidden_units**2 * (self.hidden_layers - 1) + 16 * self.hidden_units
+        return 10 * weights * self.batch_size * self.update_times / self.update_interval
 
     def with_changes(self, **changes: Any) -> Config:
         """A new validated config; unknown names raise ConfigError listing the known ones."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -54,7 +55,9 @@ def make_env(env_id: str, render: bool = False) -> gym.Env:
     if problem := env_id_problem(env_id):
         raise EnvError(f"env {env_id[:MAX_ENV_ID]!r} cannot be used: {problem}")
     try:
-        env = gym.make(env_id, render_mode="rgb_array" if render else None)
+        with warnings.catch_warnings():  # a deprecated id's notice would make a second line
+            warnings.simplefilter("ignore", DeprecationWarning)
+            env = gym.make(env_id, render_mode="rgb_array" if render else None)
     except gym.error.DependencyNotInstalled as exc:
         raise EnvError(f"env {env_id!r} needs an extra package: {exc}") from None
     except (gym.error.Error, ModuleNotFoundError, ImportError) as exc:

@@ -33,8 +33,16 @@ class PathError(ValueError):
 
 
 def shown_path(path: str | os.PathLike, limit: int = 120) -> str:
-    text = str(path)
+    """A path for a one-line message: control characters escaped (a newline in a name stays one
+    line), long paths cut from the left (the file name is what matters)."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in os.fsdecode(path))
     return text if len(text) <= limit else "…" + text[-(limit - 1):]
+
+
+def _system_path(path: str | os.PathLike) -> str | None:
+    """The system folder (proc, sys, dev) a path resolves into, or None."""
+    real = os.path.realpath(path)
+    return next((d[1:] for d in SYSTEM_DIRS if real == d or real.startswith(d + "/")), None)
 
 
 def _kind(mode: int) -> str:
@@ -56,6 +64,8 @@ def data_dir() -> Path:
 # --- reading ----------------------------------------------------------------------------
 def open_regular(path: str | os.PathLike, what: str) -> int:
     """A read-only descriptor of a regular file; PathError for anything else (nothing is read)."""
+    if system := _system_path(path):
+        raise PathError(f"{what} {shown_path(path)} is a system path ({system}), not a file of yours")
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
         fd = os.open(path, flags)
@@ -129,8 +139,8 @@ def check_output(path: str | os.PathLike, what: str) -> Path:
     if not str(path):
         raise PathError(f"{what}: the path is empty")
     real = Path(os.path.realpath(path))
-    if any(str(real) == d or str(real).startswith(d + "/") for d in SYSTEM_DIRS):
-        raise PathError(f"{what} {shown_path(path)} is a system path ({real.parts[1]}); choose a file in a folder")
+    if system := _system_path(path):
+        raise PathError(f"{what} {shown_path(path)} is a system path ({system}); choose a file in a folder")
     folder = real.parent
     if not folder.is_dir():
         raise PathError(f"{what} {shown_path(path)}: the folder {shown_path(folder)} does not exist")
@@ -142,14 +152,28 @@ def check_output(path: str | os.PathLike, what: str) -> Path:
         raise PathError(f"{what} {shown_path(path)}: {exc.strerror or exc}") from None
     if mode is not None and not stat.S_ISREG(mode):
         raise PathError(f"{what} {shown_path(path)} is {_kind(mode)}; choose a file name")
-    try:  # the only honest writability test (root, read-only mounts, ACLs): create a file there
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=".probe.", suffix=TEMP_SUFFIX)
+    # The only honest test (root, read-only mounts, ACLs, append-only folders, name limits): create
+    # and remove a file named as the save's temp file will be.
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{real.name}.", suffix=TEMP_SUFFIX)
     except OSError as exc:
         raise PathError(f"{what} {shown_path(path)}: cannot write in {shown_path(folder)}: "
                         f"{exc.strerror or exc}") from None
     os.close(fd)
-    os.unlink(probe)
+    try:
+        os.unlink(probe)
+    except OSError as exc:
+        raise PathError(f"{what} {shown_path(path)}: files in {shown_path(folder)} cannot be replaced: "
+                        f"{exc.strerror or exc}") from None
     return real
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (symlinks, `./`, hard links); False when either is absent."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def remove_stale_temps(folder: Path) -> int:
@@ -182,7 +206,10 @@ def atomic_write(path: str | os.PathLike, data: bytes, what: str = "file") -> Pa
     """
     real = check_output(path, what)
     remove_stale_temps(real.parent)
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TEMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise PathError(f"could not write {what} {shown_path(path)}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temp as live until this save ends
         view = memoryview(data)

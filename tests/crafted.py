@@ -93,7 +93,7 @@ def build_corpus(base: Path, out: Path) -> list[Case]:
     cases.append(Case("fifo.agent", out / "fifo.agent", r"is a FIFO \(named pipe\), not a regular file"))
     for dev in ("zero", "urandom"):
         (out / f"dev_{dev}.agent").symlink_to(f"/dev/{dev}")
-        cases.append(Case(f"dev_{dev}.agent", out / f"dev_{dev}.agent", "is a device, not a regular file"))
+        cases.append(Case(f"dev_{dev}.agent", out / f"dev_{dev}.agent", r"is a system path \(dev\)"))
     (out / "folder.agent").mkdir()
     cases.append(Case("folder.agent", out / "folder.agent", "is a directory, not a regular file"))
     with open(out / "sparse.agent", "wb") as f:  # a valid file followed by 3 GB of holes
@@ -158,4 +158,17 @@ def build_corpus(base: Path, out: Path) -> list[Case]:
     edit("missing_tensor.agent", lambda m, i, t: t.pop("target.body.0.bias"),
          r"tensor 'target\.body\.0\.bias' is missing")
     raw("truncated.agent", data[: len(data) // 2], "outside the file|truncated")
+
+    # valid in form, hostile in effect: overflow, impossible devices, compute or parse bombs
+    edit("history_huge.agent", lambda m, i, t: t["history.score"].__setitem__(slice(None), 1.7e308),
+         "values a run cannot produce")
+    edit("weights_huge.agent", lambda m, i, t: [t[k].__setitem__(slice(None), 3e38) for k in t
+                                                if k.startswith(("online.", "target."))],
+         "Q-values are not finite")
+    info_edit("device_cuda.agent", lambda i: i["config"].update(device="cuda"), "no CUDA device")
+    info_edit("compute_bomb.agent", lambda i: i["config"].update(batch_size=65536, update_times=1000,
+                                                                  update_interval=1), "GFLOP of learning per env step")
+    bomb = json.dumps(info)[:-1] + ', "x": [' + "{}," * 60_000 + "{}]}"
+    raw("object_bomb.agent", safetensors.numpy.save(tensors, metadata=dict(meta, json=bomb)),
+        "more than 50,000 objects")
     return cases

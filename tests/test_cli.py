@@ -72,7 +72,7 @@ def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
     code = main.main(["train", "--episodes", "5", "--set", "solve_window=2", "--quiet", "--eval-episodes", "0",
                       "--save", str(last), "--no-memory", "--save-best", str(best)])
     out = capsys.readouterr().out
-    assert code == 0 and "saved the best agent (episode" in out
+    assert code == 0 and "the best agent: episode" in out and "saved the best agent to" in out
     assert not file_info(last).has_memory and file_info(last).episodes == 5
     assert file_info(best).has_memory and 2 <= file_info(best).episodes <= 5
 
@@ -96,7 +96,9 @@ def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
     (["train", "--set", "seed=3000000000"], "allowed: an integer from 0 to 2147483647"),
     (["train", "--preset", "../sandbox/presets/notebook"], "unknown preset"),
     (["evaluate", "x.agent", "--seed", "-1"], "argument --seed: '-1' is not allowed"),
-    (["evaluate", "/dev/zero"], "is a device, not a regular file"),
+    (["evaluate", "/dev/zero"], "is a system path (dev)"),
+    (["train", "--save", "a" * 250 + ".agent"], "File name too long"),
+    (["train", "--set", "batch_size=65536", "--set", "update_times=1000"], "GFLOP of learning per env step"),
 ])
 def test_hostile_arguments_get_one_line_and_exit_code_2_before_any_training(args, message, capsys):
     assert main.main(args) == 2
@@ -150,9 +152,10 @@ def test_hostile_config_files_get_one_line(tmp_path, capsys, name, text, message
 def test_config_file_type_comes_from_a_case_insensitive_suffix(tmp_path, capsys):
     (tmp_path / "c.JSON").write_text('{"gamma": 0.9}')
     (tmp_path / "z.toml").symlink_to("/dev/zero")
+    (tmp_path / "e.toml").symlink_to("/proc/self/environ")  # a "regular" file of size 0: read as empty
     os.mkfifo(tmp_path / "p.toml")
     assert load_config_file(tmp_path / "c.JSON").gamma == 0.9
-    for name, message in (("z.toml", "is a device"), ("p.toml", "is a FIFO")):
+    for name, message in (("z.toml", "system path (dev)"), ("e.toml", "system path (proc)"), ("p.toml", "is a FIFO")):
         assert main.main(["train", "--config", str(tmp_path / name)]) == 2
         assert message in capsys.readouterr().err
 
@@ -209,3 +212,47 @@ def test_resume_says_when_the_file_has_no_replay_memory(tmp_path, capsys):
     capsys.readouterr()
     assert main.main(["train", "--resume", str(path), "--episodes", "1", "--quiet", "--eval-episodes", "0"]) == 0
     assert "note: a.agent has no replay memory: training continues with an empty memory" in capsys.readouterr().err
+
+
+def test_no_output_may_overwrite_an_input(tmp_path, capsys):
+    agent = tmp_path / "a.agent"
+    assert main.main(["train", "--episodes", "1", "--quiet", "--eval-episodes", "0", "--save", str(agent)]) == 0
+    before = agent.read_bytes()
+    os.link(agent, tmp_path / "hard.agent")
+    for flag in ("--log-jsonl", "--save-best"):
+        for target in (agent, tmp_path / "hard.agent"):
+            capsys.readouterr()
+            assert main.main(["train", "--resume", str(agent), "--episodes", "1", flag, str(target)]) == 2
+            assert "is the --resume file: it would be overwritten" in capsys.readouterr().err
+    assert agent.read_bytes() == before
+    # continuing a file in place is what --save onto the resumed file is for
+    assert main.main(["train", "--resume", str(agent), "--episodes", "1", "--quiet", "--eval-episodes", "0",
+                      "--save", str(agent)]) == 0
+
+
+def test_paths_with_control_characters_stay_on_one_line(tmp_path, capsys):
+    assert main.main(["evaluate", str(tmp_path / "nope\nsecond\x1b[31m.agent")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "\\n" in err and "\x1b" not in err
+
+
+def test_a_deprecated_env_id_is_refused_or_run_without_extra_lines(capsys):
+    assert main.main(["train", "--env", "CartPole-v0", "--episodes", "1", "--quiet", "--eval-episodes", "0"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_the_best_agent_is_rescued_when_its_path_fails_at_the_end(tmp_path):
+    out, data = tmp_path / "out", tmp_path / "data"
+    out.mkdir()
+    env = dict(os.environ, RL_SANDBOX_DATA_DIR=str(data))
+    code = (f"import shutil, main, sandbox.cli as cli\n"
+            f"real = cli._save_best\n"
+            f"def gone(*a):\n    shutil.rmtree({str(out)!r})\n    return real(*a)\n"
+            f"cli._save_best = gone\n"
+            f"raise SystemExit(main.main(['train', '--episodes', '3', '--quiet', '--eval-episodes', '0', "
+            f"'--set', 'solve_window=1', '--save-best', {str(out / 'best.agent')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    rescued = list((data / "rescued").glob("best-*.agent"))
+    assert len(rescued) == 1 and file_info(rescued[0]).episodes >= 1
+    assert "saved the best agent to" in proc.stderr and "instead" in proc.stderr

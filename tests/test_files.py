@@ -19,8 +19,8 @@ def test_read_regular_refuses_fifos_devices_folders_and_oversized_files(tmp_path
     (tmp_path / "zero").symlink_to("/dev/zero")
     (tmp_path / "big").write_bytes(b"x" * 2000)
     (tmp_path / "ok").write_bytes(b"hello")
-    cases = {"pipe": "is a FIFO", "zero": "is a device", ".": "is a directory", "big": "is 2,000 bytes; at most 1,000",
-             "missing": "No such file"}
+    cases = {"pipe": "is a FIFO", "zero": r"is a system path \(dev\)", ".": "is a directory",
+             "big": "is 2,000 bytes; at most 1,000", "missing": "No such file"}
     for name, message in cases.items():
         with pytest.raises(PathError, match=message):
             read_regular(tmp_path / name, 1000, "config file")

@@ -6,7 +6,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from sandbox.agent_file import AgentFileError, AgentFileInfo, file_info
+from sandbox.agent_file import AgentFileError, AgentFileInfo, file_info, load_trainer
 from sandbox.files import data_dir
 
 
@@ -17,11 +17,12 @@ class RecoveryStore:
         self.path = (directory or data_dir()) / "recovery.agent"
 
     def pending(self) -> AgentFileInfo | None:
-        """The recovery file's summary, or None; one that would not load (every tensor is checked) is removed."""
+        """The recovery file's summary, or None; one that does not load completely is removed."""
         if not os.path.lexists(self.path):
             return None
         try:
-            return file_info(self.path, verify=True)
+            load_trainer(self.path).close()  # the same load Restore will do: never offer what would fail
+            return file_info(self.path)
         except AgentFileError:
             self.discard()
             return None
