@@ -73,7 +73,7 @@ class FileCommands:
         self.w.close()
 
     def _ask(self, doing: str) -> int:
-        self.w.pause()
+        self.w.pause_now()  # nothing trains on behind the question
         return QMessageBox.question(
             self.w, "Save training?", f"The current training is not saved. Save it before you {doing}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)

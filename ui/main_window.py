@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QComboBox, QLabel, QMainWindow, QMessageBox, QSizePolicy, QSplitter, QTabWidget
+from PyQt5.QtWidgets import QComboBox, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from sandbox.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.env_profiles import profile
@@ -23,20 +23,22 @@ from sandbox.session import BUSY, Origin, Session, Snapshot, State
 from sandbox.trainer import StepResult
 from ui import format as fmt
 from ui.actions import EVAL_EPISODES, build_actions
+from ui.drive_keys import DriveKeys
 from ui.file_commands import FileCommands
 from ui.inspector import DiagnosticsView, MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
 from ui.recovery import RecoveryStore
 from ui.render_view import RenderView
+from ui.result_line import ResultLine
 from ui.runs_view import RunsView
 from ui.settings import Settings
 from ui.status_bar import StatusFields
-from ui.worker import Inspection, start_worker
+from ui.worker import start_worker
+from ui.worker_modes import Inspection
 
 APP_NAME = "RL Sandbox"
 AUTOSAVE_MS = 3 * 60 * 1000
-ARROWS = {Qt.Key_Left: "Left", Qt.Key_Right: "Right", Qt.Key_Up: "Up"}
 # Commands connected straight to the worker's slot of the same name (queued across threads).
 DIRECT = {"pause": "pause", "step": "step_once", "step_episode": "step_episode", "greedy": "watch_greedy",
           "random": "watch_random"}
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
             setattr(self, f"act_{name}", action)
         self._build_speed_box()
         self.files = FileCommands(self)
+        self.installEventFilter(DriveKeys(self.session, self.cmd_human_action.emit, self))
         self._bind_session()
         self._connect_worker()
         self._connect_actions()
@@ -91,9 +94,7 @@ class MainWindow(QMainWindow):
         self.render_view = RenderView()
         self.render_view.setFocusPolicy(Qt.StrongFocus)  # arrow keys reach the window while driving
         self.plots = TrainingPlots()
-        self.result_label = QLabel("")
-        self.result_label.setTextFormat(Qt.RichText)
-        self.result_label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # never resizes the car view
+        self.result_label = ResultLine()
         self.map_view, self.diagnostics, self.runs_view = MapView(), DiagnosticsView(), RunsView()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.map_view, "Policy && value map")
@@ -124,11 +125,11 @@ class MainWindow(QMainWindow):
         self.act_include_memory.setChecked(self.settings.include_memory)
 
     def _restore_layout(self) -> None:
-        geometry = self.settings.geometry("window")
+        geometry = self.settings.layout("window")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1400, 900)
         for name, splitter in (("splitter", self.splitter), ("middle", self.middle)):
-            state = self.settings.geometry(name)
+            state = self.settings.layout(name)
             if state is not None:
                 splitter.restoreState(state)
 
@@ -216,8 +217,12 @@ class MainWindow(QMainWindow):
     def pause(self) -> None:
         self.worker_call("pause")
 
+    def pause_now(self) -> None:
+        """Pause and wait until the worker has (a tick is a few ms; the worker never waits on the window)."""
+        if self.thread.isRunning():
+            QMetaObject.invokeMethod(self.worker, "pause", Qt.BlockingQueuedConnection)
+
     def evaluate(self) -> None:
-        self.result_label.setText(f"Evaluating {EVAL_EPISODES} greedy episodes…")
         self.cmd_evaluate.emit(EVAL_EPISODES)
 
     def render_changed(self, *_args) -> None:
@@ -252,32 +257,9 @@ class MainWindow(QMainWindow):
         self.files.after_discard(f"run {count} seeds", go)
 
     def human_play(self) -> None:
-        env = self.session.spec
-        keys = "←/→ (↑ for the main engine)" if env and env.n_actions == 4 else "← and →"
-        self.result_label.setText(f"<b>You are driving</b>: press {keys} to start; release for no push. "
-                                  "Your score joins the score plot as an orange diamond.")
+        self.result_label.show_driving(self.session.spec.n_actions if self.session.spec else 3)
         self.render_view.setFocus()
         self.worker_call("human_start")
-
-    def keyPressEvent(self, event) -> None:
-        if not self._drive(event, pressed=True):
-            super().keyPressEvent(event)
-
-    def keyReleaseEvent(self, event) -> None:
-        if not self._drive(event, pressed=False):
-            super().keyReleaseEvent(event)
-
-    def _drive(self, event, pressed: bool) -> bool:
-        """Send an arrow key's action while the user drives; False when the key is not ours."""
-        spec = self.session.spec
-        if self.session.state != State.HUMAN or spec is None or event.key() not in ARROWS:
-            return False
-        action = profile(spec.env_id, spec.n_actions).key_action(ARROWS[event.key()], pressed)
-        if action is None:
-            return False
-        if not event.isAutoRepeat():
-            self.cmd_human_action.emit(action)
-        return True
 
     # --- session events ------------------------------------------------------------------
     def _on_began(self, snap: Snapshot) -> None:
@@ -310,22 +292,14 @@ class MainWindow(QMainWindow):
     def _on_watch_finished(self, kind: str, score: float, episodes: int) -> None:
         if kind == State.RANDOM.value:
             self.plots.add_random(episodes, score)
-        name = "Random policy" if kind == State.RANDOM.value else "Greedy run"
-        self.result_label.setText(f"<b>{name}</b>: score {fmt.score(score)}")
-        self.statusBar().showMessage(f"{name} finished with score {fmt.score(score)}", 8000)
+        self.statusBar().showMessage(self.result_label.show_watch(kind, score), 8000)
 
     def _on_human_finished(self, score: float, episodes: int) -> None:
         self.plots.add_human(episodes, score)
-        self.result_label.setText(f"<b>Your score</b>: {fmt.score(score)} (orange diamond on the score plot)")
-        self.statusBar().showMessage(f"You scored {fmt.score(score)}", 8000)
+        self.statusBar().showMessage(self.result_label.show_human(score), 8000)
 
     def _on_evaluated(self, result: EvalResult) -> None:
-        verdict = ("<span style='color:#080'>solved</span>" if result.solved else "not solved") \
-            if result.threshold is not None else "no threshold"
-        self.result_label.setText(
-            f"<b>Evaluation</b> ({len(result.scores)} greedy episodes): mean {result.mean:.1f} ± {result.std:.1f}, "
-            f"min {fmt.score(result.min)}, max {fmt.score(result.max)}, success {result.success_rate:.0%} — {verdict}")
-        self.statusBar().showMessage(f"Evaluation: mean {result.mean:.1f} ± {result.std:.1f}", 8000)
+        self.statusBar().showMessage(self.result_label.show_evaluation(result), 8000)
 
     def _on_edits(self, edits: list) -> None:
         for edit in edits:
@@ -337,9 +311,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if state not in (State.IDLE, State.HUMAN, State.GREEDY, State.RANDOM, State.EVALUATING):
             self.panel.set_run_exists(True)  # training happened: fixed fields need a new agent now
-        if state in (State.GREEDY, State.RANDOM):
-            self.result_label.setText(f"{state.value} policy (no exploration, no learning)…"
-                                      if state is State.GREEDY else "Watching the random policy…")
+        self.result_label.show_state(state)
 
     def _on_run_finished(self) -> None:
         next_config = self.session.finish_run()
@@ -419,9 +391,9 @@ class MainWindow(QMainWindow):
         if not self.files.may_close():
             event.ignore()
             return
-        self.settings.set_geometry("window", self.saveGeometry())
-        self.settings.set_geometry("splitter", self.splitter.saveState())
-        self.settings.set_geometry("middle", self.middle.saveState())
+        self.settings.set_layout("window", self.saveGeometry())
+        self.settings.set_layout("splitter", self.splitter.saveState())
+        self.settings.set_layout("middle", self.middle.saveState())
         self.settings.config = self.panel.config
         self.autosave_timer.stop()
         self.shutdown()

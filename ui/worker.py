@@ -10,12 +10,8 @@ Every slot is guarded: an exception stops what was running, keeps the agent and 
 
 from __future__ import annotations
 
-import functools
-import math
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,111 +20,19 @@ from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 from sandbox.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.best import BestAgent
 from sandbox.config import Config, ConfigError
-from sandbox.diagnostics import Hint, diagnose
 from sandbox.env_profiles import profile
-from sandbox.evaluate import EVAL_SEED_OFFSET, GreedyStep, evaluate, greedy_steps, random_steps
+from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps, random_steps
 from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
 from sandbox.human import HumanEpisode
-from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.session import Origin, Snapshot, State, Status
 from sandbox.trainer import History, StepResult, Trainer, limit_threads
+from ui.worker_modes import Driving, Throttle, Training, Watching, guarded, inspect, status_of
 
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
 BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
 INSPECT_SECONDS = 2.0  # every queued signal costs the GUI thread (and the GIL) a wake-up
-MAP_RESOLUTION = 64
-
-
-@dataclass(frozen=True)
-class Inspection:
-    """A look inside the agent: the map (None for envs without a 2-D map), memory coverage, the
-    current or last episode's states, the Q-values of the latest state, and the diagnostics."""
-
-    map: PolicyMap | None
-    coverage: np.ndarray | None
-    trajectory: np.ndarray
-    q_values: np.ndarray | None
-    hints: list[Hint]
-
-
-class Throttle:
-    """`ready()` is true at most once per `seconds` (always when forced)."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self._last = seconds, -math.inf
-
-    def ready(self, force: bool = False) -> bool:
-        now = time.perf_counter()
-        if force or now - self._last >= self.seconds:
-            self._last = now
-            return True
-        return False
-
-
-def guarded(what: str) -> Callable:
-    """A slot that reports any exception as `failed(what, message)` and stops what was running."""
-
-    def wrap(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def slot(self: TrainingWorker, *args: Any) -> None:
-            try:
-                fn(self, *args)
-            except Exception as exc:
-                self._fail(what, exc)
-
-        return slot
-
-    return wrap
-
-
-# --- modes: what the timer runs ----------------------------------------------------------------
-class Training:
-    state, what = State.RUNNING, "training"
-
-    def __init__(self, until_episode_end: bool = False) -> None:
-        self.until_episode_end = until_episode_end
-
-    def tick(self, w: TrainingWorker) -> None:
-        watching = w.render and w.watch
-        w._advance(1 if watching else None, watching, self.until_episode_end)
-
-
-class Watching:
-    """One episode of a policy (greedy or random) in real time; training is untouched."""
-
-    def __init__(self, steps: Iterator[GreedyStep], state: State) -> None:
-        self.steps, self.state = steps, state
-        self.what = f"watching the {'greedy' if state is State.GREEDY else 'random'} policy"
-
-    def tick(self, w: TrainingWorker) -> None:
-        step = next(self.steps, None)
-        if step is None:
-            return
-        w.watched.emit(step)
-        w._show(step.state, step.frame)
-        if step.done:
-            w._rest()
-            w.watch_finished.emit(self.state.value, step.score, w._require().episodes_done)
-
-
-class Driving:
-    """A human drives a fresh episode; it starts with the first key, so no time is lost before it."""
-
-    state, what = State.HUMAN, "human play"
-
-    def __init__(self, episode: HumanEpisode, idle_action: int) -> None:
-        self.episode, self.action, self.started = episode, idle_action, False
-
-    def tick(self, w: TrainingWorker) -> None:
-        if not self.started:
-            return
-        self.episode.step(self.action)
-        w._show(self.episode.state, self.episode.frame() if w._frames_needed() else None)
-        if self.episode.done:
-            w.human_finished.emit(self.episode.score, w._require().episodes_done)
-            w._rest()
 
 
 class TrainingWorker(QObject):
@@ -151,6 +55,7 @@ class TrainingWorker(QObject):
     saved = pyqtSignal(str, int)
     run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
+    synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
     def __init__(self) -> None:
@@ -188,6 +93,11 @@ class TrainingWorker(QObject):
         self.timer.timeout.connect(self._tick)
 
     @pyqtSlot()
+    def sync(self) -> None:
+        """A barrier: signals sent before `synced` reach the window before it."""
+        self.synced.emit()
+
+    @pyqtSlot()
     def stop(self) -> None:
         """Stop everything and end the thread's event loop (the window waits for it)."""
         self._halt()
@@ -205,8 +115,7 @@ class TrainingWorker(QObject):
     @pyqtSlot(str, str)
     @guarded("opening the agent file")
     def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
-        trainer = load_trainer(path, render=True)
-        self._replace(trainer, Origin(origin), path, note=resume_note(file_info(path)))
+        self._replace(load_trainer(path, render=True), Origin(origin), path, note=resume_note(file_info(path)))
 
     @pyqtSlot()
     @guarded("restoring the best agent")
@@ -478,21 +387,11 @@ class TrainingWorker(QObject):
 
     def _inspect(self, force: bool = False) -> None:
         """Emit the map and diagnostics: throttled while training, at once when forced."""
-        t = self.trainer
-        if t is None or not self._inspection.ready(force):
-            return
-        has_map = unavailable_reason(t.spec) is None
-        trajectory = t.trajectory.copy()
-        q_now = t.agent.q_values(t.scaler(trajectory[-1])).copy() if len(trajectory) else None
-        self.inspected.emit(Inspection(
-            policy_map(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
-            coverage(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
-            trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon)))
+        if self.trainer is not None and self._inspection.ready(force):
+            self.inspected.emit(inspect(self.trainer))
 
     def _status_now(self) -> Status:
-        t = self._require()
-        return Status(t.episodes_done, t.total_steps, self._rate, t.agent.epsilon, len(t.agent.memory),
-                      t.agent.memory.capacity, self._elapsed, t.agent.updates, t.finished)
+        return status_of(self._require(), self._rate, self._elapsed)
 
     def _status_out(self, force: bool = False) -> None:
         if self.trainer is not None and self._status.ready(force):

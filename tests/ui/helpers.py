@@ -54,3 +54,9 @@ class EpisodeCounter:
 
     def __len__(self):
         return len(self.episodes)
+
+
+def settle(qtbot, window, timeout=10_000):
+    """Wait until the worker has run everything queued so far and the window has its reports."""
+    with qtbot.waitSignal(window.worker.synced, timeout=timeout):
+        window.worker_call("sync")

@@ -10,11 +10,11 @@ from sandbox.export import episodes_from_csv
 from sandbox.policy_map import policy_map
 from sandbox.session import State
 from sandbox.trainer import Trainer
-from tests.ui.helpers import EpisodeCounter, quick_config
+from tests.ui.helpers import EpisodeCounter, quick_config, settle
 from ui.car_view import MIN_X
 from ui.format import size as human_size
 from ui.main_window import MainWindow
-from ui.worker import MAP_RESOLUTION
+from ui.worker_modes import MAP_RESOLUTION
 
 
 def wait_state(qtbot, window, state, timeout=30_000):
@@ -41,8 +41,10 @@ def test_pause_stops_episodes_and_resume_continues(qtbot, window):
     qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
     window.act_pause.trigger()
     wait_state(qtbot, window, State.PAUSED)
+    settle(qtbot, window)
     seen, steps = len(count), window.worker.trainer.total_steps
-    qtbot.wait(600)
+    assert window.worker.mode is None and not window.worker.timer.isActive()  # nothing left to run
+    settle(qtbot, window)
     assert len(count) == seen and window.worker.trainer.total_steps == steps
     assert window.act_start.text() == "&Resume"
     window.act_start.trigger()
@@ -52,7 +54,7 @@ def test_pause_stops_episodes_and_resume_continues(qtbot, window):
 def test_step_takes_exactly_one_env_step_and_shows_it(qtbot, window):
     with qtbot.waitSignal(window.worker.stepped, timeout=10_000) as blocker:
         window.act_step.trigger()
-    qtbot.wait(300)
+    settle(qtbot, window)
     assert window.worker.trainer.total_steps == 1
     result = blocker.args[0]
     text = window.render_view.details.text()
@@ -68,7 +70,7 @@ def test_step_episode_runs_exactly_one_episode(qtbot, window):
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: len(count) == 1, timeout=30_000)
     wait_state(qtbot, window, State.PAUSED)
-    qtbot.wait(400)
+    settle(qtbot, window)
     assert len(count) == 1 and window.worker.trainer.total_steps == 200
     assert not window.worker.trainer.mid_episode
 
@@ -83,7 +85,7 @@ def test_pausing_and_stepping_do_not_change_the_outcome(qtbot, window):
     for _ in range(7):
         window.act_step.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.total_steps == steps + 7)
-    qtbot.wait(100)  # an episode those steps finished reaches the counter
+    settle(qtbot, window)  # an episode those steps finished reaches the counter
     before = len(count)
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.session.state == State.PAUSED and len(count) == before + 1, timeout=30_000)
@@ -117,7 +119,7 @@ def test_invalid_entry_shows_an_error_and_changes_nothing(qtbot, window, text, m
     before = window.worker.trainer.config
     assert not window.panel.set_value("gamma", text)
     assert message in window.panel.error_text("gamma")
-    qtbot.wait(200)
+    settle(qtbot, window)
     assert window.worker.trainer.config == before and window.panel.config == before
     assert window.panel.set_value("gamma", "0.95")
     assert window.panel.error_text("gamma") == ""
@@ -131,7 +133,7 @@ def test_new_agent_asks_then_resets(qtbot, window, monkeypatch):
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
     window.act_new.trigger()
-    qtbot.wait(200)
+    settle(qtbot, window)
     assert asked and window.worker.trainer.total_steps == 200  # cancelled: nothing lost
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
     old = window.worker.trainer
@@ -302,7 +304,7 @@ def test_the_map_shows_the_networks_q_and_the_episodes_trajectory(qtbot, window)
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.session.state == State.PAUSED and window.map_view.map is not None
                     and len(window.plots.scores) == 1, timeout=30_000)
-    qtbot.wait(200)  # the forced inspection after the episode lands
+    settle(qtbot, window)  # the forced inspection after the episode lands
     trainer = window.worker.trainer
     expected = policy_map(trainer.agent, trainer.scaler, trainer.spec, MAP_RESOLUTION)
     np.testing.assert_array_equal(window.map_view.map.q, expected.q)
@@ -327,7 +329,7 @@ def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
     qtbot.waitUntil(lambda: window.session.spec.env_id == "CartPole-v1", timeout=10_000)
     window.act_step.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.total_steps == 1, timeout=10_000)
-    qtbot.wait(200)
+    settle(qtbot, window)
     assert window.map_view.bars_plot.isVisible() and not window.map_view.value_plot.isVisible()
     assert "observes 4 numbers" in window.map_view.note.text()
     heights = window.map_view.bars.opts["height"]
@@ -337,7 +339,7 @@ def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
 def test_exports_write_csv_plots_and_a_gif(qtbot, window, monkeypatch, tmp_path):
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: len(window.plots.scores) == 1, timeout=30_000)
-    qtbot.wait(300)
+    settle(qtbot, window)
     targets = iter([tmp_path / "episodes.csv", tmp_path / "plots.png", tmp_path / "plots.svg",
                     tmp_path / "greedy.gif"])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(next(targets)), ""))

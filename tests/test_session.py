@@ -1,0 +1,131 @@
+"""The session model without Qt: one begin() for every way a run starts, runs kept across restarts."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sandbox.config import load_preset
+from sandbox.runs import RunsLog
+from sandbox.session import Origin, Session, Snapshot, State, Status
+from sandbox.trainer import History, Trainer
+
+
+def small(**changes):
+    return load_preset("notebook").with_changes(**({"memory_capacity": 300, "batch_size": 32} | changes))
+
+
+def snapshot(trainer: Trainer, origin: Origin = Origin.NEW, path: str | None = None) -> Snapshot:
+    t = trainer
+    status = Status(t.episodes_done, t.total_steps, 0.0, t.agent.epsilon, len(t.agent.memory),
+                    t.agent.memory.capacity, 0.0, t.agent.updates, t.finished)
+    history = History(list(t.history.episodes), edits=list(t.history.edits))
+    history.losses.extend(t.history.losses)
+    return Snapshot(t.config, t.spec, history, t.threshold, status, path, None, origin)
+
+
+class Recorder:
+    def __init__(self, session: Session) -> None:
+        self.events: list[tuple[str, object]] = []
+        for name in ("began", "episodes_added", "status_changed", "file_changed", "runs_changed", "band_changed"):
+            getattr(session, name).connect(lambda *args, n=name: self.events.append((n, args)))
+
+    def names(self) -> list[str]:
+        return [n for n, _ in self.events]
+
+
+@pytest.fixture
+def trained():
+    t = Trainer(small(max_episodes=3))
+    t.run(3)
+    return t
+
+
+def test_begin_replaces_everything_of_the_old_run_and_archives_it(tmp_path, trained):
+    session = Session(RunsLog(tmp_path / "runs.json"))
+    events = Recorder(session)
+    session.begin(snapshot(Trainer(small(max_episodes=3))))
+    session.add_episodes(trained.history.episodes)
+    assert session.unsaved and len(session.history.episodes) == 3
+    fresh = Trainer(small(env_id="CartPole-v1"))
+    session.begin(snapshot(fresh))
+    assert session.spec.env_id == "CartPole-v1" and session.history.episodes == []
+    assert session.status.episodes == 0 and session.status.total_steps == 0
+    assert session.best is None and session.last_eval is None and not session.unsaved and session.path is None
+    assert [r.config.env_id for r in session.runs.records.values()] == ["MountainCar-v0"]
+    assert events.names().count("began") == 2 and "runs_changed" in events.names()
+
+
+@pytest.mark.parametrize(("origin", "path", "unsaved", "kept_path"), [
+    (Origin.NEW, None, False, None), (Origin.OPENED, "/x/a.agent", False, "/x/a.agent"),
+    (Origin.RECOVERED, "/data/recovery.agent", True, None), (Origin.BEST, None, True, None),
+])
+def test_the_origin_decides_the_file_path_and_the_unsaved_flag(trained, origin, path, unsaved, kept_path):
+    session = Session()
+    session.begin(snapshot(trained, origin, path))
+    assert (session.unsaved, session.path) == (unsaved, kept_path)
+
+
+def test_saves_clear_the_unsaved_flag_but_recovery_copies_do_not(trained):
+    session = Session()
+    session.begin(snapshot(trained, Origin.RECOVERED))
+    session.saved("/data/recovery.agent", recovery=True)
+    assert session.unsaved and session.path is None
+    session.saved("/x/b.agent")
+    assert not session.unsaved and session.path == "/x/b.agent"
+
+
+def test_live_edits_update_the_config_the_threshold_and_the_history(trained):
+    session = Session()
+    session.begin(snapshot(trained))
+    edits = trained.apply({"learning_rate": 5e-4, "solve_threshold": -150.0})
+    session.apply_edits(edits)
+    assert session.config.learning_rate == 5e-4 and session.threshold == -150.0
+    assert session.history.edits == edits and session.unsaved
+
+
+def test_a_seed_batch_runs_each_seed_then_draws_their_band(tmp_path):
+    session = Session(RunsLog(tmp_path / "runs.json"))
+    config = session.start_batch(small(max_episodes=2, seed=5), 2)
+    seeds = []
+    while config is not None:
+        t = Trainer(config)
+        session.begin(snapshot(t, Origin.SEED))
+        t.run()
+        session.add_episodes(t.history.episodes)
+        seeds.append(config.seed)
+        config = session.finish_run()
+    assert seeds == [5, 6] and session.band is not None
+    _, mean, _, label = session.band
+    members = [r for r in session.runs.records.values() if r.group is not None]
+    assert label == "mean ± std of 2 seeds" and [m.name for m in members] == ["run 1 (seed batch 1)",
+                                                                                "run 2 (seed batch 1)"]
+    np.testing.assert_allclose(mean, np.mean([m.averages for m in members], axis=0))
+    session.begin(snapshot(Trainer(small())))  # a new run of its own: the band goes
+    assert session.band is None
+
+
+def test_the_runs_log_survives_a_restart_and_a_damaged_one_is_set_aside(tmp_path, trained):
+    path = tmp_path / "runs.json"
+    session = Session(RunsLog(path))
+    session.begin(snapshot(Trainer(small(max_episodes=3))))
+    session.add_episodes(trained.history.episodes)
+    session.archive()
+    again = RunsLog.load(path)
+    [record] = again.records.values()
+    assert record.episodes == 3 and record.config == trained.config and again.problem is None
+    path.write_text(json.dumps([{"key": 1, "name": "x", "config": {"gamma": "0.5"}}]))
+    damaged = RunsLog.load(path)
+    assert damaged.records == {} and "could not be read" in damaged.problem
+    assert (tmp_path / "runs.damaged.json").exists() and not path.exists()
+
+
+def test_state_and_status_are_reported_as_given():
+    session = Session()
+    seen = []
+    session.state_changed.connect(seen.append)
+    session.set_state(State.RUNNING)
+    assert seen == [State.RUNNING] and session.state is State.RUNNING
+    status = Status(1, 200, 100.0, 0.5, 200, 1000, 1.0, 40, finished=True)
+    session.set_status(status)
+    assert session.finished

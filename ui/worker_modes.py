@@ -1,0 +1,130 @@
+"""What the worker's timer runs, one mode at a time (training, watching a policy, a human driving),
+and the small tools the worker is built from: a throttle and a guard for its slots."""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sandbox.diagnostics import Hint, diagnose
+from sandbox.evaluate import GreedyStep
+from sandbox.human import HumanEpisode
+from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
+from sandbox.session import State, Status
+from sandbox.trainer import Trainer
+
+MAP_RESOLUTION = 64
+
+if TYPE_CHECKING:
+    from ui.worker import TrainingWorker
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A look inside the agent: the map (None for envs without a 2-D map), memory coverage, the
+    current or last episode's states, the Q-values of the latest state, and the diagnostics."""
+
+    map: PolicyMap | None
+    coverage: np.ndarray | None
+    trajectory: np.ndarray
+    q_values: np.ndarray | None
+    hints: list[Hint]
+
+
+class Throttle:
+    """`ready()` is true at most once per `seconds` (always when forced)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self._last = seconds, -math.inf
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.perf_counter()
+        if force or now - self._last >= self.seconds:
+            self._last = now
+            return True
+        return False
+
+
+def guarded(what: str) -> Callable:
+    """A slot that reports any exception as `failed(what, message)` and stops what was running."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def slot(self: TrainingWorker, *args: Any) -> None:
+            try:
+                fn(self, *args)
+            except Exception as exc:
+                self._fail(what, exc)
+
+        return slot
+
+    return wrap
+
+
+# --- modes: what the timer runs ----------------------------------------------------------------
+class Training:
+    state, what = State.RUNNING, "training"
+
+    def __init__(self, until_episode_end: bool = False) -> None:
+        self.until_episode_end = until_episode_end
+
+    def tick(self, w: TrainingWorker) -> None:
+        watching = w.render and w.watch
+        w._advance(1 if watching else None, watching, self.until_episode_end)
+
+
+class Watching:
+    """One episode of a policy (greedy or random) in real time; training is untouched."""
+
+    def __init__(self, steps: Iterator[GreedyStep], state: State) -> None:
+        self.steps, self.state = steps, state
+        self.what = f"watching the {'greedy' if state is State.GREEDY else 'random'} policy"
+
+    def tick(self, w: TrainingWorker) -> None:
+        step = next(self.steps, None)
+        if step is None:
+            return
+        w.watched.emit(step)
+        w._show(step.state, step.frame)
+        if step.done:
+            w._rest()
+            w.watch_finished.emit(self.state.value, step.score, w._require().episodes_done)
+
+
+class Driving:
+    """A human drives a fresh episode; it starts with the first key, so no time is lost before it."""
+
+    state, what = State.HUMAN, "human play"
+
+    def __init__(self, episode: HumanEpisode, idle_action: int) -> None:
+        self.episode, self.action, self.started = episode, idle_action, False
+
+    def tick(self, w: TrainingWorker) -> None:
+        if not self.started:
+            return
+        self.episode.step(self.action)
+        w._show(self.episode.state, self.episode.frame() if w._frames_needed() else None)
+        if self.episode.done:
+            w.human_finished.emit(self.episode.score, w._require().episodes_done)
+            w._rest()
+
+
+def inspect(t: Trainer) -> Inspection:
+    """The map (where the env has one), memory coverage, the trajectory, current Q and the diagnostics."""
+    has_map = unavailable_reason(t.spec) is None
+    trajectory = t.trajectory.copy()
+    q_now = t.agent.q_values(t.scaler(trajectory[-1])).copy() if len(trajectory) else None
+    return Inspection(policy_map(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
+                      coverage(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
+                      trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon))
+
+
+def status_of(t: Trainer, rate: float, elapsed: float) -> Status:
+    return Status(t.episodes_done, t.total_steps, rate, t.agent.epsilon, len(t.agent.memory), t.agent.memory.capacity,
+                  elapsed, t.agent.updates, t.finished)
