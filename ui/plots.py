@@ -156,6 +156,9 @@ class TrainingPlots(QWidget):
             self.add_edit(edit)
         self._dirty = True  # even with no episodes: the old run's curves must go
         self.redraw()
+        for plot in (self.score_plot, self.loss_plot, self.epsilon_plot):  # nor may the old run's axis ranges stay
+            plot.setXRange(0, 10)
+            plot.enableAutoRange()
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold_line.setVisible(threshold is not None)
