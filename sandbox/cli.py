@@ -84,6 +84,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--episodes", type=bounded_int(1, 10**6), default=100, help="greedy episodes (default 100)")
     ev.add_argument("--seed", type=SEED, help="evaluation env seed (default: derived from the agent's seed)")
     ev.set_defaults(func=cmd_evaluate)
+    from sandbox.tune_cli import add_tune_commands  # `tune`, `tune show`: sandbox/tune_cli.py
+    add_tune_commands(sub)
 
 
 def run_command(args: argparse.Namespace) -> int:

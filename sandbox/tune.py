@@ -1,0 +1,459 @@
+"""Hyperparameter search on Optuna: trials, their scoring, the study's storage and its worker processes.
+
+A trial trains several seeds of one config and is scored by their median (one lucky seed proves
+little in DQN). The objective is either `steps` (env steps until a 100-episode greedy evaluation on
+a separately seeded env reaches the solve threshold; unsolved runs get the step budget plus a
+penalty for how far they stayed from it) or `score` (the best greedy mean). Studies live in an
+Optuna storage (SQLite in the user data folder by default, PostgreSQL to share one study between
+machines); `--jobs K` starts K worker processes that join the same study; a worker that dies is
+noticed by its missing heartbeat and its trial is retried by the next worker that looks.
+
+Qt-free, like all of `sandbox`; the CLI is in `sandbox/tune_cli.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import socket
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandbox.config import Config, ConfigError, shown
+from sandbox.evaluate import EVAL_SEED_OFFSET, EvalResult, evaluate
+from sandbox.files import PathError, atomic_write, check_output, data_dir, shown_path
+from sandbox.trainer import Trainer, TrainingDiverged, limit_threads
+from sandbox.tune_space import Dist, TuneError
+
+if TYPE_CHECKING:
+    import optuna
+
+SPEC_ATTR = "rl_sandbox_spec"  # the study's user attribute holding its TuneSpec as JSON
+OBJECTIVES = ("steps", "score")
+PRUNERS = ("median", "hyperband", "none")
+SAMPLERS = ("tpe", "random")
+MAX_RETRY = 3  # a trial whose worker died is run again at most this many times
+DONE_STATES = ("COMPLETE", "PRUNED")
+
+
+# --- what a study searches and how it scores ---------------------------------------------
+@dataclass(frozen=True)
+class TuneSpec:
+    """Everything that defines a study's trials; stored in the study, so joining workers need only its name."""
+
+    base: dict[str, Any]  # Config.to_dict() of the config every trial starts from
+    space: dict[str, Dist]
+    objective: str = "steps"
+    seeds: int = 3
+    budget: int = 100_000  # env steps per seed run of a trial
+    eval_every: int = 20  # episodes between greedy evaluations (each one reported to the pruner)
+    eval_episodes: int = 100
+
+    @property
+    def direction(self) -> str:
+        return "minimize" if self.objective == "steps" else "maximize"
+
+    def config_for(self, params: dict[str, Any]) -> Config:
+        """The full config of a trial (ConfigError when the values break a cross-field rule)."""
+        return Config.from_dict(self.base).with_changes(**params)
+
+    def to_json(self) -> str:
+        data = {"base": self.base, "space": {k: d.to_json() for k, d in self.space.items()},
+                "objective": self.objective, "seeds": self.seeds, "budget": self.budget,
+                "eval_every": self.eval_every, "eval_episodes": self.eval_episodes}
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TuneSpec:
+        data = json.loads(text)
+        space = {k: Dist.from_json(d) for k, d in data.pop("space").items()}
+        return cls(space=space, **data)
+
+
+def make_spec(base: Config, space: dict[str, Dist], objective: str = "steps", seeds: int = 3,
+              budget: int = 100_000, eval_every: int = 20, eval_episodes: int = 100) -> TuneSpec:
+    """A checked TuneSpec: the objective `steps` needs a solve threshold."""
+    if objective not in OBJECTIVES:
+        raise TuneError(f"--objective {shown(objective)}; allowed: {', '.join(OBJECTIVES)}")
+    if objective == "steps" and threshold_of(base) is None:
+        raise TuneError(f"--objective steps needs a solve threshold and {base.env_id} registers none; "
+                        "give --set solve_threshold=VALUE or use --objective score")
+    return TuneSpec(base.to_dict(), dict(space), objective, seeds, budget, eval_every, eval_episodes)
+
+
+def threshold_of(config: Config) -> float | None:
+    import gymnasium
+
+    if config.solve_threshold is not None:
+        return config.solve_threshold
+    return gymnasium.spec(config.env_id).reward_threshold
+
+
+def greedy_check(trainer: Trainer, episodes: int) -> EvalResult:
+    """The one rule that judges a run during a trial: `episodes` greedy episodes with the env's true
+    reward, on an env seeded apart from training (config.seed + EVAL_SEED_OFFSET). Kept in one place
+    so it can switch to the trainer's own periodic evaluation once that exists."""
+    return evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, episodes,
+                    trainer.config.seed + EVAL_SEED_OFFSET, trainer.threshold)
+
+
+def unsolved_value(budget: int, best_mean: float, threshold: float) -> float:
+    """The `steps` value of a run that never solved: the budget plus up to one budget more, in
+    proportion to how far its best greedy mean stayed below the threshold (so the sampler still
+    learns which unsolved configs came close)."""
+    gap = (threshold - best_mean) / max(abs(threshold), 1.0) if math.isfinite(best_mean) else 1.0
+    return budget * (1.0 + min(1.0, max(0.0, gap)))
+
+
+class SeedRun:
+    """One seed of a trial, trained in slices of `eval_every` episodes, each followed by a greedy check."""
+
+    def __init__(self, config: Config, spec: TuneSpec) -> None:
+        self.spec = spec
+        self.trainer = Trainer(config)
+        self.threshold = self.trainer.threshold
+        self.best_mean = -math.inf
+        self.solved_at: int | None = None
+        self.diverged = ""
+        self.done = False
+
+    def advance(self) -> None:
+        """Train `eval_every` more episodes (or up to the budget), then evaluate greedily."""
+        trainer, spec = self.trainer, self.spec
+        target = trainer.episodes_done + spec.eval_every
+        try:
+            while trainer.episodes_done < target and trainer.total_steps < spec.budget:
+                trainer.step()
+        except TrainingDiverged as exc:
+            self.diverged, self.done = str(exc), True  # the agent is kept as before the bad update
+        result = greedy_check(trainer, spec.eval_episodes)
+        self.best_mean = max(self.best_mean, result.mean)
+        if spec.objective == "steps" and result.solved:
+            self.solved_at, self.done = trainer.total_steps, True
+        if trainer.total_steps >= spec.budget:
+            self.done = True
+
+    def value(self) -> float:
+        if self.spec.objective == "score":
+            return self.best_mean
+        if self.solved_at is not None:
+            return float(self.solved_at)
+        return unsolved_value(self.spec.budget, self.best_mean, self.threshold)
+
+    def summary(self) -> dict[str, Any]:
+        return {"seed": self.trainer.config.seed, "steps": self.trainer.total_steps,
+                "episodes": self.trainer.episodes_done, "best_greedy_mean": self.best_mean,
+                "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value()}
+
+
+def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], None]) -> tuple[float, list[dict]]:
+    """Train `spec.seeds` seeds of `config` (seed, seed+1, …) and return (their median value, per-seed summaries).
+
+    The seeds run interleaved: each round trains every unfinished seed `eval_every` more episodes
+    and evaluates it, then reports the median of the seeds' current values at step = episodes per
+    seed. So the pruner sees every seed from the first report on (a trial that one lucky seed carries
+    is not kept, one that one unlucky seed drags is not pruned), and all trials are compared at the
+    same amount of training. A seed that solved (objective `steps`) or spent its budget keeps its
+    final value. `report` may raise optuna.TrialPruned.
+    """
+    runs: list[SeedRun] = []
+    try:
+        for i in range(spec.seeds):
+            runs.append(SeedRun(config.with_changes(seed=(config.seed + i) % 2**31), spec))
+        rounds = 0
+        while not all(r.done for r in runs):
+            rounds += 1
+            for run in runs:
+                if not run.done:
+                    run.advance()
+            report(rounds * spec.eval_every, statistics.median(r.value() for r in runs))
+        return statistics.median(r.value() for r in runs), [r.summary() for r in runs]
+    finally:
+        for run in runs:
+            run.trainer.close()
+
+
+def prune_hook(trial: optuna.Trial) -> Callable[[int, float], None]:
+    """Report an intermediate value to the study's pruner; raise TrialPruned when it says stop."""
+    import optuna
+
+    def report(step: int, value: float) -> None:
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at episode {step} (value {value:g})")
+
+    return report
+
+
+@dataclass
+class Objective:
+    """The function a worker's `study.optimize` calls: one trial, recorded with the worker that ran it."""
+
+    spec: TuneSpec
+    worker: int = 0
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        import optuna
+
+        from sandbox.tune_space import suggest
+
+        trial.set_user_attr("worker_pid", os.getpid())
+        trial.set_user_attr("worker_host", socket.gethostname())
+        trial.set_user_attr("worker", self.worker)
+        params = suggest(trial, self.spec.space)
+        try:
+            config = self.spec.config_for(params)
+        except ConfigError as exc:  # e.g. a combination asking for too much learning work
+            trial.set_user_attr("invalid", str(exc))
+            raise optuna.TrialPruned(f"invalid config: {exc}") from None
+        started = time.perf_counter()
+        value, seeds = run_trial(config, self.spec, prune_hook(trial))
+        trial.set_user_attr("seeds", seeds)
+        trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
+        return value
+
+
+# --- storage, sampler, pruner ------------------------------------------------------------
+def default_storage_url() -> str:
+    return f"sqlite:///{data_dir() / 'tune.db'}"
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: its password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return shown(make_url(url).render_as_string(hide_password=True), 120)
+    except Exception:  # an unparsable URL is shown cut, as typed
+        return shown(url, 120)
+
+
+def open_storage(url: str | None, heartbeat: int = 30) -> optuna.storages.RDBStorage:
+    """An RDB storage with heartbeats: a trial whose worker stops beating for 3 heartbeats is failed
+    and queued again (Optuna's RetryHeartbeatStaleTrialCallback, the successor of RetryFailedTrialCallback
+    since Optuna 4.9) by the next worker that checks. TuneError for a bad URL."""
+    import optuna
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    url = url or default_storage_url()
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise TuneError(f"--storage {shown_url(url)} is not a database URL, e.g. sqlite:///tune.db or "
+                        "postgresql+psycopg://user:password@host/db") from None
+    engine_kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if not database or database == ":memory:":
+            raise TuneError(f"--storage {shown_url(url)}: an in-memory SQLite study cannot be shared; name a file")
+        try:
+            check_output(database, "--storage")
+        except PathError as exc:
+            raise TuneError(str(exc)) from None
+        engine_kwargs["connect_args"] = {"timeout": 60}  # several workers write one file
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY))
+    except Exception as exc:  # driver, network and auth errors all become one line
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise TuneError(f"--storage {shown_url(url)}: cannot open: {reason}") from None
+
+
+def make_sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def make_pruner(kind: str, eval_every: int) -> optuna.pruners.BasePruner:
+    import optuna
+
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=eval_every, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def study_names(storage: Any) -> list[str]:
+    import optuna
+
+    return sorted(optuna.study.get_all_study_names(storage))
+
+
+def load_study(storage: Any, name: str, **kwargs: Any) -> optuna.Study:
+    """The named study; TuneError naming the studies there if it is missing."""
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=storage, **kwargs)
+    except KeyError:
+        names = study_names(storage)
+        raise TuneError(f"no study {shown(name)} in this storage; studies: {', '.join(names) or 'none'}") from None
+
+
+def prepare_study(storage: Any, name: str, spec: TuneSpec, explicit: bool) -> tuple[optuna.Study, TuneSpec, bool]:
+    """Create the study, or join it: (study, the spec it runs, whether it already existed).
+
+    A study keeps the spec it was made with; joining without search options takes it as it is, and
+    joining with options that define another search is refused (pick another --study)."""
+    import optuna
+
+    if name in study_names(storage):
+        study = optuna.load_study(study_name=name, storage=storage)
+        stored = study.user_attrs.get(SPEC_ATTR)
+        if stored is None:
+            raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune; pick another --study")
+        stored_spec = TuneSpec.from_json(stored)
+        if explicit and json.loads(stored) != json.loads(spec.to_json()):
+            raise TuneError(f"study {shown(name)} already searches something else (objective {stored_spec.objective}, "
+                            f"{', '.join(stored_spec.space)}); join it without search options or pick another --study")
+        return study, stored_spec, True
+    study = optuna.create_study(study_name=name, storage=storage, direction=spec.direction, load_if_exists=True)
+    study.set_user_attr(SPEC_ATTR, spec.to_json())
+    return study, spec, False
+
+
+def count(study: optuna.Study, *states: str) -> int:
+    return sum(t.state.name in states for t in study.get_trials(deepcopy=False))
+
+
+# --- workers ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerPlan:
+    """What one worker process needs (picklable: the storage is reopened in the process)."""
+
+    storage_url: str
+    study: str
+    trials: int  # the study's total of finished (complete or pruned) trials to reach
+    deadline: float | None  # time.time() after which no trial starts
+    sampler: str = "tpe"
+    seed: int = 0
+    pruner: str = "median"
+    heartbeat: int = 30
+    worker: int = 0
+    poll: float = field(default=1.0)
+
+
+def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] | None = None) -> None:
+    """Join the study and run trials until it holds `plan.trials` finished ones or the deadline passes.
+
+    Before each trial it fails the trials of dead workers (stale heartbeats; their retries are
+    queued as WAITING and run first). When the remaining trials are all running elsewhere it waits
+    for them to finish or go stale instead of starting extra ones.
+    """
+    import optuna
+
+    limit_threads()  # one torch thread and one BLAS thread per process
+    storage = open_storage(plan.storage_url, plan.heartbeat)
+    study = optuna.load_study(study_name=plan.study, storage=storage,
+                              sampler=make_sampler(plan.sampler, plan.seed + plan.worker))
+    spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
+    study.pruner = make_pruner(plan.pruner, spec.eval_every)
+    objective = Objective(spec, plan.worker)
+    callbacks = [on_trial] if on_trial else []
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        done = sum(t.state.name in DONE_STATES for t in trials)
+        waiting = any(t.state.name == "WAITING" for t in trials)
+        running = sum(t.state.name == "RUNNING" for t in trials)
+        left = None if plan.deadline is None else plan.deadline - time.time()
+        if done >= plan.trials or (left is not None and left <= 0):
+            return
+        if not waiting and done + running >= plan.trials:
+            time.sleep(plan.poll)  # the last trials run in other workers: wait until they end or go stale
+            continue
+        study.optimize(objective, n_trials=1, timeout=left, callbacks=callbacks)
+
+
+def _worker_main(plan: WorkerPlan) -> None:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every worker; the parent says what happened
+        run_worker(plan)
+
+
+def start_workers(plans: list[WorkerPlan]) -> list[multiprocessing.process.BaseProcess]:
+    """One process per plan (spawned: a fresh interpreter, no GIL shared, no forked torch state)."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker_main, args=(plan,), name=f"tune-worker-{plan.worker}") for plan in plans]
+    for proc in procs:
+        proc.start()
+    return procs
+
+
+# --- results --------------------------------------------------------------------------------
+def best_trials(study: optuna.Study, n: int = 5) -> list[Any]:
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.value is not None]
+    return sorted(trials, key=lambda t: t.value, reverse=study.direction.name == "MAXIMIZE")[:n]
+
+
+def importances(study: optuna.Study) -> dict[str, float] | str:
+    """Parameter importances, or why there are none yet."""
+    import optuna
+
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if len(complete) < 2:
+        return f"need at least 2 complete trials (have {len(complete)})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "importances will be equal" for a handful of trials
+            return optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
+        return f"not available: {' '.join(str(exc).split())[:120]}"
+
+
+def config_toml(config: Config, description: str) -> str:
+    """A preset-style flat TOML file of every field (None fields left out: they are the default)."""
+    lines = [f"description = {json.dumps(description)}"]
+    for name, value in config.to_dict().items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = json.dumps(str(value))  # JSON's escapes are TOML's
+        lines.append(f"{name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def export_best(study: optuna.Study, spec: TuneSpec, path: Path) -> Config:
+    """Write the best trial's full config to `path` (checked, atomic); TuneError if none completed."""
+    best = best_trials(study, 1)
+    if not best:
+        raise TuneError(f"study {shown(study.study_name)} has no complete trial to export yet")
+    trial = best[0]
+    config = spec.config_for(trial.params)
+    text = config_toml(config, f"Best trial {trial.number} of tune study {study.study_name!r} "
+                       f"(objective {spec.objective}: {trial.value:g}).")
+    try:
+        atomic_write(path, text.encode("utf-8"), "--export-best file")
+    except PathError as exc:
+        raise TuneError(str(exc)) from None
+    return config
+
+
+def check_export(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    if path.suffix.lower() != ".toml":
+        raise TuneError(f"--export-best {shown_path(path)} must end in .toml (train --config reads it)")
+    try:
+        return check_output(path, "--export-best")
+    except PathError as exc:
+        raise TuneError(str(exc)) from None
