@@ -166,8 +166,9 @@ def build_space(params: list[str] | None, sets: list[str]) -> tuple[dict[str, Di
         name, value = name.strip(), value.strip()
         if not sep:
             raise TuneError(f"--set {shown(item)} is not name=low..high, name=a,b or name=value")
-        is_range = ".." in value or ("," in value and FIELDS.get(name) is not None
-                                     and (FIELDS[name].metadata["choices"] or FIELDS[name].type == "bool"))
+        is_range = ".." in value or ("," in value and (name not in FIELDS or name not in tunable()
+                                                       or FIELDS[name].metadata["choices"]
+                                                       or FIELDS[name].type == "bool"))
         if is_range:
             _check_tunable(name, "--set")
             space[name] = _narrowed(name, value)

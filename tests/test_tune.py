@@ -1,0 +1,267 @@
+"""Hyperparameter search (`sandbox/tune.py`, `tune` / `tune show`): the space, bad input, reproducibility,
+worker processes, retries of a killed worker, pruning, export, and a real PostgreSQL study.
+
+Budgets are tiny (CartPole, a thousand env steps per seed, 2 seeds, 2 trials): these tests check the
+machinery, not what it finds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+import main
+from sandbox.config import FIELDS, Config, load_config_file, load_preset
+from sandbox.tune import SPEC_ATTR, Objective, TuneSpec, make_spec
+from sandbox.tune_space import DEFAULT_PARAMS, build_space, default_dist, tunable
+
+ROOT = Path(__file__).resolve().parent.parent
+# A trial of a few seconds: CartPole, learning from step 100, greedy checks of 3 episodes every 10.
+TINY = ["--preset", "cartpole", "--objective", "score", "--params", "learning_rate,gamma", "--set",
+        "learning_starts=100", "--set", "memory_capacity=2000", "--budget", "1000", "--eval-every", "10",
+        "--eval-episodes", "3", "--seeds", "2", "--trials", "2"]
+
+
+def _url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=name, storage=url).get_trials()
+
+
+# --- the space -----------------------------------------------------------------------------
+def test_default_space_follows_the_config_metadata():
+    space, fixed = build_space(None, [])
+    assert list(space) == list(DEFAULT_PARAMS) and fixed == {}
+    lr = space["learning_rate"]
+    assert (lr.kind, lr.low, lr.high, lr.log) == ("float", 1e-4, 1e-3, True)  # recommended "1e-4 – 1e-3"
+    assert (space["batch_size"].kind, space["batch_size"].low, space["batch_size"].high) == ("int", 64, 256)
+    assert space["gamma"].log is False and (space["gamma"].low, space["gamma"].high) == (0.95, 0.999)
+    assert (space["memory_capacity"].low, space["memory_capacity"].high) == (10_000, 100_000)
+    assert space["loss"].kind == "categorical" and space["loss"].choices == FIELDS["loss"].metadata["choices"]
+    assert default_dist("double_dqn").choices == (False, True)
+    for name in tunable():  # every default range lies inside what the field allows
+        d = default_dist(name)
+        m = FIELDS[name].metadata
+        if d.kind != "categorical":
+            assert m["low"] <= d.low <= d.high <= m["high"], name
+            assert d.kind == ("int" if FIELDS[name].type == "int" else "float")
+    assert not {"env_id", "seed", "device", "max_episodes"} & set(tunable())
+
+
+def test_set_narrows_picks_and_fixes():
+    space, fixed = build_space(["learning_rate", "gamma", "memory_capacity"],
+                               ["learning_rate=2e-4..5e-4", "loss=huber,mse", "memory_capacity=5000",
+                                "tau=0.001..0.01", "double_dqn=true,false"])
+    assert (space["learning_rate"].low, space["learning_rate"].high) == (2e-4, 5e-4)
+    assert space["learning_rate"].log is False  # a span under 10x is searched linearly
+    assert space["loss"].choices == ("huber", "mse") and space["double_dqn"].choices == (True, False)
+    assert space["tau"].log is True and "memory_capacity" not in space and fixed == {"memory_capacity": 5000}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--params", "colour"], "--params: unknown parameter 'colour'"),
+    (["--params", "seed"], "--params: seed cannot be tuned"),
+    (["--set", "env_id=a,b"], "--set: env_id cannot be tuned"),
+    (["--set", "seed=1..5"], "--set: seed cannot be tuned"),
+    (["--set", "gamma=0.99..0.9"], "--set gamma='0.99..0.9' is reversed"),
+    (["--set", "learning_rate=1e-9..1e-3"], "is outside the field's range; allowed: a number from 1e-07 to 1"),
+    (["--set", "batch_size=1.5..8"], "the range must be two values, each an integer"),
+    (["--set", "loss=mse,l1"], "'l1' is not allowed; allowed: one of 'mse', 'huber'"),
+    (["--set", "loss=0..1"], "loss takes choices (a,b), not a range"),
+    (["--storage", "nosuch://x"], "--storage 'nosuch://x': cannot open"),
+    (["--storage", "not a url"], "is not a database URL"),
+    (["--storage", "sqlite:////no/such/folder/t.db"], "does not exist"),
+    (["--storage", "postgresql+psycopg://u:secret@127.0.0.1:1/db"], "cannot open"),
+    (["--export-best", "best.json"], "must end in .toml"),
+    (["--seeds", "0"], "--seeds: '0' is not allowed"),
+    (["--preset", "nope"], "unknown preset 'nope'"),
+])
+def test_bad_tune_arguments_are_one_line_and_exit_2(args, message, capsys, tmp_path):
+    argv = ["tune", *args]
+    if "--storage" not in args:
+        argv += ["--storage", _url(tmp_path / "t.db")]
+    assert main.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "secret" not in err
+
+
+def test_show_of_a_missing_study_is_one_line(capsys, tmp_path):
+    url = _url(tmp_path / "t.db")
+    assert main.main(["tune", "show", "--study", "nope", "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: no study 'nope' in this storage; studies: none"
+
+
+# --- studies ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory):
+    """A finished 2-trial study (TPE seed 7, --jobs 1), run through the CLI."""
+    url = _url(tmp_path_factory.mktemp("tune") / "a.db")
+    assert main.main(["tune", *TINY, "--seed", "7", "--study", "a", "--storage", url]) == 0
+    return url
+
+
+def test_a_seeded_study_is_reproducible(tiny_study, tmp_path, capsys):
+    again = _url(tmp_path / "b.db")
+    assert main.main(["tune", *TINY, "--seed", "7", "--study", "a", "--storage", again]) == 0
+    out = capsys.readouterr().out
+    assert "best trials (2 complete)" in out
+    first, second = _trials(tiny_study, "a"), _trials(again, "a")
+    assert [t.params for t in first] == [t.params for t in second]
+    assert [t.value for t in first] == [t.value for t in second]
+    assert [t.intermediate_values for t in first] == [t.intermediate_values for t in second]
+    assert first[0].params != first[1].params
+    for t in first:  # two seeds per trial, scored by their median
+        seeds = t.user_attrs["seeds"]
+        assert [s["seed"] for s in seeds] == [1, 2] and all(s["steps"] == 1000 for s in seeds)
+        assert t.value == pytest.approx(sum(s["value"] for s in seeds) / 2)
+        assert t.user_attrs["worker_pid"] == os.getpid()
+
+
+def test_a_study_rerun_continues_and_refuses_another_search(tiny_study, capsys):
+    assert main.main(["tune", "--study", "a", "--storage", tiny_study, "--trials", "2"]) == 0  # joins: nothing left
+    assert "joined, 2 finished trials" in capsys.readouterr().out
+    assert len(_trials(tiny_study, "a")) == 2
+    assert main.main(["tune", "--study", "a", "--storage", tiny_study, "--params", "gamma"]) == 2
+    assert "already searches something else" in capsys.readouterr().err
+
+
+def test_show_prints_trials_and_importances_and_exports_the_best(tiny_study, tmp_path, capsys):
+    best = tmp_path / "best.toml"
+    assert main.main(["tune", "show", "--study", "a", "--storage", tiny_study, "--export-best", str(best)]) == 0
+    out = capsys.readouterr().out
+    assert "trials (2 complete)" in out and "learning_rate=" in out and "gamma=" in out
+    assert "parameter importances" in out and "need at least" not in out
+    study = optuna.load_study(study_name="a", storage=tiny_study)
+    spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
+    loaded = load_config_file(best)
+    assert loaded == spec.config_for(study.best_trial.params)
+    assert loaded.env_id == "CartPole-v1" and loaded.learning_starts == 100
+    assert main.main(["train", "--config", str(best), "--episodes", "1", "--eval-episodes", "0", "--quiet"]) == 0
+
+
+def test_two_jobs_are_two_processes_reporting_into_one_sqlite_study(tmp_path, capsys):
+    url = _url(tmp_path / "j.db")
+    assert main.main(["tune", *TINY, "--study", "j", "--storage", url, "--jobs", "2"]) == 0
+    trials = _trials(url, "j")
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    pids = {t.user_attrs["worker_pid"] for t in trials}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert {t.user_attrs["worker"] for t in trials} == {0, 1}
+
+
+def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
+    url = _url(tmp_path / "k.db")
+    args = ["tune", "--preset", "fast", "--params", "learning_rate", "--budget", "3000",
+            "--seeds", "1", "--eval-every", "5", "--eval-episodes", "2", "--trials", "1", "--study", "k",
+            "--storage", url, "--heartbeat", "1"]
+    proc = subprocess.Popen([sys.executable, "main.py", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        running = []
+        while not running:  # wait for the trial to be RUNNING in storage, then kill its worker outright
+            assert proc.poll() is None, "the worker ended before its trial was seen running"
+            assert time.monotonic() < deadline, "no trial became RUNNING"
+            try:
+                running = [t for t in _trials(url, "k") if t.state.name == "RUNNING"]
+            except (KeyError, optuna.exceptions.StorageInternalError):
+                running = []
+            time.sleep(0.05)  # poll interval, not synchronisation: the loop waits for the state
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert main.main(args) == 0  # the same command again: the dead worker's trial goes stale, then is retried
+    trials = _trials(url, "k")
+    assert [t.state.name for t in trials] == ["FAIL", "COMPLETE"]
+    assert trials[0].user_attrs["worker_pid"] == proc.pid
+    assert trials[1].system_attrs["failed_trial"] == 0 and trials[1].params == trials[0].params
+    assert trials[1].user_attrs["worker_pid"] == os.getpid()
+
+
+def test_the_pruner_stops_a_hopeless_trial():
+    spec = make_spec(load_preset("cartpole").with_changes(learning_starts=100, memory_capacity=2000),
+                     build_space(["learning_rate"], [])[0], "score", seeds=2, budget=1000, eval_every=5,
+                     eval_episodes=2)
+    study = optuna.create_study(direction="maximize",
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
+    dist = optuna.distributions.FloatDistribution(1e-4, 1e-3, log=True)
+    study.add_trial(optuna.trial.create_trial(params={"learning_rate": 5e-4}, distributions={"learning_rate": dist},
+                                              value=500.0, intermediate_values={5: 500.0, 10: 500.0}))
+    study.optimize(Objective(spec), n_trials=1)
+    trial = study.trials[-1]
+    assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [5]  # stopped at its first report
+
+
+def test_steps_objective_penalises_unsolved_runs():
+    from sandbox.tune import run_trial, unsolved_value
+
+    spec = make_spec(load_preset("fast"), build_space(["gamma"], [])[0], "steps", seeds=1, budget=400,
+                     eval_every=1, eval_episodes=1)
+    reports = []
+    value, seeds = run_trial(Config.from_dict(spec.base), spec, lambda step, v: reports.append((step, v)))
+    assert [s for s, _ in reports] == [1, 2]  # two 200-step episodes, a report after each
+    assert value == unsolved_value(400, seeds[0]["best_greedy_mean"], -110.0) > 400
+    assert unsolved_value(400, -110.0, -110.0) == 400 and unsolved_value(400, -1e9, -110.0) == 800
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------------
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throwaway PostgreSQL 15 server on a free local port (initdb and pg_ctl run as `postgres` when root)."""
+    if not (PG_BIN / "initdb").exists() or not (PG_BIN / "pg_ctl").exists():
+        pytest.skip(f"PostgreSQL 15 server binaries not installed ({PG_BIN}/initdb, pg_ctl): apt-get install "
+                    "postgresql-15")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed (pip install -e '.[test]')")
+    run_as: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="rl-sandbox-pg-"))
+    if os.geteuid() == 0:  # initdb and the server refuse root
+        run_as = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", _free_port()
+    try:
+        subprocess.run([*run_as, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-N"],
+                       check=True, capture_output=True, timeout=120)
+        subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-t", "60",
+                        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True, timeout=120)
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True) as c:
+            c.execute("CREATE DATABASE tune")
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/tune"
+    finally:
+        subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_two_workers_share_a_postgresql_study(postgres, capsys):
+    assert main.main(["tune", *TINY, "--study", "pg", "--storage", postgres, "--jobs", "2"]) == 0
+    trials = _trials(postgres, "pg")
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    assert len({t.user_attrs["worker_pid"] for t in trials}) == 2
+    assert main.main(["tune", "show", "--study", "pg", "--storage", postgres]) == 0
+    assert "trials (2 complete)" in capsys.readouterr().out
