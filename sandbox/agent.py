@@ -13,7 +13,7 @@ from torch import nn
 from sandbox.config import Config, ConfigError
 from sandbox.envs import EnvSpec
 from sandbox.memory import NStepBuffer, ReplayMemory
-from sandbox.networks import QNetwork, build_network, mlp_loss_and_gradients
+from sandbox.networks import BoundNetwork, QNetwork, build_network, mlp_loss_and_gradients
 
 
 def views(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -25,12 +25,14 @@ def views(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
     return out
 
 
-def flatten_parameters(net: nn.Module) -> torch.Tensor:
-    """Move `net`'s parameters into one contiguous buffer and make each a view of it."""
+def flatten_parameters(net: BoundNetwork) -> torch.Tensor:
+    """Move `net`'s parameters into one contiguous buffer and make each a view of it (the net's
+    layer views are rebuilt on the new storage)."""
     params = list(net.parameters())
     flat = torch.cat([p.detach().reshape(-1) for p in params])
     for p, view in zip(params, views(flat, params), strict=True):
         p.data = view
+    net.bind()
     return flat
 
 
