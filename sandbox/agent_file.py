@@ -37,7 +37,8 @@ from sandbox.trainer import EpisodeStats, History, LiveEdit, Trainer
 T = TypeVar("T")
 
 FORMAT = "rl-sandbox-agent"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: greedy evaluations in the history; version 1 files still load
+READABLE_VERSIONS = ("1", "2")
 SUFFIX = ".agent"
 MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON of 10,000 live edits fits; its parse stays ~100 MB
 MAX_FILE_BYTES = 8 * 1024**3
@@ -200,10 +201,10 @@ def read_header(source: Source) -> tuple[dict[str, Any], dict[str, Any], int]:
     meta = header.pop("__metadata__", None)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise AgentFileError("not an RL Sandbox agent file (a safetensors file without our format marker)")
-    if meta.get("format_version") != str(FORMAT_VERSION):
+    if meta.get("format_version") not in READABLE_VERSIONS:
         raise AgentFileError(
             f"agent file format version {shown(meta.get('format_version'))} is not supported; "
-            f"this version of RL Sandbox reads version {FORMAT_VERSION}"
+            f"this version of RL Sandbox reads versions {', '.join(READABLE_VERSIONS)}"
         )
     body = size - 8 - header_len
     spans = sorted(_check_entry(name, entry, body) for name, entry in header.items())
@@ -246,7 +247,7 @@ def parse(source: Source) -> Parsed:
     if info is None:
         raise AgentFileError(f"{source.name}: the metadata is missing")
     try:
-        plan = check_info(info)
+        plan = check_info(info, int(meta["format_version"]))
         check_table(plan, header)
     except SchemaError as exc:
         raise AgentFileError(f"{source.name}: {exc}") from None
@@ -347,7 +348,9 @@ def _fill(trainer: Trainer, parsed: Parsed, info: dict[str, Any]) -> None:
         agent.memory.restore({k: parsed.tensor(f"memory.{k}") for k in MEMORY_ARRAYS}, info["memory"])
     agent.steps, agent.updates = counters["steps"], counters["updates"]
     agent.rng.bit_generator.state = info["rng"]["agent"]
-    columns = {name: parsed.tensor(f"history.{name}") for name in HISTORY_FIELDS}
+    n = counters["episodes"]
+    columns = {name: parsed.tensor(f"history.{name}") if f"history.{name}" in parsed.plan.tensors
+               else np.full(n, np.nan) for name in HISTORY_FIELDS}  # version 1: no evaluations
     history = History(edits=[LiveEdit(**e) for e in info["edits"]])
     for i in range(counters["episodes"]):
         row = {name: columns[name][i].item() for name in HISTORY_FIELDS}

@@ -24,6 +24,8 @@ from sandbox.trainer import EpisodeStats
 
 INFO_KEYS = ("versions", "config", "spec", "counters", "rng", "optimizer", "memory", "edits", "saved_mid_episode")
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
+V1_HISTORY_FIELDS = [name for name in HISTORY_FIELDS if not name.startswith("greedy_")]  # before evaluations
+MAY_BE_NAN = ("mean_loss", "greedy_mean", "greedy_std")  # no update in the episode; no evaluation after it
 MAX_COUNT = 10**13  # steps, updates, episodes: far beyond any run, far below float64's exact integers
 MAX_DIM = 100_000  # observation size or action count
 MAX_EDITS = 10_000
@@ -90,14 +92,21 @@ def check_rng(value: Any, where: str) -> dict[str, Any]:
 
 
 # --- the metadata ------------------------------------------------------------------------
-def check_info(info: Any) -> Plan:
-    """Check the JSON metadata completely; returns the tensor table it implies."""
+def check_info(info: Any, version: int = 2) -> Plan:
+    """Check the JSON metadata completely; returns the tensor table it implies.
+
+    Version 1 files predate greedy evaluations: their runs used the training moving average as
+    the solve rule, so that is what a config without `solve_rule` gets.
+    """
     _dict(info, "metadata", INFO_KEYS)
     versions = info["versions"]
     if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
         raise SchemaError("versions must map package names to version strings")
     try:
-        config = Config.from_dict(info["config"])
+        data = info["config"]
+        if version == 1 and isinstance(data, dict):
+            data = {"solve_rule": "training_mean"} | data
+        config = Config.from_dict(data)
     except ConfigError as exc:
         raise SchemaError(f"config: {exc}") from None
     spec = info["spec"]
@@ -117,7 +126,8 @@ def check_info(info: Any) -> Plan:
     _check_edits(info["edits"], episodes, steps)
     if not isinstance(info["saved_mid_episode"], bool):
         raise SchemaError("saved_mid_episode must be true or false")
-    tensors = _tensor_table(config, obs_dim, n_actions, updates, episodes, memory_size)
+    tensors = _tensor_table(config, obs_dim, n_actions, updates, episodes, memory_size,
+                            HISTORY_FIELDS if version >= 2 else V1_HISTORY_FIELDS)
     return Plan(info, config, obs_dim, n_actions, tensors)
 
 
@@ -197,7 +207,7 @@ def _check_edits(edits: Any, episodes: int, steps: int) -> None:
 
 
 def _tensor_table(config: Config, obs_dim: int, n_actions: int, updates: int, episodes: int,
-                  memory_size: int | None) -> dict[str, TensorSpec]:
+                  memory_size: int | None, history_fields: list[str]) -> dict[str, TensorSpec]:
     with torch.device("meta"):  # shapes only: nothing is allocated
         net = build_network(config.network, obs_dim, n_actions, config.hidden_units, config.hidden_layers)
     shapes = {name: tuple(p.shape) for name, p in net.state_dict().items()}
@@ -212,7 +222,7 @@ def _tensor_table(config: Config, obs_dim: int, n_actions: int, updates: int, ep
             two_d = name in ("states", "next_states")
             table[f"memory.{name}"] = TensorSpec("I64" if name == "actions" else "F32",
                                                  (memory_size, obs_dim) if two_d else (memory_size,))
-    table |= {f"history.{name}": TensorSpec("F64", (episodes,)) for name in HISTORY_FIELDS}
+    table |= {f"history.{name}": TensorSpec("F64", (episodes,)) for name in history_fields}
     table["history.losses"] = TensorSpec("F32", (updates,))
     return table
 
@@ -272,10 +282,9 @@ _COUNTS = ("index", "length", "total_steps", "updates")
 def _check_history_values(name: str, value: np.ndarray, info: dict[str, Any]) -> None:
     field = name.split(".", 1)[1]
     counters = info["counters"]
-    # mean_loss is NaN for an episode without a gradient step; everything else is finite
     limit = MAX_ABS_LOSS if field == "losses" else MAX_ABS_HISTORY
     with np.errstate(invalid="ignore"):
-        ok = bool(np.all(np.abs(value[~np.isnan(value)] if field == "mean_loss" else value) <= limit))
+        ok = bool(np.all(np.abs(value[~np.isnan(value)] if field in MAY_BE_NAN else value) <= limit))
     if ok and field in _FLAGS:
         ok = np.isin(value, (0.0, 1.0)).all()
     if ok and field == "index":

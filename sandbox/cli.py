@@ -272,10 +272,12 @@ def _save_best(best: BestAgent | None, trainer: Trainer, path: Path) -> bool:
     if best is None:
         return False
     if best.mark is None:
-        print(f"no best agent to save: fewer than {trainer.config.solve_window} episodes (the moving-average "
-              "window)", file=sys.stderr)
+        wait = (f"no greedy evaluation yet (every {trainer.config.eval_every} episodes)"
+                if trainer.config.solve_rule == "greedy" else
+                f"fewer than {trainer.config.solve_window} episodes (the moving-average window)")
+        print(f"no best agent to save: {wait}", file=sys.stderr)
         return True
-    print(f"the best agent: episode {best.mark.episode + 1}, moving average {best.mark.moving_average:.1f}")
+    print(f"the best agent: {best.mark.describe()}")
     return _write(best.data, path, "best agent")
 
 
@@ -298,14 +300,12 @@ def format_episode(s: EpisodeStats, total: int) -> str:
     end = "goal" if s.terminated else "cut "
     return (f"ep {s.index + 1:>5}/{total}  score {s.score:8.1f}  avg {s.moving_average:8.1f}  {end} "
             f"len {s.length:4d}  eps {s.epsilon:.3f}  loss {loss}  steps {s.total_steps:>8}  "
-            f"{s.steps_per_second:6.0f} st/s" + ("  SOLVED" if s.solved else ""))
+            f"{s.steps_per_second:6.0f} st/s" + (f"  greedy {s.greedy_mean:7.1f}" if s.evaluated else "")
+            + ("  SOLVED" if s.solved else ""))
 
 
 def _jsonable(stats: EpisodeStats) -> dict:
-    d = asdict(stats)
-    if math.isnan(d["mean_loss"]):
-        d["mean_loss"] = None
-    return d
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(stats).items()}
 
 
 def _print_summary(trainer: Trainer, seconds: float, first: int, eval_episodes: int, out: TextIO) -> None:
@@ -317,13 +317,28 @@ def _print_summary(trainer: Trainer, seconds: float, first: int, eval_episodes: 
     print(f"--- {len(ran)} episodes, {steps} steps in {seconds:.1f} s ({steps / max(seconds, 1e-9):.0f} steps/s)",
           file=out)
     if eps:
+        c = trainer.config
         best = max(eps, key=lambda e: e.moving_average)
-        print(f"best moving average {best.moving_average:.1f} at episode {best.index + 1}; "
-              f"last {eps[-1].moving_average:.1f}; threshold {trainer.threshold}", file=out)
+        print(f"training moving average ({c.solve_window} episodes): best {best.moving_average:.1f} at episode "
+              f"{best.index + 1}; last {eps[-1].moving_average:.1f}", file=out)
+        evals = [e for e in eps if e.evaluated]
+        if evals:
+            top = max(evals, key=lambda e: e.greedy_mean)
+            print(f"greedy evaluations ({c.eval_episodes} episodes every {c.eval_every}): best {top.greedy_mean:.1f} "
+                  f"at episode {top.index + 1}; last {evals[-1].greedy_mean:.1f}", file=out)
+        rule = ("greedy evaluation" if c.solve_rule == "greedy" else "training moving average")
         solved = next((e for e in eps if e.solved), None)
-        print(f"solved at episode {solved.index + 1}" if solved else "not solved", file=out)
+        if solved:
+            value = solved.greedy_mean if c.solve_rule == "greedy" else solved.moving_average
+            print(f"solved at episode {solved.index + 1}, step {solved.total_steps:,} ({rule} {value:.1f} ≥ "
+                  f"{trainer.threshold:g})", file=out)
+        else:
+            values = [e.greedy_mean for e in evals] if c.solve_rule == "greedy" else [e.moving_average for e in eps]
+            best_text = f"best {max(values):.1f} vs {trainer.threshold:g}" if values and trainer.threshold is not None \
+                else "no evaluation yet"
+            print(f"not solved ({rule}: {best_text})", file=out)
     if eval_episodes:
         r = evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, eval_episodes,
                      trainer.config.seed + EVAL_SEED_OFFSET, trainer.threshold)
-        print(f"greedy evaluation ({eval_episodes} episodes): mean {r.mean:.1f} ± {r.std:.1f}, "
+        print(f"final greedy evaluation ({eval_episodes} episodes): mean {r.mean:.1f} ± {r.std:.1f}, "
               f"min {r.min:.0f}, max {r.max:.0f}, success {r.success_rate:.0%}", file=out)

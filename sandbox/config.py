@@ -129,11 +129,19 @@ class Config:
                       high=2**31 - 1)
     max_episodes: int = param(1000, "Training stops after this many episodes.", "Run", live=True, low=1,
                               high=10**9)
-    solve_threshold: float | None = param(None, "Solved when the mean score over `solve_window` episodes "
-                                          "exceeds this (empty = the env's registered threshold).", "Run",
-                                          live=True)
-    solve_window: int = param(100, "Episodes in the moving average used for the solve rule.", "Run", live=True,
-                              low=1, high=100000)
+    solve_rule: str = param("greedy", "When a run counts as solved. 'greedy': a periodic evaluation of the "
+                            "greedy policy (no exploration, no learning) on its own env and the env's true reward "
+                            "reaches the threshold. 'training_mean': the notebook's rule, the moving average of the "
+                            "training episodes (exploration and shaping included, so it lags the agent).", "Run",
+                            live=True, choices=("greedy", "training_mean"))
+    solve_threshold: float | None = param(None, "The score that counts as solved (empty = the env's registered "
+                                          "threshold).", "Run", live=True)
+    eval_every: int = param(20, "Training episodes between two greedy evaluations (solve_rule 'greedy').", "Run",
+                            live=True, low=1, high=10**6, recommended="10 – 50")
+    eval_episodes: int = param(100, "Greedy episodes in each evaluation; their mean is compared with the "
+                               "threshold.", "Run", live=True, low=1, high=10000, recommended="100")
+    solve_window: int = param(100, "Episodes in the training moving average (the 'training_mean' rule and the "
+                              "score plot's curve).", "Run", live=True, low=1, high=100000)
     stop_when_solved: bool = param(True, "Stop training once solved.", "Run", live=True)
     device: str = param("auto", "Torch device: 'auto' picks cuda when available, else cpu.", "Run",
                         choices=("auto", "cpu", "cuda"))

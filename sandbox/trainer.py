@@ -20,6 +20,9 @@ from threadpoolctl import threadpool_limits
 from sandbox.agent import DQNAgent
 from sandbox.config import LIVE_FIELDS, Config, ConfigError
 from sandbox.envs import ObservationScaler, make_env, potential, spec_of
+from sandbox.evaluate import EvalResult, evaluate
+
+EVAL_STREAM = 7  # the greedy evaluations' seeds: a stream of their own, apart from training's
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,18 @@ class EpisodeStats:
     solved: bool
     start_value: float  # max Q of the episode's first state, when it was seen: what the agent expected
     discounted_return: float  # sum of gamma^t * (learning) reward: what it then got
+    greedy_mean: float = math.nan  # the greedy evaluation run after this episode (NaN: none ran)
+    greedy_std: float = math.nan
+
+    @property
+    def evaluated(self) -> bool:
+        return not math.isnan(self.greedy_mean)
 
     def deterministic(self) -> tuple:
         """Every field but the wall-clock speed, for comparing runs."""
         return (self.index, self.score, self.length, self.terminated, self.truncated, self.moving_average,
                 self.epsilon, self.mean_loss, self.total_steps, self.updates, self.solved, self.start_value,
-                self.discounted_return)
+                self.discounted_return, self.greedy_mean, self.greedy_std)
 
 
 @dataclass(frozen=True)
@@ -265,12 +274,30 @@ class Trainer:
     def close(self) -> None:
         self.env.close()
 
+    def evaluation_due(self) -> bool:
+        """Whether the episode that just finished is followed by a greedy evaluation."""
+        c = self.config
+        return c.solve_rule == "greedy" and (self.episodes_done + 1) % c.eval_every == 0
+
+    def evaluate_greedy(self) -> EvalResult:
+        """The solve rule's evaluation: `eval_episodes` greedy episodes on an env of their own.
+
+        The k-th evaluation of a run is seeded from (seed, k), so it is the same whether the run was
+        paused, saved or resumed, and each evaluation sees start states training never chose.
+        """
+        k = sum(1 for e in self.history.episodes if e.evaluated)
+        seed = int(np.random.SeedSequence([self.config.seed, EVAL_STREAM, k]).generate_state(1)[0])
+        return evaluate(self.agent, self.scaler, self.spec.env_id, self.config.eval_episodes, seed, self.threshold)
+
     def _finish_episode(self, terminated: bool, truncated: bool) -> EpisodeStats:
         self._recent.append(self._episode_score)
         moving = float(np.mean(self._recent))
         threshold = self.threshold
-        solved = (threshold is not None and len(self._recent) >= self.config.solve_window
-                  and moving >= threshold)
+        greedy = self.evaluate_greedy() if self.evaluation_due() else None
+        if self.config.solve_rule == "greedy":
+            solved = greedy is not None and greedy.solved
+        else:
+            solved = threshold is not None and len(self._recent) >= self.config.solve_window and moving >= threshold
         stats = EpisodeStats(
             index=self.episodes_done,
             score=self._episode_score,
@@ -286,6 +313,8 @@ class Trainer:
             solved=solved or self.solved,
             start_value=self._episode_start_value,
             discounted_return=self._episode_discounted,
+            greedy_mean=greedy.mean if greedy else math.nan,
+            greedy_std=greedy.std if greedy else math.nan,
         )
         self._trajectory.append(self._obs)
         self._last_trajectory = np.array(self._trajectory)

@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self, "Restore best agent?",
             f"Go back to the agent after episode {fmt.count(best.episode + 1)} ({fmt.count(best.total_steps)} "
-            f"steps), when the moving average peaked at {best.moving_average:.1f}? Training after that point is "
+            f"steps), when its {best.measure} peaked at {best.value:.1f}? Training after that point is "
             "discarded (save it first to keep it).", QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
         if answer == QMessageBox.Yes:
             self.worker_call("restore_best")
@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
 
     def _on_best(self, best) -> None:
         self._update_actions()
-        self.plots.set_best(None if best is None else best.episode + 1, None if best is None else best.moving_average)
+        self.plots.set_best(None if best is None else best.episode + 1, None if best is None else best.value)
 
     def _on_failed(self, what: str, message: str) -> None:
         self.files.on_failed(what)

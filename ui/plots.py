@@ -79,7 +79,7 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.layout_widget)
 
         # The legend gets its own strip above the plots, where it can never hide a curve.
-        self.legend = pg.LegendItem(colCount=3, horSpacing=6)
+        self.legend = pg.LegendItem(colCount=4, horSpacing=4)
         self.layout_widget.addItem(self.legend, row=0, col=0)
         self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
@@ -103,6 +103,10 @@ class TrainingPlots(QWidget):
         self.score_plot.addItem(self.random_points)
         self.human_scores: list[tuple[float, float]] = []
         self.random_scores: list[tuple[float, float]] = []
+        self.greedy_points = pg.ScatterPlotItem(symbol="s", size=8, brush=pg.mkBrush(0, 150, 0),
+                                                pen=pg.mkPen("w", width=1), name="greedy eval")
+        self.score_plot.addItem(self.greedy_points)
+        self.greedy: list[tuple[float, float]] = []  # (episode, greedy mean) of the solve rule's evaluations
         self.ghost_runs: list[tuple[str, np.ndarray]] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
@@ -110,8 +114,8 @@ class TrainingPlots(QWidget):
                                              pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
 
-        for item in (self.score_curve, self.average_curve, self.solved_point, self.best_point, self.human_points,
-                     self.random_points):
+        for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
+                     self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
         self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
@@ -146,7 +150,8 @@ class TrainingPlots(QWidget):
         self.markers.clear()
         self.solved_at = None
         self.set_best(None, None)
-        for scores, points in ((self.human_scores, self.human_points), (self.random_scores, self.random_points)):
+        for scores, points in ((self.human_scores, self.human_points), (self.random_scores, self.random_points),
+                               (self.greedy, self.greedy_points)):
             scores.clear()
             points.setData([], [])
         self.set_threshold(threshold)
@@ -172,9 +177,10 @@ class TrainingPlots(QWidget):
         self.scores.extend([e.score for e in episodes])
         self.averages.extend([e.moving_average for e in episodes])
         self.epsilons.extend([e.epsilon for e in episodes])
+        self.greedy.extend((e.index + 1, e.greedy_mean) for e in episodes if e.evaluated)
         solved = next((e for e in episodes if e.solved), None)
         if solved is not None and self.solved_at is None:
-            self.solved_at = (solved.index + 1, solved.moving_average)
+            self.solved_at = (solved.index + 1, solved.greedy_mean if solved.evaluated else solved.moving_average)
         self._dirty = True
 
     def add_losses(self, losses: np.ndarray) -> None:
@@ -276,6 +282,7 @@ class TrainingPlots(QWidget):
         self.epsilon_curve.setData(x, self.epsilons.values)
         losses = self.losses.values
         self.loss_curve.setData(np.arange(1, len(losses) + 1), losses)
+        self.greedy_points.setData(*(zip(*self.greedy, strict=True) if self.greedy else ([], [])))
         if self.solved_at:
             self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
         else:
