@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.config import Config, ConfigError, shown
+from sandbox.config import FIELDS, Config, ConfigError, shown
 from sandbox.evaluate import EVAL_SEED_OFFSET, EvalResult, evaluate
 from sandbox.files import PathError, atomic_write, check_output, data_dir, shown_path
 from sandbox.trainer import Trainer, TrainingDiverged, limit_threads
@@ -118,6 +118,8 @@ class SeedRun:
 
     def __init__(self, config: Config, spec: TuneSpec) -> None:
         self.spec = spec
+        if "solve_rule" in FIELDS:  # the trainer's own periodic evaluation off: greedy_check is the one judge
+            config = config.with_changes(solve_rule="training_mean")
         self.trainer = Trainer(config)
         self.threshold = self.trainer.threshold
         self.best_mean = -math.inf
