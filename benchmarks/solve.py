@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from sandbox.config import Config
-from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
+from sandbox.evaluate import EvalResult
 from sandbox.trainer import Trainer
 
 
@@ -29,33 +29,37 @@ class SolveRun:
 
 def time_to_solve(preset: str, config: Config, eval_every: int = 20, eval_episodes: int = 100,
                   max_steps: int = 200_000, threshold: float = -110.0) -> SolveRun:
-    """Train episode by episode; every `eval_every` episodes run a greedy evaluation; stop at
-    `threshold` or after `max_steps` env steps."""
-    config = config.with_changes(stop_when_solved=False, max_episodes=10**9)
+    """Train until the trainer's own solve rule says solved (a greedy evaluation of `eval_episodes`
+    every `eval_every` episodes reaching `threshold`: the rule the app and `train` use), or until
+    `max_steps` env steps."""
+    config = config.with_changes(solve_rule="greedy", eval_every=eval_every, eval_episodes=eval_episodes,
+                                 solve_threshold=threshold, stop_when_solved=True, max_episodes=10**9)
     trainer = Trainer(config)
     run = SolveRun(preset, config.seed)
+    evaluate_greedy, eval_seconds = trainer.evaluate_greedy, [0.0]
+
+    def timed() -> EvalResult:  # evaluations are timed apart: `train_seconds` is training alone
+        t = time.perf_counter()
+        try:
+            return evaluate_greedy()
+        finally:
+            eval_seconds[0] += time.perf_counter() - t
+
+    trainer.evaluate_greedy = timed
     started = time.perf_counter()
-    eval_seconds = 0.0
     try:
-        while trainer.total_steps < max_steps:
+        while not trainer.finished and trainer.total_steps < max_steps:
             stats = trainer.run_episode()
-            greedy = None
-            if stats.index % eval_every == eval_every - 1:
-                t = time.perf_counter()
-                result = evaluate(trainer.agent, trainer.scaler, config.env_id, eval_episodes,
-                                  config.seed + EVAL_SEED_OFFSET, threshold)
-                eval_seconds += time.perf_counter() - t
-                greedy = result.mean
+            greedy = stats.greedy_mean if stats.evaluated else None
+            if greedy is not None:
                 run.final_greedy = greedy
                 run.best_greedy = max(run.best_greedy, greedy)
             run.curve.append((stats.total_steps, stats.moving_average, greedy))
-            if greedy is not None and greedy >= threshold:
-                run.solved = True
-                break
+        run.solved = trainer.solved
     finally:
         trainer.close()
     run.seconds = time.perf_counter() - started
-    run.train_seconds = run.seconds - eval_seconds
+    run.train_seconds = run.seconds - eval_seconds[0]
     run.steps = trainer.total_steps
     run.episodes = trainer.episodes_done
     return run

@@ -136,3 +136,45 @@ def test_a_diverging_update_takes_no_step_so_the_agent_stays_finite_and_savable(
     t.agent.weights[0] = float("nan")
     with pytest.raises(AgentFileError, match=r"weights are NaN or infinite .* not saved"):
         to_bytes(t)
+
+
+def test_the_greedy_rule_evaluates_every_n_episodes_and_solves_on_the_evaluation(tmp_path):
+    from sandbox.agent_file import load_trainer, save_trainer
+
+    config = load_preset("cartpole").with_changes(max_episodes=7, eval_every=2, eval_episodes=3, solve_threshold=9.0,
+                                                   memory_capacity=500, learning_starts=0, stop_when_solved=False)
+    t = Trainer(config)
+    t.run(3)
+    save_trainer(t, tmp_path / "mid.agent")
+    rest = t.run()
+    evaluated = [e.index for e in t.history.episodes if e.evaluated]
+    assert evaluated == [1, 3, 5]
+    first = t.history.episodes[1]
+    assert first.solved == (first.greedy_mean >= 9.0)  # solved by the evaluation, not the training mean
+    resumed = load_trainer(tmp_path / "mid.agent").run()
+    assert [e.deterministic() for e in resumed] == [e.deterministic() for e in rest]
+
+
+def test_version_1_agent_files_load_with_the_rule_they_were_trained_under(tmp_path):
+    import json
+    import struct
+
+    import safetensors.numpy
+
+    from sandbox.agent_file import load_trainer, save_trainer
+
+    t = Trainer(load_preset("cartpole").with_changes(max_episodes=2, memory_capacity=300))
+    t.run(2)
+    save_trainer(t, tmp_path / "v2.agent")
+    data = (tmp_path / "v2.agent").read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    meta = json.loads(data[8:8 + n])["__metadata__"]
+    info = json.loads(meta["json"])
+    for name in ("solve_rule", "eval_every", "eval_episodes"):
+        del info["config"][name]
+    tensors = {k: v for k, v in safetensors.numpy.load(data).items() if not k.startswith("history.greedy_")}
+    meta |= {"format_version": "1", "json": json.dumps(info)}
+    (tmp_path / "v1.agent").write_bytes(safetensors.numpy.save(tensors, metadata=meta))
+    old = load_trainer(tmp_path / "v1.agent")
+    assert old.config.solve_rule == "training_mean" and old.episodes_done == 2
+    assert not any(e.evaluated for e in old.history.episodes)
