@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names, shown
+from sandbox.diagnostics import Hint, diagnose
 from sandbox.envs import EnvError
 from sandbox.files import PathError, atomic_write, check_output, data_dir, same_file, shown_path
 from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged, limit_threads
@@ -159,6 +160,24 @@ class EpisodeLog:
             print(f"error: {self.error}; logging stopped, training continues", file=sys.stderr)
             self.close()
 
+    def write_summary(self, trainer: Trainer, hints: list[Hint]) -> None:
+        """The last line: the run's outcome and the coach's hints (direction, size, evidence)."""
+        if self._file is None and self.error is None and self.path is not None:
+            try:
+                self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            except OSError:
+                return
+        if self._file is None:
+            return
+        try:
+            self._file.write(json.dumps({"summary": {"episodes": trainer.episodes_done, "steps": trainer.total_steps,
+                                                     "solved": trainer.solved,
+                                                     "hints": [h.to_json() for h in hints]}}) + "\n")
+        except OSError as exc:
+            print(f"error: could not write the summary to {shown_path(self.path)}: {exc.strerror or exc}",
+                  file=sys.stderr)
+        self.close()
+
     def close(self) -> None:
         if self._file is not None:
             with contextlib.suppress(OSError):
@@ -210,6 +229,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         log.close()
     _print_summary(trainer, time.perf_counter() - started, first, args.eval_episodes, sys.stdout)
+    coach = diagnose(trainer.history, trainer.config, trainer.spec, trainer.agent.epsilon, finished=True)
+    for hint in coach:
+        print(f"coach: {hint.line()}")
+    log.write_summary(trainer, coach)
     if args.save:
         failed |= not _save(trainer, args.save, not args.no_memory)
     if args.save_best:

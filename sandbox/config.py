@@ -70,7 +70,10 @@ class Config:
                                  low=0.0, high=1000.0, recommended="1 – 100")
     bootstrap_on_truncation: bool = param(True, "Keep bootstrapping when the time limit cuts an episode "
                                           "(correct). Off = the notebook's behaviour: the 200-step cut-off "
-                                          "is treated as a terminal state.", "Environment")
+                                          "is treated as a terminal state. The trade-off: on, with a sparse "
+                                          "reward, the loss rises sharply when the goal is first reached (expected), "
+                                          "and learning can be slower with few gradient steps per env step.",
+                                          "Environment")
     normalize_observations: bool = param(False, "Rescale observations to [-1, 1] using the observation "
                                          "space's bounds (where they are finite).", "Environment")
     # Network
@@ -92,8 +95,10 @@ class Config:
                              "scores it (reduces over-estimation).", "Learning", live=True)
     gradient_clip: float = param(1.0, "Clip the gradient's global norm to this value (0 = no clipping).",
                                  "Learning", live=True, low=0.0, high=1e6, recommended="1 – 10")
-    update_interval: int = param(5, "Learn every this many env steps.", "Learning", live=True, low=1,
-                                 high=100000, recommended="1 – 16")
+    update_interval: int = param(5, "Learn every this many env steps. update_times / update_interval is the "
+                                 "number of gradient steps per env step; DQN on these tasks usually needs ≥ 0.5.",
+                                 "Learning", live=True, low=1, high=100000,
+                                 recommended="1 – 2 with update_times 1 (the notebook's 5 gives 0.2)")
     update_times: int = param(1, "Gradient steps each time the agent learns.", "Learning", live=True, low=1,
                               high=1000, recommended="1 – 8")
     n_step: int = param(1, "Multi-step returns: learn from the discounted sum of the next n rewards plus "

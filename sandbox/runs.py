@@ -32,6 +32,7 @@ class RunRecord:
     total_steps: int
     solved: bool
     group: int | None = None  # runs started together by "run seeds" share a group
+    hints: tuple[str, ...] = ()  # the coach's hints when the run ended or was replaced
 
     @property
     def episodes(self) -> int:
@@ -40,7 +41,7 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "config": self.config.to_dict(), "scores": self.scores.tolist(),
                 "averages": self.averages.tolist(), "total_steps": self.total_steps, "solved": self.solved,
-                "group": self.group}
+                "group": self.group, "hints": list(self.hints)}
 
     @classmethod
     def from_json(cls, data: Any) -> RunRecord:
@@ -55,8 +56,11 @@ class RunRecord:
         if not (isinstance(data["name"], str) and type(data["total_steps"]) is int and
                 isinstance(data["solved"], bool) and (group is None or type(group) is int)):
             raise ValueError("a run's fields are malformed")
+        hints = data.get("hints", [])
+        if not (isinstance(hints, list) and all(isinstance(h, str) for h in hints)):
+            raise ValueError("a run's hints are malformed")
         return cls(data["name"][:200], Config.from_dict(data["config"]), scores, averages, data["total_steps"],
-                   data["solved"], group)
+                   data["solved"], group, tuple(h[:1000] for h in hints[:20]))
 
     def summary(self) -> str:
         best = f", best average {self.averages.max():.1f}" if len(self.averages) else ""
@@ -67,6 +71,14 @@ class RunRecord:
 def config_diff(a: Config, b: Config) -> list[tuple[str, object, object]]:
     """(field, a's value, b's value) for every field that differs, in the config's order."""
     return [(name, old, new) for name, (old, new) in a.diff(b).items()]
+
+
+def short_diff(a: Config, b: Config, limit: int = 3) -> str:
+    """What changed from `a` to `b` in one short line: 'learning_rate 0.001 → 0.0005, seed 1 → 2'."""
+    rows = config_diff(a, b)
+    text = ", ".join(f"{name} {old:g} → {new:g}" if isinstance(old, float) and isinstance(new, float)
+                     else f"{name} {old} → {new}" for name, old, new in rows[:limit])
+    return text + (f", +{len(rows) - limit} more" if len(rows) > limit else "") if rows else "same config"
 
 
 def seed_band(records: list[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -113,6 +113,7 @@ class Session:
     batch: SeedBatch | None = None
     group: int | None = None  # the seed batch the current run belongs to
     band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None = None
+    hints: list[str] = field(default_factory=list)  # the coach's latest hints, one line each: kept with the run
 
     began = Signal(object)  # Snapshot: every view starts over from it
     episodes_added = Signal(object)  # list[EpisodeStats]
@@ -141,7 +142,7 @@ class Session:
                 self.band_changed.emit(None)
         self.config, self.spec, self.threshold = snap.config, snap.spec, snap.threshold
         self.history = _copy(snap.history)
-        self.status, self.best, self.last_eval = snap.status, None, None
+        self.status, self.best, self.last_eval, self.hints = snap.status, None, None, []
         self.path = snap.path if origin is Origin.OPENED else None
         # A recovered run, or a restored best agent (training in it, no file), is not saved yet.
         self.unsaved = origin is Origin.RECOVERED or (origin is Origin.BEST and bool(snap.history.episodes))
@@ -211,7 +212,8 @@ class Session:
         batch = f" (seed batch {self.group})" if self.group is not None else ""
         steps = self.status.total_steps if self.status else self.history.episodes[-1].total_steps
         self.runs.put(self.run_key, RunRecord(f"run {self.run_key}{batch}", self.config, scores, averages, steps,
-                                              any(e.solved for e in self.history.episodes), self.group))
+                                              any(e.solved for e in self.history.episodes), self.group,
+                                              tuple(self.hints)))
         self.runs_changed.emit()
 
     def start_batch(self, config: Config, count: int) -> Config:

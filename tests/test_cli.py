@@ -17,22 +17,27 @@ from sandbox.config import load_config_file
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _episode_lines(out: str) -> int:
+    return sum(line.startswith("ep ") for line in out.splitlines())
+
+
 def test_train_prints_episodes_and_summary_and_logs_jsonl(tmp_path, capsys):
     log = tmp_path / "log.jsonl"
     code = main.main(["train", "--preset", "notebook", "--episodes", "3", "--set", "memory_capacity=300",
                       "--log-jsonl", str(log), "--eval-episodes", "1"])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.count("ep ") == 3 and "--- 3 episodes, 600 steps" in out and "greedy evaluation" in out
+    assert _episode_lines(out) == 3 and "--- 3 episodes, 600 steps" in out and "greedy evaluation" in out
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [r["index"] for r in rows] == [0, 1, 2] and rows[-1]["total_steps"] == 600
+    assert [r["index"] for r in rows[:-1]] == [0, 1, 2] and rows[-2]["total_steps"] == 600
+    assert rows[-1]["summary"]["episodes"] == 3  # the last line: the outcome and the coach's hints
 
 
 def test_every_and_quiet(capsys):
     assert main.main(["train", "--episodes", "4", "--every", "2", "--eval-episodes", "0"]) == 0
-    assert capsys.readouterr().out.count("ep ") == 2
+    assert _episode_lines(capsys.readouterr().out) == 2
     assert main.main(["train", "--episodes", "1", "--quiet", "--eval-episodes", "0"]) == 0
-    assert "ep " not in capsys.readouterr().out
+    assert _episode_lines(capsys.readouterr().out) == 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -104,7 +109,7 @@ def test_hostile_arguments_get_one_line_and_exit_code_2_before_any_training(args
     assert main.main(args) == 2
     captured = capsys.readouterr()
     assert message in captured.err and len(captured.err.strip().splitlines()) == 1 and "Traceback" not in captured.err
-    assert "ep " not in captured.out and len(captured.err) < 400  # refused before training; echoes are capped
+    assert _episode_lines(captured.out) == 0 and len(captured.err) < 400  # refused before training; echoes are capped
 
 
 def test_env_ids_naming_a_module_never_import_it(tmp_path):
@@ -256,3 +261,16 @@ def test_the_best_agent_is_rescued_when_its_path_fails_at_the_end(tmp_path):
     rescued = list((data / "rescued").glob("best-*.agent"))
     assert len(rescued) == 1 and file_info(rescued[0]).episodes >= 1
     assert "saved the best agent to" in proc.stderr and "instead" in proc.stderr
+
+
+def test_train_ends_with_the_coachs_hints_and_logs_them(tmp_path, capsys):
+    log = tmp_path / "run.jsonl"
+    assert main.main(["train", "--preset", "notebook", "--episodes", "3", "--quiet", "--eval-episodes", "0",
+                      "--log-jsonl", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "coach: The replay memory is tiny — try memory_capacity 1,000 → 50,000: memory_capacity = 1,000" in out
+    assert "coach: Not solved: best -200.0 vs -110 — try update_interval 5 → 1" in out
+    summary = json.loads(log.read_text().splitlines()[-1])["summary"]
+    assert summary["episodes"] == 3 and not summary["solved"]
+    tiny = next(h for h in summary["hints"] if h["key"] == "memory_tiny")
+    assert tiny["suggestions"] == [{"name": "memory_capacity", "from": 1000, "to": 50000}]

@@ -1,13 +1,12 @@
-"""See inside the agent: the policy and value map (or Q bars), and the diagnostics list."""
+"""See inside the agent: the policy and value map, or the Q-values as bars."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt5.QtCore import QRectF, Qt, pyqtSignal
-from PyQt5.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt5.QtCore import QRectF, Qt
+from PyQt5.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
-from sandbox.diagnostics import Hint
 from sandbox.env_profiles import EnvProfile
 from sandbox.policy_map import PolicyMap
 
@@ -136,40 +135,3 @@ class MapView(QWidget):
         self.value_image.setImage(data, autoLevels=False)
         self.value_image.setRect(self._rect)
         self.value_bar.setLevels((low, high if high > low else low + 1e-6))
-
-
-class DiagnosticsView(QWidget):
-    """The current hints in plain words, with the parameters to try and, when it helps, the best agent."""
-
-    restore_best = pyqtSignal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.text = QLabel()
-        self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.RichText)
-        self.text.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.best_button = QPushButton("Restore best agent")
-        self.best_button.setToolTip("Go back to the agent at its best moving average")
-        self.best_button.clicked.connect(self.restore_best)
-        self.best_button.hide()
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.best_button, 0, Qt.AlignLeft)
-        self.hints: list[Hint] = []
-        self.show_hints([])
-
-    def show_hints(self, hints: list[Hint]) -> None:
-        self.hints = hints
-        if not hints:
-            self.text.setText("<b>Nothing looks wrong.</b> Hints appear here when a run stops learning: the goal "
-                              "never reached, exploration spent too early, a collapse after a peak, a diverging "
-                              "loss, a tiny replay memory, or Q-values far from the returns.")
-        else:
-            items = []
-            for h in hints:
-                color = "#b00020" if h.severity == "error" else "#b35c00"
-                items.append(f"<p><b style='color:{color}'>{h.title}</b><br>{h.detail}<br>"
-                             f"<i>Try:</i> {', '.join(f'<code>{p}</code>' for p in h.parameters)}</p>")
-            self.text.setText("".join(items))
-        self.best_button.setVisible(any(h.offer_best for h in hints))

@@ -23,9 +23,10 @@ from sandbox.session import BUSY, Origin, Session, Snapshot, State
 from sandbox.trainer import StepResult
 from ui import format as fmt
 from ui.actions import EVAL_EPISODES, build_actions
+from ui.coach_view import CoachView
 from ui.drive_keys import DriveKeys
 from ui.file_commands import FileCommands
-from ui.inspector import DiagnosticsView, MapView
+from ui.inspector import MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
 from ui.recovery import RecoveryStore
@@ -95,7 +96,7 @@ class MainWindow(QMainWindow):
         self.render_view.setFocusPolicy(Qt.StrongFocus)  # arrow keys reach the window while driving
         self.plots = TrainingPlots()
         self.result_label = ResultLine()
-        self.map_view, self.diagnostics, self.runs_view = MapView(), DiagnosticsView(), RunsView()
+        self.map_view, self.diagnostics, self.runs_view = MapView(), CoachView(), RunsView()
         self.tabs = QTabWidget()
         self.tabs.addTab(self.map_view, "Policy && value map")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         w.run_finished.connect(self._on_run_finished)
         w.failed.connect(self._on_failed)
         self.diagnostics.restore_best.connect(self.restore_best)
+        self.diagnostics.apply_suggestion.connect(self.apply_suggestion)
         self.runs_view.ghosts_changed.connect(
             lambda runs: self.plots.set_ghosts([(r.summary(), r.averages) for r in runs]))
         self.runs_view.run_seeds.connect(self.run_seeds)
@@ -247,6 +249,17 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.Yes:
             self.worker_call("restore_best")
 
+    def apply_suggestion(self, suggestion) -> None:
+        """The coach's change, through the normal paths: a live edit (with its marker), or a new agent."""
+        config = self.session.config
+        if config is None:
+            return
+        if suggestion.live:
+            self.cmd_apply.emit({suggestion.name: suggestion.value})
+            return
+        changed = config.with_changes(**{suggestion.name: suggestion.value})
+        self.files.after_discard(f"start a new agent with {suggestion}", lambda: self.begin_run(changed))
+
     def run_seeds(self, count: int) -> None:
         """Train the panel's config with `count` seeds back to back; their band appears at the end."""
         def go() -> None:
@@ -302,6 +315,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.result_label.show_evaluation(result), 8000)
 
     def _on_edits(self, edits: list) -> None:
+        self.panel.set_config(self.session.config, keep_problem=True)  # an edit from the coach shows there too
         for edit in edits:
             self.plots.add_edit(edit)
             self.statusBar().showMessage(f"{edit.name}: {edit.old} → {edit.new}", 5000)
@@ -328,6 +342,7 @@ class MainWindow(QMainWindow):
         elif inspection.q_values is not None:
             self.map_view.show_q(inspection.q_values)
         self.diagnostics.show_hints(inspection.hints)
+        self.session.hints = [h.line() for h in inspection.hints]
         count = len(inspection.hints)
         self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -24,6 +25,7 @@ from PyQt5.QtWidgets import (
 )
 
 from sandbox.config import FIELDS, GROUPS, LIVE_FIELDS, Config, ConfigError, allowed, coerce, preset_description
+from sandbox.diagnostics import learning_summary
 from sandbox.env_profiles import SHAPING_ENVS
 from sandbox.envs import SUGGESTED_ENVS
 
@@ -100,6 +102,13 @@ class ParameterPanel(QWidget):
             for name, f in FIELDS.items():
                 if f.metadata["group"] == group:
                     self._add_field(form, name)
+            if group == "Learning":  # how hard the agent learns, beside the fields that set it
+                self.intensity = QLabel()
+                self.intensity.setWordWrap(True)
+                self.intensity.setStyleSheet("color: #555;")
+                self.intensity.setToolTip("Set by update_interval, update_times, batch_size, memory_capacity and "
+                                          "gamma. DQN on these tasks usually needs ≥ 0.5 gradient steps per env step.")
+                form.addRow(self.intensity)
             column.addWidget(box)
         column.addStretch(1)
         label_width = max(label.sizeHint().width() for label in self.labels)
@@ -157,6 +166,7 @@ class ParameterPanel(QWidget):
     def set_config(self, config: Config, keep_problem: bool = False) -> None:
         """Show `config` in every editor and clear all errors."""
         self.config = config
+        self._show_intensity()
         if not keep_problem:
             self.show_problem(None)
         for name, editor in self.editors.items():
@@ -172,6 +182,10 @@ class ParameterPanel(QWidget):
                 editor.setText(_text(value))
             editor.blockSignals(False)
             self._show_error(name, None)
+
+    def _show_intensity(self) -> None:
+        spec = gym.registry.get(self.config.env_id)
+        self.intensity.setText(learning_summary(self.config, spec.max_episode_steps if spec else None))
 
     @property
     def run_exists(self) -> bool:
@@ -229,6 +243,7 @@ class ParameterPanel(QWidget):
         self._show_error(name, None)
         self.show_problem(note)
         self.config = new
+        self._show_intensity()
         if note:
             self.set_config(new, keep_problem=True)
         self.preset_box.setCurrentIndex(0)

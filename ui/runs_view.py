@@ -17,7 +17,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from sandbox.runs import RunRecord, config_diff
+from sandbox.runs import RunRecord, config_diff, short_diff
 
 
 class RunsView(QWidget):
@@ -66,8 +66,12 @@ class RunsView(QWidget):
         self.records = dict(records)
         self.list.blockSignals(True)
         self.list.clear()
+        previous = None
         for key, record in self.records.items():
-            item = QListWidgetItem(record.summary())
+            changed = f"\n    vs the run before: {short_diff(previous.config, record.config)}" if previous else ""
+            item = QListWidgetItem(record.summary() + changed)
+            item.setToolTip("<br>".join(record.hints) if record.hints else "The coach had nothing to say.")
+            previous = record
             item.setData(Qt.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if key in ticked else Qt.Unchecked)

@@ -122,7 +122,7 @@ def inspect(t: Trainer) -> Inspection:
     q_now = t.agent.q_values(t.scaler(trajectory[-1])).copy() if len(trajectory) else None
     return Inspection(policy_map(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
                       coverage(t.agent, t.scaler, t.spec, MAP_RESOLUTION) if has_map else None,
-                      trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon))
+                      trajectory, q_now, diagnose(t.history, t.config, t.spec, t.agent.epsilon, finished=t.finished))
 
 
 def status_of(t: Trainer, rate: float, elapsed: float) -> Status:

@@ -321,7 +321,7 @@ def test_diagnostics_tab_lists_hints_for_the_notebook_preset(qtbot, window):
     qtbot.waitUntil(lambda: bool(window.diagnostics.hints), timeout=30_000)
     assert [h.key for h in window.diagnostics.hints] == ["memory_tiny"]
     assert window.tabs.tabText(1) == "Diagnostics (1)"
-    assert "memory_capacity" in window.diagnostics.text.text()
+    assert "memory_capacity" in window.diagnostics.text
 
 
 def test_envs_without_a_2d_map_show_q_bars_and_say_why(qtbot, window):
