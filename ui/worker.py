@@ -11,7 +11,6 @@ Every slot is guarded: an exception stops what was running, keeps the agent and 
 from __future__ import annotations
 
 import time
-import traceback
 from typing import Any
 
 import numpy as np
@@ -19,20 +18,29 @@ from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from sandbox.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.best import BestAgent
-from sandbox.config import Config, ConfigError
+from sandbox.config import Config
 from sandbox.env_profiles import profile
 from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps, random_steps
 from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
 from sandbox.human import HumanEpisode
 from sandbox.session import Origin, Snapshot, State, Status
-from sandbox.trainer import History, StepResult, Trainer, limit_threads
-from ui.worker_modes import Driving, Throttle, Training, Watching, guarded, inspect, status_of
-
-SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
-WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
-FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
-BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
-INSPECT_SECONDS = 2.0  # every queued signal costs the GUI thread (and the GIL) a wake-up
+from sandbox.trainer import StepResult, Trainer, limit_threads
+from ui.worker_modes import (
+    BATCH_SECONDS,
+    FAST_FRAME_SECONDS,
+    INSPECT_SECONDS,
+    SLICE_SECONDS,
+    WATCH_INTERVAL_MS,
+    Driving,
+    Throttle,
+    Training,
+    Watching,
+    copy_history,
+    guarded,
+    inspect,
+    readable,
+    status_of,
+)
 
 
 class TrainingWorker(QObject):
@@ -132,10 +140,8 @@ class TrainingWorker(QObject):
         self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
         if not keep_best:
             self.best = BestAgent()
-        history = History(list(trainer.history.episodes), edits=list(trainer.history.edits))
-        history.losses.extend(trainer.history.losses)
-        self.began.emit(Snapshot(trainer.config, trainer.spec, history, trainer.threshold, self._status_now(),
-                                 path, note, origin))
+        self.began.emit(Snapshot(trainer.config, trainer.spec, copy_history(trainer.history), trainer.threshold,
+                                 self._status_now(), path, note, origin))
         self.best_changed.emit(self.best.mark)
         self._set_state()
         if trainer.mid_episode:
@@ -349,8 +355,7 @@ class TrainingWorker(QObject):
         self._halt()
         self.evaluating = False
         self._flush(force=True)
-        known = isinstance(exc, (ConfigError, ValueError, ArithmeticError, OSError))
-        message = str(exc) if known else f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}"
+        message = readable(exc)
         if self.trainer is not None:
             self._status_out(force=True)
             self._set_state(State.STOPPED if self.trainer.total_steps else None)

@@ -6,20 +6,27 @@ from __future__ import annotations
 import functools
 import math
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sandbox.config import ConfigError
 from sandbox.diagnostics import Hint, diagnose
 from sandbox.evaluate import GreedyStep
 from sandbox.human import HumanEpisode
 from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.session import State, Status
-from sandbox.trainer import Trainer
+from sandbox.trainer import History, Trainer
 
 MAP_RESOLUTION = 64
+SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
+WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
+FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
+BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
+INSPECT_SECONDS = 2.0  # every queued signal costs the GUI thread (and the GIL) a wake-up
 
 if TYPE_CHECKING:
     from ui.worker import TrainingWorker
@@ -128,3 +135,17 @@ def inspect(t: Trainer) -> Inspection:
 def status_of(t: Trainer, rate: float, elapsed: float) -> Status:
     return Status(t.episodes_done, t.total_steps, rate, t.agent.epsilon, len(t.agent.memory), t.agent.memory.capacity,
                   elapsed, t.agent.updates, t.finished)
+
+
+def copy_history(history: History) -> History:
+    """A copy the GUI thread may keep while training goes on."""
+    out = History(list(history.episodes), edits=list(history.edits))
+    out.losses.extend(history.losses)
+    return out
+
+
+def readable(exc: Exception) -> str:
+    """An expected error's own message; for anything else its type and a short traceback."""
+    if isinstance(exc, (ConfigError, ValueError, ArithmeticError, OSError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}"
