@@ -61,6 +61,8 @@ ACTIONS = (
                "peaks, then collapses)", "Ctrl+B", "&Run", 2, "Best agent"),
     ActionSpec("human", "&Drive it yourself", "Play one episode with the arrow keys; your score joins the plot",
                "H", "&Run", 2, "Drive"),
+    ActionSpec("tune", "&Tune…", "Search hyperparameters from the panel's config in worker processes (the Tune view)",
+               "Ctrl+T", "&Run", separator_before=True),
     ActionSpec("render", "&Render", "Show the env while training", "R", "&View", 3, checkable=True),
     ActionSpec("log_loss", "&Log-scale loss", "Show the loss on a log scale", "L", "&View", checkable=True),
     ActionSpec("about", "&About RL Sandbox", "What this is, and its version", None, "&Help"),

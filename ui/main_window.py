@@ -35,6 +35,7 @@ from ui.result_line import ResultLine
 from ui.runs_view import RunsView
 from ui.settings import Settings
 from ui.status_bar import StatusFields
+from ui.tune_view import install as install_tune_view
 from ui.worker import start_worker
 from ui.worker_modes import Inspection
 
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self._bind_session()
         self._connect_worker()
         self._connect_actions()
+        self.tune_view = install_tune_view(self)  # the Tune dock and its action
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.files.autosave)
@@ -416,6 +418,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the worker and wait for its thread: a tick is a few ms, so this is quick."""
+        self.tune_view.shutdown()  # a running search's worker processes end with the window
         if self.thread.isRunning():
             self.worker_call("stop")
             if not self.thread.wait(5000):

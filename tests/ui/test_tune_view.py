@@ -1,0 +1,112 @@
+"""The Tune view (`ui/tune_view.py`): a search started from the window, its live trials table, the best
+trial applied to a new agent, and Stop or closing the window ending every worker process.
+
+Budgets are tiny (CartPole, 1000 env steps per seed, greedy checks of 3 episodes): these tests check
+the machinery, not what it finds. The storage is `tune.db` in the test's data folder, as in the CLI.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import optuna
+import pytest
+
+import main
+from sandbox.config import load_preset
+from sandbox.files import data_dir
+from sandbox.tune import SPEC_ATTR, TuneSpec
+
+CARTPOLE = dict(learning_starts=100, memory_capacity=2000, batch_size=32)
+
+
+def gone(pid: int) -> bool:
+    """The process has exited and been reaped (no zombie either)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture
+def tune(qtbot, window):
+    """The window on a small CartPole config, its Tune tab shown and set to a tiny 2-trial search."""
+    window.begin_run(load_preset("cartpole").with_changes(**CARTPOLE))
+    qtbot.waitUntil(lambda: window.session.config.env_id == "CartPole-v1", timeout=15_000)
+    window.act_tune.trigger()
+    view = window.tune_view
+    assert view.dock.isVisible() and view.isVisible()
+    view.set_searched({"learning_rate": None, "gamma": "0.9..0.99"})
+    view.objective.setCurrentIndex(view.objective.findData("score"))
+    view.seeds.setValue(1)
+    view.trials.setValue(2)
+    view.jobs.setValue(1)
+    view.pruner.setCurrentIndex(view.pruner.findData("none"))
+    view.budget.setValue(1000)
+    view.eval_every.setValue(10)
+    view.eval_episodes.setValue(3)
+    return view
+
+
+def workers_left() -> list[str]:
+    return [p.name for p in multiprocessing.active_children() if p.name.startswith("tune-worker")]
+
+
+def test_a_search_fills_the_table_from_storage_and_its_best_trial_starts_a_new_agent(qtbot, window, tune, capsys):
+    name = tune.study_edit.text()
+    tune.start_button.click()
+    qtbot.waitUntil(lambda: not tune.running and bool(tune.rows), timeout=50_000)
+    assert [r.state for r in tune.rows] == ["complete", "complete"], tune.status.text()
+    assert f"Finished study {name!r}: 2 complete" in tune.status.text()
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{data_dir() / 'tune.db'}")
+    table = tune.trials_table
+    headers = [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())]
+    assert headers == ["#", "state", "value", "learning_rate", "gamma", "note"]
+    for i, trial in enumerate(study.get_trials()):
+        cells = [table.item(i, j).data(0x0100) for j in range(5)]  # Qt.UserRole: the raw value
+        assert cells == [trial.number, "complete", trial.value, trial.params["learning_rate"], trial.params["gamma"]]
+        assert table.item(i, 2).text() == f"{trial.value:.6g}"
+    best = study.best_trial
+    assert table.item(best.number, 0).font().bold() and tune.use_button.isEnabled()
+    spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
+    assert 0.9 <= best.params["gamma"] <= 0.99 and spec.seeds == 1 and spec.budget == 1000
+    assert all(p.exitcode == 0 for p in tune.search.procs) and workers_left() == []
+    assert main.main(["tune", "show", "--study", name]) == 0  # the CLI's default storage holds it too
+    assert "trials (2 complete)" in capsys.readouterr().out
+
+    began = []
+    window.session.began.connect(began.append)
+    tune.use_button.click()
+    qtbot.waitUntil(lambda: len(began) == 1, timeout=15_000)
+    for config in (window.session.config, window.panel.config):
+        assert config.learning_rate == best.params["learning_rate"] and config.gamma == best.params["gamma"]
+        assert config.env_id == "CartPole-v1" and config.learning_starts == 100  # the rest is the base config
+    assert window.session.history.episodes == []
+
+
+def test_stop_ends_the_worker_processes_and_says_what_finished(qtbot, tune):
+    tune.budget.setValue(200_000)  # a trial that would take minutes
+    tune.start_button.click()
+    qtbot.waitUntil(lambda: any(r.state == "running" for r in tune.rows), timeout=30_000)
+    pids = tune.search.pids()
+    assert pids and not any(gone(pid) for pid in pids)
+    tune.stop_button.click()
+    qtbot.waitUntil(lambda: not tune.running and "Stopped" in tune.status.text(), timeout=15_000)
+    assert all(gone(pid) for pid in pids) and workers_left() == []
+    assert "0 complete" in tune.status.text() and "1 stopped while running" in tune.status.text()
+    assert [r.state for r in tune.rows] == ["failed"] and tune.rows[0].note == "stopped from the app"
+    assert tune.start_button.isEnabled() and not tune.use_button.isEnabled()
+
+
+def test_closing_the_window_during_a_search_leaves_no_worker_process(qtbot, window, tune):
+    tune.budget.setValue(200_000)
+    tune.jobs.setValue(min(2, tune.jobs.maximum()))
+    tune.start_button.click()
+    qtbot.waitUntil(lambda: any(r.state == "running" for r in tune.rows), timeout=30_000)
+    pids = tune.search.pids()
+    window.session.unsaved = False
+    window.close()
+    assert len(pids) == min(2, tune.jobs.maximum()) and all(gone(pid) for pid in pids) and workers_left() == []
+    assert not tune.running

@@ -1,0 +1,454 @@
+"""The Tune view, a dock of the main window: a hyperparameter search (`sandbox/tune.py`) from the
+panel's config.
+
+Pick the fields to search (their ranges come from the config metadata through
+`sandbox/tune_space.py`, editable as `low..high` or `a,b`), the objective, seeds per trial, trials,
+worker processes and pruner; Start. The search runs in worker processes; a QThread here starts
+them and polls the study's storage a few times a second, so the GUI thread never waits on the
+database or on training. The best complete trial is highlighted; "Use these parameters" starts a
+new agent with its config through the window's normal path. The study lives in the same SQLite
+file as the CLI's, so `rl-sandbox tune show --study NAME` shows it too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PyQt5.QtCore import QSize, Qt, QThread, pyqtSignal
+from PyQt5.QtGui import QBrush, QColor, QFont
+from PyQt5.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sandbox.config import Config, ConfigError
+from sandbox.files import data_dir
+from sandbox.tune import (
+    PRUNERS,
+    SearchRun,
+    TrialRow,
+    best_row,
+    make_spec,
+    study_name_now,
+)
+from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+DOCK_SIZE = QSize(1050, 560)
+POLL_SECONDS = 0.3  # how often the poller reads the study's trials
+BEST_BRUSH = QBrush(QColor("#d6f5d6"))
+OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
+              ("score", "best greedy mean", "The best mean of the greedy checks (higher is better)"))
+
+
+def range_text(dist: Dist) -> str:
+    """A distribution as its editable text: `low..high` or `a,b`."""
+    def text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    if dist.kind == "categorical":
+        return ",".join(text(c) for c in dist.choices)
+    return f"{text(dist.low)}..{text(dist.high)}"
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+class SearchThread(QThread):
+    """Starts the search (storage, study, workers), then polls its trials until the workers end or
+    Stop is asked; it stops the workers itself, so the GUI thread never waits on them."""
+
+    started_search = pyqtSignal()
+    rows_ready = pyqtSignal(object)  # list[TrialRow]
+    failed = pyqtSignal(str)
+    ended = pyqtSignal(object, int, bool)  # final rows, trials left running (failed as stopped), stopped
+
+    def __init__(self, run: SearchRun) -> None:
+        super().__init__()
+        self.run_ = run
+        self.stop_asked = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.run_.start()
+        except ConfigError as exc:  # TuneError too: one line
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # a broken storage: say it, never crash the window
+            self.failed.emit(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+            self.run_.stop()
+            return
+        self.started_search.emit()
+        rows: list[TrialRow] = []
+        while True:
+            stopping = self.stop_asked.is_set()
+            left = self.run_.stop() if stopping else 0
+            alive = self.run_.alive()
+            try:
+                rows = self.run_.rows()
+                self.rows_ready.emit(rows)
+            except Exception:  # a busy database: the next poll reads it
+                pass
+            if stopping or not alive:
+                self.ended.emit(rows, left, stopping)
+                return
+            self.stop_asked.wait(POLL_SECONDS)
+
+
+class TuneView(QWidget):
+    """Sets up a search from the current config, shows its trials live, applies the best one."""
+
+    def __init__(self, base_config: Callable[[], Config], apply: Callable[[Config, str], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.base_config, self.apply = base_config, apply
+        self.thread_: SearchThread | None = None
+        self.search: SearchRun | None = None
+        self.rows: list[TrialRow] = []
+        self.columns: list[str] = []
+        self.shown_once = False
+
+        # --- the search: what, how scored, how much ---
+        self.study_edit = QLineEdit(study_name_now())
+        self.study_edit.setToolTip("The study's name in the storage; a new name starts a new study, the name of "
+                                   "one with the same search continues it. rl-sandbox tune show --study NAME "
+                                   "prints it.")
+        self.space_table = QTableWidget(0, 2)
+        self.space_table.setHorizontalHeaderLabels(["search", "range"])
+        self.space_table.verticalHeader().setVisible(False)
+        self.space_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.space_table.horizontalHeader().setStretchLastSection(True)
+        self.space_table.setToolTip("Tick the fields to search. Ranges come from each field's recommended range; "
+                                    "edit them as low..high (numbers) or a,b (choices). A single value fixes "
+                                    "the field.")
+        self.defaults: dict[str, str] = {}
+        for name in tunable():
+            dist = default_dist(name)
+            row = self.space_table.rowCount()
+            self.space_table.insertRow(row)
+            tick = QTableWidgetItem(name)
+            tick.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+            tick.setCheckState(Qt.Checked if name in DEFAULT_PARAMS else Qt.Unchecked)
+            tick.setToolTip(dist.describe())
+            self.defaults[name] = range_text(dist)
+            text = QTableWidgetItem(self.defaults[name])
+            text.setToolTip(dist.describe() + (" — searched on a log scale" if dist.log else ""))
+            self.space_table.setItem(row, 0, tick)
+            self.space_table.setItem(row, 1, text)
+        self.space_table.resizeRowsToContents()
+        self.space_table.resizeColumnToContents(0)
+        self.space_table.setColumnWidth(1, 110)
+        self.space_table.setMinimumWidth(170)  # narrower: it scrolls sideways
+
+        self.objective = QComboBox()
+        for key, label, tip in OBJECTIVES:
+            self.objective.addItem(label, key)
+            self.objective.setItemData(self.objective.count() - 1, tip, Qt.ToolTipRole)
+        self.objective.setToolTip("What a trial scores: the median over its seeds")
+        self.seeds = _spin(1, 100, 3, "Seeds trained per trial; the trial scores their median")
+        self.trials = _spin(1, 100_000, 20, "Finished trials the study should hold (a study continued by name "
+                                            "counts the ones it has)")
+        self.jobs = _spin(1, max(1, os.cpu_count() or 1), 1, "Worker processes on this machine (each trains one "
+                                                              "trial at a time)")
+        self.pruner = QComboBox()
+        for name in PRUNERS:
+            self.pruner.addItem(name, name)
+        self.pruner.setToolTip("Stops hopeless trials early, from their greedy checks")
+        self.budget = _spin(100, 10**9, 100_000, "Env steps per seed of a trial", step=10_000)
+        self.eval_episodes = _spin(1, 10_000, 100, "Episodes of each greedy check (no exploration, the env's "
+                                                           "true reward, a separately seeded env)")
+        self.eval_every = _spin(1, 10**6, 20, "Training episodes between greedy checks (each goes to the pruner)")
+        self.eval_every.setSuffix(" episodes")
+        for widget in (self.study_edit, self.seeds, self.trials, self.jobs, self.budget, self.eval_episodes,
+                       self.eval_every):
+            widget.setMinimumWidth(60)  # a dock at the bottom shares the window's width: no wide minimum
+        # Two pairs a row: the tab is wide and short, so the trials table keeps most of its height.
+        options = QGridLayout()
+        options.setContentsMargins(0, 0, 0, 0)
+        options.setColumnStretch(1, 1)
+        options.setColumnStretch(3, 1)
+        study_row = QHBoxLayout()
+        study_row.addWidget(QLabel("Study"))
+        study_row.addWidget(self.study_edit, 1)
+        pairs = (("Objective", self.objective), ("Pruner", self.pruner), ("Seeds per trial", self.seeds),
+                 ("Trials", self.trials), ("Steps per seed", self.budget), ("Jobs (processes)", self.jobs),
+                 ("Greedy episodes", self.eval_episodes), ("Check every", self.eval_every))
+        for i, (label, widget) in enumerate(pairs):
+            options.addWidget(QLabel(label), i // 2, 2 * (i % 2))
+            options.addWidget(widget, i // 2, 2 * (i % 2) + 1)
+        setup = QWidget()
+        left = QVBoxLayout(setup)
+        left.setContentsMargins(0, 0, 0, 0)
+        self.base_label = QLabel()
+        self.base_label.setWordWrap(True)
+        self.base_label.setStyleSheet("color: #666;")
+        left.addWidget(self.space_table, 1)
+        left.addWidget(self.base_label)
+
+        # --- its trials ---
+        self.status = QLabel("Not started. Each trial trains its seeds in worker processes; training here "
+                             "goes on.")
+        self.status.setWordWrap(True)
+        self.trials_table = QTableWidget(0, 0)
+        self.trials_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.trials_table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.trials_table.verticalHeader().setVisible(False)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start a search from the panel's current config")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the worker processes now (their running trials are marked failed)")
+        self.stop_button.setEnabled(False)
+        self.use_button = QPushButton("Use these parameters")
+        self.use_button.setToolTip("Start a new agent with the best trial's config (asks before discarding "
+                                   "unsaved training)")
+        self.use_button.setEnabled(False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
+        results = QWidget()
+        right = QVBoxLayout(results)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addLayout(study_row)
+        right.addLayout(options)
+        right.addWidget(self.status)
+        right.addWidget(self.trials_table, 1)
+        right.addLayout(buttons)
+
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(setup)
+        splitter.addWidget(results)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([self.space_table.columnWidth(0) + 170, 700])
+        self.splitter = splitter
+        # Below its minimum width (a narrow middle column) the tab scrolls instead of widening the window.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(splitter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.use_button.clicked.connect(self.use_best)
+        self.refresh_base()
+
+    # --- setting up -------------------------------------------------------------------
+    def refresh_base(self) -> None:
+        config = self.base_config()
+        self.base_label.setText(f"Trials start from the panel's config ({config.env_id}); unticked fields keep "
+                                f"its values. Studies are stored in {data_dir() / 'tune.db'}.")
+
+    def space(self) -> tuple[dict[str, Dist], dict[str, Any]]:
+        """(searched fields, fixed values) from the table, checked as `tune --params/--set` checks them."""
+        names, sets = [], []
+        for row in range(self.space_table.rowCount()):
+            name = self.space_table.item(row, 0).text()
+            text = self.space_table.item(row, 1).text().strip()
+            if self.space_table.item(row, 0).checkState() == Qt.Checked:
+                names.append(name)
+                if text != self.defaults[name]:
+                    sets.append(f"{name}={text}")
+        return build_space(names, sets)
+
+    def set_searched(self, ranges: dict[str, str | None]) -> None:
+        """Tick exactly the fields of `ranges` (None: the default range); untick the others."""
+        for row in range(self.space_table.rowCount()):
+            name = self.space_table.item(row, 0).text()
+            self.space_table.item(row, 0).setCheckState(Qt.Checked if name in ranges else Qt.Unchecked)
+            self.space_table.item(row, 1).setText(ranges.get(name) or self.defaults[name])
+
+    # --- running ----------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.thread_ is not None and self.thread_.isRunning()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.refresh_base()
+        try:
+            space, fixed = self.space()
+            base = self.base_config().with_changes(**fixed)
+            spec = make_spec(base, space, self.objective.currentData(), self.seeds.value(), self.budget.value(),
+                             self.eval_every.value(), self.eval_episodes.value())
+        except ConfigError as exc:
+            self.status.setText(f"Not started: {str(exc).removeprefix('--set ')}")
+            return
+        name = self.study_edit.text().strip() or study_name_now()
+        self.study_edit.setText(name)
+        self.search = SearchRun(spec, name, self.trials.value(), self.jobs.value(), self.pruner.currentData())
+        self.columns = list(spec.space)
+        self.rows = []
+        self.trials_table.clear()
+        self.trials_table.setRowCount(0)
+        self.trials_table.setColumnCount(4 + len(self.columns))
+        self.trials_table.setHorizontalHeaderLabels(["#", "state", "value", *self.columns, "note"])
+        self.use_button.setEnabled(False)
+        thread = SearchThread(self.search)
+        thread.started_search.connect(self._on_started)
+        thread.rows_ready.connect(self.show_rows)
+        thread.failed.connect(self._on_failed)
+        thread.ended.connect(self._on_ended)
+        self.thread_ = thread
+        self._set_running(True)
+        self.status.setText(f"Starting study {name!r}: {self.jobs.value()} worker process"
+                            f"{'es' if self.jobs.value() > 1 else ''}…")
+        thread.start()
+
+    def stop(self) -> None:
+        """Ask the poller to stop the workers; `ended` says what they finished."""
+        if self.running:
+            self.thread_.stop_asked.set()
+            self.stop_button.setEnabled(False)
+            self.status.setText("Stopping the worker processes…")
+
+    def shutdown(self, timeout_ms: int = 15_000) -> None:
+        """Stop the search and wait for it (the window is closing): no worker process outlives the app."""
+        thread = self.thread_
+        if thread is None:
+            return
+        thread.stop_asked.set()
+        if not thread.wait(timeout_ms) and self.search is not None:
+            self.search.stop(grace=1.0)  # the poller is stuck on the database: end the workers from here
+
+    def _set_running(self, running: bool) -> None:
+        self.start_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        for widget in (self.space_table, self.study_edit, self.objective, self.seeds, self.trials, self.jobs,
+                       self.pruner, self.budget, self.eval_episodes, self.eval_every):
+            widget.setEnabled(not running)
+
+    def _on_started(self) -> None:
+        s = self.search
+        joined = " (continued: it already held trials)" if s.existed else ""
+        self.status.setText(f"Study {s.study!r}{joined}: {s.jobs} worker process{'es' if s.jobs > 1 else ''} "
+                            f"running, objective {s.spec.objective} ({s.direction}).")
+
+    def _on_failed(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(f"Not started: {message}")
+
+    def _on_ended(self, rows: list[TrialRow], left: int, stopped: bool) -> None:
+        self.show_rows(rows)
+        self._set_running(False)
+        counts = {state: sum(r.state == state for r in rows) for state in ("complete", "pruned", "failed")}
+        done = f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed"
+        s = self.search
+        if stopped:
+            text = f"Stopped study {s.study!r}: {done}"
+            if left:
+                text += f" ({left} stopped while running)"
+        else:
+            codes = [p.exitcode for p in s.procs if p.exitcode]
+            text = f"Finished study {s.study!r}: {done}"
+            if codes:
+                text += f"; {len(codes)} worker process(es) failed (exit codes {codes})"
+        self.status.setText(text + f".\nrl-sandbox tune show --study {s.study} prints it.")
+
+    # --- trials -----------------------------------------------------------------------
+    def best(self) -> TrialRow | None:
+        return best_row(self.rows, self.search.direction) if self.search is not None else None
+
+    def show_rows(self, rows: list[TrialRow]) -> None:
+        if rows == self.rows and self.trials_table.rowCount() == len(rows):
+            return
+        self.rows = list(rows)
+        best = self.best()
+        table = self.trials_table
+        table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            cells = [str(row.number), row.state, value_text(row.value),
+                     *(value_text(row.params.get(name)) for name in self.columns), row.note]
+            raw = [row.number, row.state, row.value, *(row.params.get(name) for name in self.columns), row.note]
+            is_best = best is not None and row.number == best.number
+            for j, (text, value) in enumerate(zip(cells, raw, strict=True)):
+                item = table.item(i, j)
+                if item is None:
+                    item = QTableWidgetItem()
+                    table.setItem(i, j, item)
+                item.setText(text)
+                item.setData(Qt.UserRole, value)
+                item.setBackground(BEST_BRUSH if is_best else QBrush())
+                font = QFont(item.font())
+                font.setBold(is_best)
+                item.setFont(font)
+                item.setToolTip("the best trial so far" if is_best else "")
+        table.resizeColumnsToContents()
+        self.use_button.setEnabled(best is not None)
+        if best is not None:
+            self.use_button.setText(f"Use these parameters (#{best.number})")
+
+    def best_config(self) -> Config | None:
+        best = self.best()
+        return None if best is None else self.search.spec.config_for(best.params)
+
+    def use_best(self) -> None:
+        best, config = self.best(), self.best_config()
+        if config is not None:
+            self.apply(config, f"start a new agent with trial {best.number}'s parameters")
+
+
+def _spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSingleStep(step)
+    box.setGroupSeparatorShown(True)
+    box.setToolTip(tip)
+    return box
+
+
+def install(window: MainWindow) -> TuneView:
+    """Give the window a Tune dock, shown by its `tune` action: it floats at first (a search wants more room
+    than the window's tabs have) and docks at the bottom when dragged there."""
+    def apply(config: Config, doing: str) -> None:
+        window.files.after_discard(doing, lambda: window.begin_run(config))
+
+    view = TuneView(lambda: window.panel.config, apply)
+    dock = QDockWidget("Tune: hyperparameter search", window)
+    dock.setObjectName("tune")
+    dock.setWidget(view)
+    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
+    dock.hide()
+
+    def show() -> None:
+        view.refresh_base()
+        if not dock.isVisible() and not view.shown_once:  # floats the first time (afterwards where the user left it)
+            view.shown_once = True
+            dock.setFloating(True)
+            dock.resize(DOCK_SIZE)
+        dock.show()
+        dock.raise_()
+        dock.activateWindow()
+
+    window.act_tune.triggered.connect(show)
+    view.dock = dock
+    return view
