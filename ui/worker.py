@@ -25,22 +25,8 @@ from sandbox.export import episodes_to_csv, greedy_video, losses_to_csv
 from sandbox.human import HumanEpisode
 from sandbox.session import Origin, Snapshot, State, Status
 from sandbox.trainer import StepResult, Trainer, limit_threads
-from ui.worker_modes import (
-    BATCH_SECONDS,
-    FAST_FRAME_SECONDS,
-    INSPECT_SECONDS,
-    SLICE_SECONDS,
-    WATCH_INTERVAL_MS,
-    Driving,
-    Throttle,
-    Training,
-    Watching,
-    copy_history,
-    guarded,
-    inspect,
-    readable,
-    status_of,
-)
+from ui import worker_modes as modes
+from ui.worker_modes import Driving, Throttle, Training, Watching, copy_history, guarded, inspect, readable, status_of
 
 
 class TrainingWorker(QObject):
@@ -77,8 +63,8 @@ class TrainingWorker(QObject):
         self._pending_losses: list[float] = []
         self._pending_episodes: list = []
         self._last_step: StepResult | None = None
-        self._batch, self._frame = Throttle(BATCH_SECONDS), Throttle(FAST_FRAME_SECONDS)
-        self._inspection, self._status = Throttle(INSPECT_SECONDS), Throttle(BATCH_SECONDS)
+        self._batch, self._frame = Throttle(modes.BATCH_SECONDS), Throttle(modes.FAST_FRAME_SECONDS)
+        self._inspection, self._status = Throttle(modes.INSPECT_SECONDS), Throttle(modes.BATCH_SECONDS)
         self._elapsed = self._rate = 0.0
 
     @property
@@ -276,7 +262,7 @@ class TrainingWorker(QObject):
         if self.mode is None or self.timer is None:
             return
         real_time = not isinstance(self.mode, Training) or (self.render and self.watch)
-        self.timer.start(WATCH_INTERVAL_MS if real_time else 0)
+        self.timer.start(modes.WATCH_INTERVAL_MS if real_time else 0)
 
     @pyqtSlot()
     def _tick(self) -> None:
@@ -291,7 +277,7 @@ class TrainingWorker(QObject):
         """Run steps for one slice (or `max_steps`), emitting episodes, losses, frames and status."""
         trainer = self._require()
         started = time.perf_counter()
-        deadline = started + SLICE_SECONDS
+        deadline = started + modes.SLICE_SECONDS
         steps, ended = 0, False
         while not trainer.finished:
             result = trainer.step()
