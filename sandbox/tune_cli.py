@@ -20,12 +20,8 @@ from sandbox.tune import (
     SAMPLERS,
     TuneSpec,
     WorkerPlan,
-    best_trials,
-    check_export,
     count,
     default_storage_url,
-    export_best,
-    importances,
     load_study,
     make_spec,
     open_storage,
@@ -34,6 +30,7 @@ from sandbox.tune import (
     shown_url,
     start_workers,
 )
+from sandbox.tune_results import best_trials, check_export, export_best, importances
 from sandbox.tune_space import TuneError, build_space, parse_params
 
 # Options that define what a study searches; given when joining a study, they must match it.

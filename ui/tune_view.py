@@ -40,14 +40,8 @@ from PyQt5.QtWidgets import (
 
 from sandbox.config import Config, ConfigError
 from sandbox.files import data_dir
-from sandbox.tune import (
-    PRUNERS,
-    SearchRun,
-    TrialRow,
-    best_row,
-    make_spec,
-    study_name_now,
-)
+from sandbox.tune import PRUNERS, make_spec
+from sandbox.tune_results import SearchRun, TrialRow, best_row, study_name_now
 from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
 
 if TYPE_CHECKING:

@@ -1,0 +1,203 @@
+"""What a study found, for people: the best trials, parameter importances, the best config as a
+preset file, plain rows for a table, and a search started (and stopped) from the app."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sandbox.config import Config, shown
+from sandbox.files import PathError, atomic_write, check_output, shown_path
+from sandbox.tune import (
+    TuneSpec,
+    WorkerPlan,
+    default_storage_url,
+    open_storage,
+    prepare_study,
+    start_workers,
+)
+from sandbox.tune_space import TuneError
+
+if TYPE_CHECKING:
+    import optuna
+
+
+def best_trials(study: optuna.Study, n: int = 5) -> list[Any]:
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.value is not None]
+    return sorted(trials, key=lambda t: t.value, reverse=study.direction.name == "MAXIMIZE")[:n]
+
+
+def importances(study: optuna.Study) -> dict[str, float] | str:
+    """Parameter importances, or why there are none yet."""
+    import optuna
+
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if len(complete) < 2:
+        return f"need at least 2 complete trials (have {len(complete)})"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "importances will be equal" for a handful of trials
+            return optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
+        return f"not available: {' '.join(str(exc).split())[:120]}"
+
+
+def config_toml(config: Config, description: str) -> str:
+    """A preset-style flat TOML file of every field (None fields left out: they are the default)."""
+    lines = [f"description = {json.dumps(description)}"]
+    for name, value in config.to_dict().items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = json.dumps(str(value))  # JSON's escapes are TOML's
+        lines.append(f"{name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def export_best(study: optuna.Study, spec: TuneSpec, path: Path) -> Config:
+    """Write the best trial's full config to `path` (checked, atomic); TuneError if none completed."""
+    best = best_trials(study, 1)
+    if not best:
+        raise TuneError(f"study {shown(study.study_name)} has no complete trial to export yet")
+    trial = best[0]
+    config = spec.config_for(trial.params)
+    text = config_toml(config, f"Best trial {trial.number} of tune study {study.study_name!r} "
+                       f"(objective {spec.objective}: {trial.value:g}).")
+    try:
+        atomic_write(path, text.encode("utf-8"), "--export-best file")
+    except PathError as exc:
+        raise TuneError(str(exc)) from None
+    return config
+
+
+def check_export(path: Path | None) -> Path | None:
+    if path is None:
+        return None
+    if path.suffix.lower() != ".toml":
+        raise TuneError(f"--export-best {shown_path(path)} must end in .toml (train --config reads it)")
+    try:
+        return check_output(path, "--export-best")
+    except PathError as exc:
+        raise TuneError(str(exc)) from None
+
+
+# --- a search started by the app (the Tune view polls it; Qt-free) ---------------------------
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial as a table shows it: plain values, safe to hand to another thread."""
+
+    number: int
+    state: str  # running, pruned, complete, failed, waiting
+    value: float | None
+    params: dict[str, Any]
+    note: str = ""  # why it was pruned, failed or stopped
+
+
+def trial_rows(storage: Any, study_name: str) -> list[TrialRow]:
+    """Every trial of the study, by number: one cheap query (no deep copies)."""
+    study_id = storage.get_study_id_from_name(study_name)
+    rows = []
+    for t in storage.get_all_trials(study_id, deepcopy=False):
+        note = t.user_attrs.get("stopped") or t.user_attrs.get("invalid") or ""
+        retry = t.system_attrs.get("failed_trial")
+        if retry is not None:
+            note = f"retry of #{retry}" + (f"; {note}" if note else "")
+        state = "failed" if t.state.name == "FAIL" else t.state.name.lower()
+        rows.append(TrialRow(t.number, state, t.value, dict(t.params), note))
+    return sorted(rows, key=lambda r: r.number)
+
+
+def best_row(rows: list[TrialRow], direction: str) -> TrialRow | None:
+    """The best complete trial of `rows` ('minimize' or 'maximize'), the lowest number on ties."""
+    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    if not done:
+        return None
+    sign = 1 if direction == "minimize" else -1
+    return min(done, key=lambda r: (sign * r.value, r.number))
+
+
+def study_name_now() -> str:
+    """A fresh study name for a search started from the app, e.g. app-20250101-120000."""
+    return time.strftime("app-%Y%m%d-%H%M%S")
+
+
+class SearchRun:
+    """A study started here and the worker processes running it, on this machine.
+
+    `start` and `rows` talk to the storage (call them off the GUI thread); `stop` ends the workers
+    (SIGTERM, then SIGKILL) and marks the trials they were running as failed, so the study shows no
+    trial running that nothing runs. Thread-safe: `stop` may come from another thread than `start`.
+    """
+
+    def __init__(self, spec: TuneSpec, study: str, trials: int, jobs: int, pruner: str = "median",
+                 sampler: str = "tpe", seed: int = 0, url: str | None = None, heartbeat: int = 30) -> None:
+        self.spec, self.study, self.trials, self.jobs = spec, study, trials, jobs
+        self.url = url or default_storage_url()
+        self.plans = [WorkerPlan(self.url, study, trials, None, sampler, seed, pruner, heartbeat, worker=i)
+                      for i in range(jobs)]
+        self.procs: list[multiprocessing.process.BaseProcess] = []
+        self.storage: Any = None
+        self.existed = False
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def start(self) -> None:
+        """Create the study (or join one of the same name and search) and start the workers; TuneError."""
+        self.storage = open_storage(self.url)
+        _study, self.spec, self.existed = prepare_study(self.storage, self.study, self.spec, explicit=True)
+        with self._lock:
+            if not self._stopped:
+                self.procs = start_workers(self.plans)
+
+    @property
+    def direction(self) -> str:
+        return self.spec.direction
+
+    def rows(self) -> list[TrialRow]:
+        return trial_rows(self.storage, self.study)
+
+    def alive(self) -> int:
+        return sum(p.is_alive() for p in self.procs)
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.pid is not None]
+
+    def stop(self, grace: float = 3.0) -> int:
+        """End the workers now; returns how many trials they left running (marked failed, 'stopped')."""
+        with self._lock:
+            self._stopped = True
+            procs = list(self.procs)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        deadline = time.monotonic() + grace
+        for p in procs:
+            p.join(timeout=max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join()
+        return self._fail_orphans({p.pid for p in procs})
+
+    def _fail_orphans(self, pids: set[int | None]) -> int:
+        if self.storage is None:
+            return 0
+        from optuna.trial import TrialState
+
+        study_id = self.storage.get_study_id_from_name(self.study)
+        failed = 0
+        for t in self.storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.user_attrs.get("worker_pid") in pids:
+                self.storage.set_trial_user_attr(t._trial_id, "stopped", "stopped from the app")
+                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+                failed += 1
+        return failed
