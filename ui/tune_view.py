@@ -13,11 +13,10 @@ file as the CLI's, so `rl-sandbox tune show --study NAME` shows it too.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PyQt5.QtCore import QSize, Qt, QThread, pyqtSignal
+from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +29,6 @@ from PyQt5.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -43,74 +41,15 @@ from sandbox.files import data_dir
 from sandbox.tune import PRUNERS, make_spec
 from sandbox.tune_results import SearchRun, TrialRow, best_row, study_name_now
 from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
+from ui.tune_parts import SearchThread, range_text, spin, value_text
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
 
 DOCK_SIZE = QSize(1050, 560)
-POLL_SECONDS = 0.3  # how often the poller reads the study's trials
 BEST_BRUSH = QBrush(QColor("#d6f5d6"))
 OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
               ("score", "best greedy mean", "The best mean of the greedy checks (higher is better)"))
-
-
-def range_text(dist: Dist) -> str:
-    """A distribution as its editable text: `low..high` or `a,b`."""
-    def text(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    if dist.kind == "categorical":
-        return ",".join(text(c) for c in dist.choices)
-    return f"{text(dist.low)}..{text(dist.high)}"
-
-
-def value_text(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
-class SearchThread(QThread):
-    """Starts the search (storage, study, workers), then polls its trials until the workers end or
-    Stop is asked; it stops the workers itself, so the GUI thread never waits on them."""
-
-    started_search = pyqtSignal()
-    rows_ready = pyqtSignal(object)  # list[TrialRow]
-    failed = pyqtSignal(str)
-    ended = pyqtSignal(object, int, bool)  # final rows, trials left running (failed as stopped), stopped
-
-    def __init__(self, run: SearchRun) -> None:
-        super().__init__()
-        self.run_ = run
-        self.stop_asked = threading.Event()
-
-    def run(self) -> None:
-        try:
-            self.run_.start()
-        except ConfigError as exc:  # TuneError too: one line
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # a broken storage: say it, never crash the window
-            self.failed.emit(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-            self.run_.stop()
-            return
-        self.started_search.emit()
-        rows: list[TrialRow] = []
-        while True:
-            stopping = self.stop_asked.is_set()
-            left = self.run_.stop() if stopping else 0
-            alive = self.run_.alive()
-            try:
-                rows = self.run_.rows()
-                self.rows_ready.emit(rows)
-            except Exception:  # a busy database: the next poll reads it
-                pass
-            if stopping or not alive:
-                self.ended.emit(rows, left, stopping)
-                return
-            self.stop_asked.wait(POLL_SECONDS)
 
 
 class TuneView(QWidget):
@@ -163,19 +102,19 @@ class TuneView(QWidget):
             self.objective.addItem(label, key)
             self.objective.setItemData(self.objective.count() - 1, tip, Qt.ToolTipRole)
         self.objective.setToolTip("What a trial scores: the median over its seeds")
-        self.seeds = _spin(1, 100, 3, "Seeds trained per trial; the trial scores their median")
-        self.trials = _spin(1, 100_000, 20, "Finished trials the study should hold (a study continued by name "
+        self.seeds = spin(1, 100, 3, "Seeds trained per trial; the trial scores their median")
+        self.trials = spin(1, 100_000, 20, "Finished trials the study should hold (a study continued by name "
                                             "counts the ones it has)")
-        self.jobs = _spin(1, max(1, os.cpu_count() or 1), 1, "Worker processes on this machine (each trains one "
+        self.jobs = spin(1, max(1, os.cpu_count() or 1), 1, "Worker processes on this machine (each trains one "
                                                               "trial at a time)")
         self.pruner = QComboBox()
         for name in PRUNERS:
             self.pruner.addItem(name, name)
         self.pruner.setToolTip("Stops hopeless trials early, from their greedy checks")
-        self.budget = _spin(100, 10**9, 100_000, "Env steps per seed of a trial", step=10_000)
-        self.eval_episodes = _spin(1, 10_000, 100, "Episodes of each greedy check (no exploration, the env's "
+        self.budget = spin(100, 10**9, 100_000, "Env steps per seed of a trial", step=10_000)
+        self.eval_episodes = spin(1, 10_000, 100, "Episodes of each greedy check (no exploration, the env's "
                                                            "true reward, a separately seeded env)")
-        self.eval_every = _spin(1, 10**6, 20, "Training episodes between greedy checks (each goes to the pruner)")
+        self.eval_every = spin(1, 10**6, 20, "Training episodes between greedy checks (each goes to the pruner)")
         self.eval_every.setSuffix(" episodes")
         for widget in (self.study_edit, self.seeds, self.trials, self.jobs, self.budget, self.eval_episodes,
                        self.eval_every):
@@ -408,16 +347,6 @@ class TuneView(QWidget):
         best, config = self.best(), self.best_config()
         if config is not None:
             self.apply(config, f"start a new agent with trial {best.number}'s parameters")
-
-
-def _spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
-    box.setSingleStep(step)
-    box.setGroupSeparatorShown(True)
-    box.setToolTip(tip)
-    return box
 
 
 def install(window: MainWindow) -> TuneView:
