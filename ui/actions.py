@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QMenu, QMenuBar, QToolBar, QWidget
+from PyQt5.QtWidgets import QAction, QComboBox, QMenu, QMenuBar, QToolBar, QWidget
+
+from sandbox.session import BUSY, State
 
 EVAL_EPISODES = 100
 MENUS = ("&File", "E&xport", "&Run", "&View", "&Help")
@@ -99,3 +101,27 @@ def build_actions(window: QWidget, menubar: QMenuBar, toolbar: QToolBar) -> dict
             toolbar.addAction(action)
         actions[spec.name] = action
     return actions
+
+
+def update_enabled(actions: dict[str, QAction], state: State, has_best: bool) -> None:
+    """Enable what makes sense in `state` (and name Start "Resume" when paused)."""
+    busy = state in BUSY
+    actions["start"].setEnabled(not busy)
+    actions["start"].setText("&Resume" if state == State.PAUSED else "&Start")
+    actions["pause"].setEnabled(state in (State.RUNNING, State.GREEDY, State.RANDOM, State.HUMAN))
+    for name in ("step", "step_episode"):
+        actions[name].setEnabled(not busy)
+    actions["greedy"].setEnabled(state not in (State.EVALUATING, State.GREEDY))
+    actions["random"].setEnabled(state not in (State.EVALUATING, State.RANDOM))
+    actions["evaluate"].setEnabled(state != State.EVALUATING)
+    actions["restore_best"].setEnabled(has_best and state != State.EVALUATING)
+
+
+def speed_box(watch: bool) -> QComboBox:
+    """The toolbar's speed choice: every step at ~50 fps, or full speed with a frame now and then."""
+    box = QComboBox()
+    box.addItem("watch (real time)", True)
+    box.addItem("fast (a frame now and then)", False)
+    box.setCurrentIndex(0 if watch else 1)
+    box.setToolTip("Watch: every step at ~50 fps. Fast: full speed, at most ~30 frames/s.")
+    return box

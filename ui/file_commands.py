@@ -8,9 +8,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PyQt5.QtWidgets import QFileDialog, QMessageBox
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from sandbox.agent_file import SUFFIX
+from sandbox.best import BestMark
 from sandbox.session import Origin
 from ui import format as fmt
 
@@ -20,6 +22,17 @@ if TYPE_CHECKING:
 FILE_FILTER = f"RL Sandbox agents (*{SUFFIX});;All files (*)"
 EXPORTS = {"episodes": ("episodes.csv", "CSV files (*.csv)"), "losses": ("losses.csv", "CSV files (*.csv)"),
            "video": ("greedy.gif", "GIF animation (*.gif);;MP4 video (*.mp4)")}
+
+
+def error_box(parent: QWidget, title: str, text: str, message: str) -> QMessageBox:
+    """A window-modal error that never blocks the event loop: the first paragraph shown, the rest as details."""
+    box = QMessageBox(QMessageBox.Critical, title, text, QMessageBox.Ok, parent)
+    box.setInformativeText(message.split("\n\n")[0])
+    if "\n\n" in message:
+        box.setDetailedText(message)
+    box.setWindowModality(Qt.WindowModal)
+    box.open()
+    return box
 
 
 def version() -> str:
@@ -77,6 +90,14 @@ class FileCommands:
         return QMessageBox.question(
             self.w, "Save training?", f"The current training is not saved. Save it before you {doing}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
+
+    def confirm_restore_best(self, best: BestMark) -> bool:
+        answer = QMessageBox.question(
+            self.w, "Restore best agent?",
+            f"Go back to the agent after episode {fmt.count(best.episode + 1)} ({fmt.count(best.total_steps)} "
+            f"steps), when its {best.measure} peaked at {best.value:.1f}? Training after that point is "
+            "discarded (save it first to keep it).", QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
+        return answer == QMessageBox.Yes
 
     # --- open and save ------------------------------------------------------------------
     def open_agent(self) -> None:

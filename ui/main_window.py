@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QComboBox, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from sandbox.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.env_profiles import profile
@@ -19,13 +19,13 @@ from sandbox.evaluate import EvalResult, GreedyStep
 from sandbox.files import data_dir
 from sandbox.policy_map import unavailable_reason
 from sandbox.runs import RunsLog
-from sandbox.session import BUSY, Origin, Session, Snapshot, State
+from sandbox.session import Origin, Session, Snapshot, State
 from sandbox.trainer import StepResult
 from ui import format as fmt
-from ui.actions import EVAL_EPISODES, build_actions
+from ui.actions import EVAL_EPISODES, build_actions, speed_box, update_enabled
 from ui.coach_view import CoachView
 from ui.drive_keys import DriveKeys
-from ui.file_commands import FileCommands
+from ui.file_commands import FileCommands, error_box
 from ui.inspector import MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
@@ -117,11 +117,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
     def _build_speed_box(self) -> None:
-        self.speed_box = QComboBox()
-        self.speed_box.addItem("watch (real time)", True)
-        self.speed_box.addItem("fast (a frame now and then)", False)
-        self.speed_box.setCurrentIndex(0 if self.settings.watch else 1)
-        self.speed_box.setToolTip("Watch: every step at ~50 fps. Fast: full speed, at most ~30 frames/s.")
+        self.speed_box = speed_box(self.settings.watch)
         self.speed_box.activated.connect(self.render_changed)
         self.toolbar.addWidget(self.speed_box)
         self.act_render.setChecked(self.settings.render)
@@ -240,15 +236,7 @@ class MainWindow(QMainWindow):
         self.files.after_discard("start a new agent", lambda: self.begin_run(self.panel.config))
 
     def restore_best(self) -> None:
-        best = self.session.best
-        if best is None:
-            return
-        answer = QMessageBox.question(
-            self, "Restore best agent?",
-            f"Go back to the agent after episode {fmt.count(best.episode + 1)} ({fmt.count(best.total_steps)} "
-            f"steps), when its {best.measure} peaked at {best.value:.1f}? Training after that point is "
-            "discarded (save it first to keep it).", QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Yes)
-        if answer == QMessageBox.Yes:
+        if self.session.best is not None and self.files.confirm_restore_best(self.session.best):
             self.worker_call("restore_best")
 
     def apply_suggestion(self, suggestion) -> None:
@@ -364,14 +352,8 @@ class MainWindow(QMainWindow):
 
     def show_error(self, what: str, message: str) -> None:
         """A readable, window-modal error (never blocks the event loop; tests find it in error_box)."""
-        box = QMessageBox(QMessageBox.Critical, f"{APP_NAME}: error while {what}",
-                          f"Something went wrong while {what}.", QMessageBox.Ok, self)
-        box.setInformativeText(message.split("\n\n")[0])
-        if "\n\n" in message:
-            box.setDetailedText(message)
-        box.setWindowModality(Qt.WindowModal)
-        box.open()
-        self.error_box = box
+        self.error_box = error_box(self, f"{APP_NAME}: error while {what}", f"Something went wrong while {what}.",
+                                   message)
 
     # --- panel -------------------------------------------------------------------------
     def _on_panel_edit(self, change: dict) -> None:
@@ -392,17 +374,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {APP_NAME}")
 
     def _update_actions(self) -> None:
-        state = self.session.state
-        busy = state in BUSY
-        self.act_start.setEnabled(not busy)
-        self.act_start.setText("&Resume" if state == State.PAUSED else "&Start")
-        self.act_pause.setEnabled(state in (State.RUNNING, State.GREEDY, State.RANDOM, State.HUMAN))
-        for name in ("step", "step_episode"):
-            self.actions_[name].setEnabled(not busy)
-        self.act_greedy.setEnabled(state not in (State.EVALUATING, State.GREEDY))
-        self.act_random.setEnabled(state not in (State.EVALUATING, State.RANDOM))
-        self.act_evaluate.setEnabled(state != State.EVALUATING)
-        self.act_restore_best.setEnabled(self.session.best is not None and state != State.EVALUATING)
+        update_enabled(self.actions_, self.session.state, self.session.best is not None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.may_close():
