@@ -208,13 +208,11 @@ def collapsed(run: Run) -> Hint | None:
         return None
     best_i, best, first, now = found
     c = run.config
-    gentler = (("target_update_interval", min(c.target_update_interval * 2, 10_000)) if c.target_update == "hard"
-               else ("tau", _round(c.tau / 2)))
     return Hint("collapsed", "The score peaked, then collapsed",
                 f"The moving average reached {best:.1f} at episode {best_i + 1} (from {first:.1f}) and is now "
                 f"{now:.1f}: the agent unlearned what worked, as DQN often does. Restore the best agent, then train "
                 "on with gentler updates: a smaller step and a slower-moving target.",
-                run.suggestions(("learning_rate", _round(c.learning_rate / 3)), gentler,
+                run.suggestions(("learning_rate", _round(c.learning_rate / 3)), _slower_target(c),
                                 ("memory_capacity", max(c.memory_capacity, GOOD_MEMORY))), offer_best=True)
 
 
@@ -259,12 +257,11 @@ def q_drift(run: Run) -> Hint | None:
     if abs(expected - got) <= max(abs(got), 1.0):
         return None
     c = run.config
-    slower = (("target_update_interval", min(c.target_update_interval * 2, 10_000)) if c.target_update == "hard"
-              else ("tau", _round(c.tau / 2)))
     return Hint("q_drift", "Q-values have drifted from the returns",
                 f"Over the last {DRIFT_EPISODES} episodes the agent expected {expected:.1f} from the start state but "
                 f"got {got:.1f} (discounted, as Q counts it): its values no longer describe what happens.",
-                run.suggestions(("double_dqn", True), slower, ("learning_rate", _round(c.learning_rate / 3))))
+                run.suggestions(("double_dqn", True), _slower_target(c),
+                                ("learning_rate", _round(c.learning_rate / 3))))
 
 
 def not_solved(run: Run) -> Hint | None:
@@ -302,6 +299,13 @@ def _pairs_for_more_learning(run: Run) -> tuple[tuple[str, Any], ...]:
 
 def _more_learning(run: Run) -> tuple[Suggestion, ...]:
     return run.suggestions(*_pairs_for_more_learning(run))
+
+
+def _slower_target(c: Config) -> tuple[str, Any]:
+    """A target net that moves half as fast: twice the interval between hard copies, or half the tau."""
+    if c.target_update == "hard":
+        return "target_update_interval", min(c.target_update_interval * 2, 10_000)
+    return "tau", _round(c.tau / 2)
 
 
 def _intensity_text(run: Run) -> str:
