@@ -244,7 +244,7 @@ def learning_too_slow(run: Run) -> Hint | None:
     if run.threshold is not None and best >= run.threshold:
         return None
     return Hint("learning_too_slow", "Too few gradient steps per env step",
-                f"{_intensity_text(run)}; DQN on this task usually needs ≥ {MIN_INTENSITY}.",
+                f"{_sentence(_intensity_text(run))}; DQN on this task usually needs ≥ {MIN_INTENSITY}.",
                 _more_learning(run))
 
 
@@ -271,7 +271,7 @@ def not_solved(run: Run) -> Hint | None:
     best, at, what = run.best()
     return Hint("not_solved", f"Not solved: best {best:.1f} vs {run.threshold:g}",
                 f"The run ended after {len(run.episodes):,} episodes; its best {what} was {best:.1f} at episode "
-                f"{at + 1}. {_intensity_text(run).capitalize()}.", _knobs(run), severity="error")
+                f"{at + 1}. {_sentence(_intensity_text(run))}.", _knobs(run), severity="error")
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -299,6 +299,10 @@ def _pairs_for_more_learning(run: Run) -> tuple[tuple[str, Any], ...]:
 
 def _more_learning(run: Run) -> tuple[Suggestion, ...]:
     return run.suggestions(*_pairs_for_more_learning(run))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _slower_target(c: Config) -> tuple[str, Any]:

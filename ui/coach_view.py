@@ -11,6 +11,7 @@ from PyQt5.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBox
 
 from sandbox.diagnostics import Hint, Suggestion
 
+BUTTONS_PER_ROW = 2
 COLORS = {"error": "#b00020", "warning": "#b35c00", "info": "#1565c0"}
 QUIET = ("<b>Nothing looks wrong.</b> Hints appear here when a run stops learning: the goal never reached, "
          "exploration spent too early, too few gradient steps per env step, a plateau short of the threshold, a "
@@ -32,6 +33,7 @@ class CoachView(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # text wraps to the width instead
         scroll.setWidget(self.inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -57,18 +59,21 @@ class CoachView(QWidget):
         for hint in hints:
             color = COLORS.get(hint.severity, "#333")
             self.column.addWidget(self._label(f"<b style='color:{color}'>{hint.title}</b><br>{hint.detail}"))
-            row = QHBoxLayout()
-            for suggestion in hint.suggestions:
-                row.addWidget(self._button(suggestion))
+            buttons = [self._button(s) for s in hint.suggestions]
             if hint.offer_best:
                 best = QPushButton("Restore best agent")
                 best.setToolTip("Go back to the agent at its best, then apply a suggestion")
                 best.clicked.connect(self.restore_best)
-                row.addWidget(best)
-            row.addStretch(1)
-            holder = QWidget()
-            holder.setLayout(row)
-            self.column.addWidget(holder)
+                buttons.append(best)
+            for i in range(0, len(buttons), BUTTONS_PER_ROW):  # short rows: nothing runs off the right edge
+                row = QHBoxLayout()
+                row.setContentsMargins(0, 0, 0, 0)
+                for button in buttons[i:i + BUTTONS_PER_ROW]:
+                    row.addWidget(button)
+                row.addStretch(1)
+                holder = QWidget()
+                holder.setLayout(row)
+                self.column.addWidget(holder)
 
     def _button(self, suggestion: Suggestion) -> QPushButton:
         button = QPushButton(str(suggestion))

@@ -87,8 +87,7 @@ class TrainingWorker(QObject):
         self.timer.timeout.connect(self._tick)
 
     @pyqtSlot()
-    def sync(self) -> None:
-        """A barrier: signals sent before `synced` reach the window before it."""
+    def sync(self) -> None:  # a barrier: signals sent before `synced` reach the window before it
         self.synced.emit()
 
     @pyqtSlot()
@@ -175,6 +174,7 @@ class TrainingWorker(QObject):
     def apply(self, changes: dict[str, Any]) -> None:
         self.edits_applied.emit(self._require().apply(changes))
         self._status_out(force=True)
+        self._inspect(force=True)  # the coach reconsiders at once: an applied suggestion leaves its list
         self._schedule()
 
     @pyqtSlot(bool, bool)
