@@ -26,8 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox.config import FIELDS, Config, ConfigError, shown
-from sandbox.evaluate import EVAL_SEED_OFFSET, EvalResult, evaluate
+from sandbox.config import Config, ConfigError, shown
 from sandbox.files import PathError, check_output, data_dir
 from sandbox.trainer import Trainer, TrainingDiverged, limit_threads
 from sandbox.tune_space import Dist, TuneError
@@ -96,14 +95,6 @@ def threshold_of(config: Config) -> float | None:
     return gymnasium.spec(config.env_id).reward_threshold
 
 
-def greedy_check(trainer: Trainer, episodes: int) -> EvalResult:
-    """The one rule that judges a run during a trial: `episodes` greedy episodes with the env's true
-    reward, on an env seeded apart from training (config.seed + EVAL_SEED_OFFSET). Kept in one place
-    so it can switch to the trainer's own periodic evaluation once that exists."""
-    return evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, episodes,
-                    trainer.config.seed + EVAL_SEED_OFFSET, trainer.threshold)
-
-
 def unsolved_value(budget: int, best_mean: float, threshold: float) -> float:
     """The `steps` value of a run that never solved: the budget plus up to one budget more, in
     proportion to how far its best greedy mean stayed below the threshold (so the sampler still
@@ -113,13 +104,14 @@ def unsolved_value(budget: int, best_mean: float, threshold: float) -> float:
 
 
 class SeedRun:
-    """One seed of a trial, trained in slices of `eval_every` episodes, each followed by a greedy check."""
+    """One seed of a trial, trained from one of the trainer's greedy evaluations to the next."""
 
     def __init__(self, config: Config, spec: TuneSpec) -> None:
         self.spec = spec
-        if "solve_rule" in FIELDS:  # the trainer's own periodic evaluation off: greedy_check is the one judge
-            config = config.with_changes(solve_rule="training_mean")
-        self.trainer = Trainer(config)
+        # The trainer's own solve rule judges the run, as in the app and `train`: a greedy evaluation
+        # of `eval_episodes` every `eval_every` episodes, on its own seeded env and the true reward.
+        self.trainer = Trainer(config.with_changes(solve_rule="greedy", eval_every=spec.eval_every,
+                                                   eval_episodes=spec.eval_episodes, stop_when_solved=False))
         self.threshold = self.trainer.threshold
         self.best_mean = -math.inf
         self.solved_at: int | None = None
@@ -127,17 +119,19 @@ class SeedRun:
         self.done = False
 
     def advance(self) -> None:
-        """Train `eval_every` more episodes (or up to the budget), then evaluate greedily."""
+        """Train up to the trainer's next greedy evaluation (or the budget) and take its verdict."""
         trainer, spec = self.trainer, self.spec
-        target = trainer.episodes_done + spec.eval_every
+        evaluated = None
         try:
-            while trainer.episodes_done < target and trainer.total_steps < spec.budget:
-                trainer.step()
+            while evaluated is None and trainer.total_steps < spec.budget:  # step by step: the budget is exact
+                episode = trainer.step().episode
+                evaluated = episode if episode is not None and episode.evaluated else None
         except TrainingDiverged as exc:
             self.diverged, self.done = str(exc), True  # the agent is kept as before the bad update
-        result = greedy_check(trainer, spec.eval_episodes)
-        self.best_mean = max(self.best_mean, result.mean)
-        if spec.objective == "steps" and result.solved:
+        # Stopped before a scheduled evaluation (budget, divergence): the rule's evaluation, once more.
+        mean = evaluated.greedy_mean if evaluated is not None else trainer.evaluate_greedy().mean
+        self.best_mean = max(self.best_mean, mean)
+        if spec.objective == "steps" and self.threshold is not None and mean >= self.threshold:
             self.solved_at, self.done = trainer.total_steps, True
         if trainer.total_steps >= spec.budget:
             self.done = True
