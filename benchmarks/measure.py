@@ -1,7 +1,7 @@
 """One measurement per process, printed as JSON, so every figure starts from a clean interpreter.
 
     python -m benchmarks.measure ours PRESET STEPS [key=value ...]
-    python -m benchmarks.measure notebook STEPS
+    python -m benchmarks.measure notebook STEPS [HIDDEN_UNITS]
     python -m benchmarks.measure sb3 STEPS
     python -m benchmarks.measure gui PRESET SECONDS RENDER(0|1)
     python -m benchmarks.measure launch
@@ -60,11 +60,11 @@ def _peer_threads() -> None:
         torch.set_num_threads(int(os.environ["RL_BENCH_THREADS"]))
 
 
-def notebook(steps: int) -> dict:
+def notebook(steps: int, hidden: int = 64) -> dict:
     from benchmarks.reference import notebook_steps_per_second
 
     _peer_threads()
-    return {"steps_per_second": notebook_steps_per_second(steps)}
+    return {"steps_per_second": notebook_steps_per_second(steps, hidden=hidden)}
 
 
 def sb3(steps: int) -> dict:
@@ -173,6 +173,8 @@ def _threads() -> int:
 def limit_threads(kind: str) -> None:
     """The entry point's thread limits; `launch` times a bare start and is left alone."""
     if kind in ("notebook", "sb3"):
+        if os.environ.get("RL_BENCH_BLAS") == "default":
+            return  # the plain torch path: numpy's BLAS keeps its own pool, as a user's script would
         import numpy  # noqa: F401  (loaded first: threadpoolctl limits only loaded libraries)
         import torch  # noqa: F401
         from threadpoolctl import threadpool_limits
@@ -192,7 +194,7 @@ def main(argv: list[str]) -> None:
 
         result = ours(args[0], int(args[1]), parse_assignments(args[2:]))
     elif kind == "notebook":
-        result = notebook(int(args[0]))
+        result = notebook(int(args[0]), int(args[1]) if len(args) > 1 else 64)
     elif kind == "sb3":
         result = sb3(int(args[0]))
     elif kind == "gui":

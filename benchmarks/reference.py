@@ -99,13 +99,13 @@ class NotebookAgent:
         self.optimizer.step()
 
 
-def notebook_steps_per_second(steps: int, seed: int = 1412) -> float:
+def notebook_steps_per_second(steps: int, seed: int = 1412, hidden: int = 64) -> float:
     """Run the notebook's loop for `steps` env steps from scratch; returns env steps per second."""
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (the notebook seeds numpy's global generator)
     torch.manual_seed(seed)
     env = gym.make("MountainCar-v0")
-    agent = NotebookAgent(Memory(1000))
+    agent = NotebookAgent(Memory(1000), hidden=hidden)
     state, _ = env.reset(seed=seed)
     started = time.perf_counter()
     for _ in range(steps):

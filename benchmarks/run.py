@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CURVES = ROOT / "docs" / "solve_curves.png"
 SOLVE_PRESETS = ("notebook", "fast", "nstep")
-SECTIONS = ("throughput", "sb3", "solve", "gui", "launch", "rss")
+SECTIONS = ("throughput", "sb3", "solve", "gui", "launch", "rss", "threads", "coach")
+THREAD_SIZES = (64, 256, 512)
 NOTES = """Where a target is missed, what limits it (profiled on this machine):
 
 - **SB3 at 256×256, batch 128, 8 gradient steps every 16 env steps** is dense-matrix work that both
@@ -136,6 +137,60 @@ def section_rss(q: bool) -> dict:
 
 
 # --- report ------------------------------------------------------------------------------
+def section_threads(q: bool) -> dict:
+    """Ours (torch and BLAS held to one thread at the entry point) vs the plain torch path (the
+    notebook's loop with torch's default threads and numpy's own BLAS pool), same hyperparameters,
+    for three net sizes, idle and with a busy process beside them."""
+    steps = "2000" if q else "6000"
+    out: dict = {}
+    for units in THREAD_SIZES:
+        for load in ("idle", "busy"):
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if load == "busy" else None
+            try:
+                log(f"  hidden_units {units}, {load}")
+                out[f"{units}/{load}"] = alternate({
+                    "ours": (("ours", "notebook", steps, f"hidden_units={units}"), None),
+                    "plain torch": (("notebook", steps, str(units)), {"RL_BENCH_BLAS": "default"}),
+                }, 1 if q else 2)
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+    return out
+
+
+def section_coach(q: bool) -> dict:
+    """The coach benchmark (benchmarks/coach.py): rounds and env steps until a solve, per env and seed."""
+    from dataclasses import asdict
+
+    from benchmarks.coach import learn
+
+    budgets = {"MountainCar-v0": 20_000 if q else 150_000, "CartPole-v1": 10_000 if q else 60_000}
+    learners = [learn(env, seed, budget) for env, budget in budgets.items() for seed in ((0,) if q else (0, 1, 2))]
+    return {"learners": [asdict(x) | {"solved": x.solved} for x in learners]}
+
+
+def threads_table(data: dict) -> list[str]:
+    rows = ["| hidden units | beside | ours (steps/s) | plain torch path (steps/s) | ours ÷ plain |",
+            "|---|---|---|---|---|"]
+    for key, runs in data.items():
+        units, load = key.split("/")
+        ours, plain = median(runs["ours"]), median(runs["plain torch"])
+        rows.append(f"| {units} | {'a busy process' if load == 'busy' else 'nothing'} | {ours:,.0f} | {plain:,.0f} | "
+                    f"**{ours / plain:.2f}×** |")
+    return rows
+
+
+def coach_table(data: dict) -> list[str]:
+    rows = ["| env | seed | solved | rounds | env steps in all | what the coach changed, in order |",
+            "|---|---|---|---|---|---|"]
+    for x in data["learners"]:
+        changes = " · ".join(r["config_change"] for r in x["rounds"][1:]) or "nothing"
+        rows.append(f"| {x['env_id']} | {x['seed']} | {'yes' if x['solved'] else 'no'} | {len(x['rounds'])} | "
+                    f"{sum(r['steps'] for r in x['rounds']):,} | {changes} |")
+    return rows
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -289,6 +344,17 @@ def write_report(results: dict, quick: bool) -> None:
         lines += [f"- Peak RSS headless (CartPole, random policy, learning every 5 steps): {first:.0f} MB after "
                   f"{r['first']:,} episodes, {second:.0f} MB after {r['second']:,} episodes ({r['steps']:,} steps, "
                   f"{r['losses']:,} losses kept): +{second - first:.0f} MB, the history itself.", ""]
+    if "threads" in results:
+        lines += ["## 6. Thread pools under load", "",
+                  "Same hyperparameters (the notebook's, at three net sizes); ours holds torch and numpy's BLAS "
+                  "to one thread at its entry point (threadpoolctl); the plain torch path keeps torch's default "
+                  "threads and numpy's own BLAS pool, which spin-waits.", "", *threads_table(results["threads"]), ""]
+    if "coach" in results:
+        lines += ["## 7. The coach alone leads to a solve (`python -m benchmarks.coach`)", "",
+                  "From a poor config (MountainCar: the `notebook` preset; CartPole: memory 500, update_interval "
+                  "10, epsilon_decay 0.5), train one run (150k / 60k env steps at most), apply the diagnostics' top "
+                  "suggestion and nothing else, repeat, at most 10 rounds; each run judged by the app's solve "
+                  "rule. Goal: solved within 10 rounds on every seed.", "", *coach_table(results["coach"]), ""]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
