@@ -141,7 +141,7 @@ class Session:
                 self.band = None
                 self.band_changed.emit(None)
         self.config, self.spec, self.threshold = snap.config, snap.spec, snap.threshold
-        self.history = _copy(snap.history)
+        self.history = snap.history.copy()
         self.status, self.best, self.last_eval, self.hints = snap.status, None, None, []
         self.path = snap.path if origin is Origin.OPENED else None
         # A recovered run, or a restored best agent (training in it, no file), is not saved yet.
@@ -194,9 +194,6 @@ class Session:
         self.path, self.unsaved = path, False
         self.file_changed.emit()
 
-    def mark_unsaved(self) -> None:
-        self._touch()
-
     @property
     def finished(self) -> bool:
         """The trainer's own rule (max episodes, or solved with stop_when_solved), as last reported."""
@@ -242,10 +239,4 @@ class Session:
         if not self.unsaved:
             self.unsaved = True
             self.file_changed.emit()
-
-
-def _copy(history: History) -> History:
-    out = History(list(history.episodes), edits=list(history.edits))
-    out.losses.extend(history.losses)
-    return out
 

@@ -92,6 +92,12 @@ class History:
     losses: array = field(default_factory=lambda: array("f"))
     edits: list[LiveEdit] = field(default_factory=list)
 
+    def copy(self) -> History:
+        """A copy another thread may keep while training goes on."""
+        out = History(list(self.episodes), edits=list(self.edits))
+        out.losses.extend(self.losses)
+        return out
+
 
 class TrainingDiverged(ArithmeticError):
     """The loss became NaN or infinite; the agent is kept as it was before that update."""

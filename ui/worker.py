@@ -26,7 +26,7 @@ from sandbox.human import HumanEpisode
 from sandbox.session import Origin, Snapshot, State, Status
 from sandbox.trainer import StepResult, Trainer, limit_threads
 from ui import worker_modes as modes
-from ui.worker_modes import Driving, Throttle, Training, Watching, copy_history, guarded, inspect, readable, status_of
+from ui.worker_modes import Driving, Throttle, Training, Watching, guarded, inspect, readable, status_of
 
 
 class TrainingWorker(QObject):
@@ -125,7 +125,7 @@ class TrainingWorker(QObject):
         self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
         if not keep_best:
             self.best = BestAgent()
-        self.began.emit(Snapshot(trainer.config, trainer.spec, copy_history(trainer.history), trainer.threshold,
+        self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
                                  self._status_now(), path, note, origin))
         self.best_changed.emit(self.best.mark)
         self._set_state()

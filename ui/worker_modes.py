@@ -19,7 +19,7 @@ from sandbox.evaluate import GreedyStep
 from sandbox.human import HumanEpisode
 from sandbox.policy_map import PolicyMap, coverage, policy_map, unavailable_reason
 from sandbox.session import State, Status
-from sandbox.trainer import History, Trainer
+from sandbox.trainer import Trainer
 
 MAP_RESOLUTION = 64
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
@@ -135,13 +135,6 @@ def inspect(t: Trainer) -> Inspection:
 def status_of(t: Trainer, rate: float, elapsed: float) -> Status:
     return Status(t.episodes_done, t.total_steps, rate, t.agent.epsilon, len(t.agent.memory), t.agent.memory.capacity,
                   elapsed, t.agent.updates, t.finished)
-
-
-def copy_history(history: History) -> History:
-    """A copy the GUI thread may keep while training goes on."""
-    out = History(list(history.episodes), edits=list(history.edits))
-    out.losses.extend(history.losses)
-    return out
 
 
 def readable(exc: Exception) -> str:
