@@ -5,7 +5,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 import main
 from sandbox.agent_file import file_info
 from sandbox.config import load_config_file
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -197,9 +197,7 @@ def test_a_save_folder_removed_during_the_run_is_rescued_to_the_data_folder(tmp_
                              str(tmp_path / "log.jsonl")], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     log = tmp_path / "log.jsonl"
-    deadline = time.monotonic() + 120
-    while (not log.exists() or log.read_text().count("\n") < 2) and time.monotonic() < deadline:
-        time.sleep(0.01)  # waiting for the run's own log to show it is training
+    wait_for(lambda: log.exists() and log.read_text().count("\n") >= 2, what="the run's log showing training")
     shutil.rmtree(out)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 1

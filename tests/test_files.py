@@ -4,12 +4,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sandbox.files import TEMP_SUFFIX, PathError, atomic_write, check_output, read_regular, strict_json
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,9 +75,7 @@ def test_killed_saves_leave_temps_that_the_next_save_removes(tmp_path):
             f"atomic_write({str(target)!r}, Path({str(blob)!r}).read_bytes())")
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-        deadline = time.monotonic() + 120
-        while not _temps(tmp_path) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)  # polling the folder for the temp file: the state this test waits for
+        wait_for(lambda proc=proc: _temps(tmp_path) or proc.poll() is not None, what="a temp file or the save's end")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert target.read_bytes() in (b"old", blob.read_bytes())

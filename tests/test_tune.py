@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
@@ -24,6 +23,7 @@ import main
 from sandbox.config import FIELDS, Config, load_config_file, load_preset
 from sandbox.tune import SPEC_ATTR, Objective, TuneSpec, make_spec
 from sandbox.tune_space import DEFAULT_PARAMS, build_space, default_dist, tunable
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # A trial of a few seconds: CartPole, learning from step 100, greedy checks of 3 episodes every 10.
@@ -171,16 +171,14 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     proc = subprocess.Popen([sys.executable, "main.py", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 120
-        running = []
-        while not running:  # wait for the trial to be RUNNING in storage, then kill its worker outright
+        def trial_running() -> bool:  # the trial RUNNING in storage: then its worker is killed outright
             assert proc.poll() is None, "the worker ended before its trial was seen running"
-            assert time.monotonic() < deadline, "no trial became RUNNING"
             try:
-                running = [t for t in _trials(url, "k") if t.state.name == "RUNNING"]
+                return any(t.state.name == "RUNNING" for t in _trials(url, "k"))
             except (KeyError, optuna.exceptions.StorageInternalError):
-                running = []
-            time.sleep(0.05)  # poll interval, not synchronisation: the loop waits for the state
+                return False
+
+        wait_for(trial_running, what="a RUNNING trial")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
