@@ -27,8 +27,18 @@ import numpy as np
 import safetensors.numpy
 import torch
 
-from sandbox.agent_schema import HISTORY_FIELDS, Plan, SchemaError, check_info, check_table, check_values
+from sandbox.agent_schema import (
+    HISTORY_FIELDS,
+    MAX_HINT_CHARS,
+    MAX_HINTS,
+    Plan,
+    SchemaError,
+    check_info,
+    check_table,
+    check_values,
+)
 from sandbox.config import ConfigError, shown
+from sandbox.diagnostics import diagnose
 from sandbox.envs import EnvError
 from sandbox.files import PathError, atomic_write, open_regular, pread_exact, shown_path, strict_json
 from sandbox.memory import ARRAYS as MEMORY_ARRAYS
@@ -60,6 +70,7 @@ class AgentFileInfo:
     total_steps: int
     has_memory: bool
     env_id: str
+    hints: tuple[str, ...] = ()  # the coach's hints when the file was saved
 
 
 @functools.cache
@@ -113,6 +124,8 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
         "memory": memory_meta,
         "edits": [asdict(e) for e in trainer.history.edits],
         "saved_mid_episode": trainer.mid_episode,
+        "hints": [h.line()[:MAX_HINT_CHARS] for h in diagnose(trainer.history, trainer.config, trainer.spec,
+                                                              agent.epsilon, trainer.finished)][:MAX_HINTS],
     }
     text = json.dumps(info)
     _self_check(text, tensors)
@@ -304,7 +317,7 @@ def file_info(path: str | Path) -> AgentFileInfo:
         plan = _guarded(source.name, lambda: parse(source)).plan
     counters = plan.info["counters"]
     return AgentFileInfo(Path(path), source.size, counters["episodes"], counters["steps"],
-                         plan.info["memory"] is not None, plan.config.env_id)
+                         plan.info["memory"] is not None, plan.config.env_id, tuple(plan.info.get("hints", ())))
 
 
 def resume_note(info: AgentFileInfo) -> str | None:

@@ -23,12 +23,15 @@ from sandbox.networks import build_network
 from sandbox.trainer import EpisodeStats
 
 INFO_KEYS = ("versions", "config", "spec", "counters", "rng", "optimizer", "memory", "edits", "saved_mid_episode")
+OPTIONAL_INFO_KEYS = ("hints",)  # the coach's hints at save time (files from before them have none)
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
 V1_HISTORY_FIELDS = [name for name in HISTORY_FIELDS if not name.startswith("greedy_")]  # before evaluations
 MAY_BE_NAN = ("mean_loss", "greedy_mean", "greedy_std")  # no update in the episode; no evaluation after it
 MAX_COUNT = 10**13  # steps, updates, episodes: far beyond any run, far below float64's exact integers
 MAX_DIM = 100_000  # observation size or action count
 MAX_EDITS = 10_000
+MAX_HINTS = 20
+MAX_HINT_CHARS = 2_000
 MAX_ABS_HISTORY = 1e12  # scores, averages, returns, Q: beyond this a run is garbage (and sums overflow)
 MAX_ABS_LOSS = 1e30
 MAX_ABS_REWARD = 1e6  # a learning reward (n-step sums and shaping included) beyond this is garbage
@@ -68,10 +71,10 @@ def _int(value: Any, where: str, low: int = 0, high: int = MAX_COUNT) -> int:
     return value
 
 
-def _dict(value: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def _dict(value: Any, where: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise SchemaError(f"{where} is {type(value).__name__}; expected an object")
-    missing, extra = [k for k in keys if k not in value], [k for k in value if k not in keys]
+    missing, extra = [k for k in keys if k not in value], [k for k in value if k not in keys + optional]
     if missing or extra:
         raise SchemaError(f"{where} " + (f"lacks {', '.join(missing)}" if missing else
                                          f"has unknown fields {shown(extra)}"))
@@ -98,7 +101,7 @@ def check_info(info: Any, version: int = 2) -> Plan:
     Version 1 files predate greedy evaluations: their runs used the training moving average as
     the solve rule, so that is what a config without `solve_rule` gets.
     """
-    _dict(info, "metadata", INFO_KEYS)
+    _dict(info, "metadata", INFO_KEYS, OPTIONAL_INFO_KEYS)
     versions = info["versions"]
     if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
         raise SchemaError("versions must map package names to version strings")
@@ -126,9 +129,17 @@ def check_info(info: Any, version: int = 2) -> Plan:
     _check_edits(info["edits"], episodes, steps)
     if not isinstance(info["saved_mid_episode"], bool):
         raise SchemaError("saved_mid_episode must be true or false")
+    _check_hints(info.get("hints", []))
     tensors = _tensor_table(config, obs_dim, n_actions, updates, episodes, memory_size,
                             HISTORY_FIELDS if version >= 2 else V1_HISTORY_FIELDS)
     return Plan(info, config, obs_dim, n_actions, tensors)
+
+
+def _check_hints(hints: Any) -> None:
+    if not (isinstance(hints, list) and all(isinstance(h, str) for h in hints)):
+        raise SchemaError("hints must be a list of strings")
+    if len(hints) > MAX_HINTS or any(len(h) > MAX_HINT_CHARS for h in hints):
+        raise SchemaError(f"hints: more than {MAX_HINTS} or one longer than {MAX_HINT_CHARS:,} characters")
 
 
 def _check_rngs(rng: Any) -> None:

@@ -305,6 +305,7 @@ def _save_best(best: BestAgent | None, trainer: Trainer, path: Path) -> bool:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sandbox.agent_file import file_info
     from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
 
     limit_threads()
@@ -315,6 +316,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"{trainer.spec.env_id}: {args.episodes} greedy episodes, mean {result.mean:.1f} ± {result.std:.1f} "
           f"(min {result.min:.0f}, max {result.max:.0f}), success {result.success_rate:.0%}: {verdict}")
     trainer.close()
+    for line in file_info(args.agent_file).hints:
+        print(f"coach when saved: {line}")
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.agent_schema import MAX_HINT_CHARS, MAX_HINTS
 from sandbox.config import Config, ConfigError
 from sandbox.files import PathError, atomic_write, read_regular, strict_json
 
@@ -60,7 +61,7 @@ class RunRecord:
         if not (isinstance(hints, list) and all(isinstance(h, str) for h in hints)):
             raise ValueError("a run's hints are malformed")
         return cls(data["name"][:200], Config.from_dict(data["config"]), scores, averages, data["total_steps"],
-                   data["solved"], group, tuple(h[:1000] for h in hints[:20]))
+                   data["solved"], group, tuple(h[:MAX_HINT_CHARS] for h in hints[:MAX_HINTS]))
 
     def summary(self) -> str:
         best = f", best average {self.averages.max():.1f}" if len(self.averages) else ""

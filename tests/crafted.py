@@ -129,6 +129,8 @@ def build_corpus(base: Path, out: Path) -> list[Case]:
     info_edit("bad_edit.agent", lambda i: i.update(edits=[{"episode": 0, "total_steps": 0, "name": "network",
                                                            "old": "mlp", "new": "dueling"}]),
               "not a live parameter")
+    info_edit("hints_not_strings.agent", lambda i: i.update(hints=[{"eval": "x"}]), "hints must be a list of strings")
+    info_edit("hints_flood.agent", lambda i: i.update(hints=["x" * 3_000]), "hints: more than 20 or one longer")
 
     # optimizer state that would change how the agent learns
     def group(**changes):

@@ -14,6 +14,7 @@ import torch
 from sandbox import files
 from sandbox.agent_file import AgentFileError, file_info, load_trainer, save_trainer, to_bytes
 from sandbox.config import load_preset
+from sandbox.diagnostics import diagnose
 from sandbox.files import PathError
 from sandbox.trainer import Trainer
 
@@ -63,6 +64,16 @@ def test_file_holds_config_history_edits_memory_and_counters(saved):
     assert len(t.history.losses) == t.agent.updates > 0
     info = file_info(saved)
     assert (info.episodes, info.total_steps, info.has_memory, info.env_id) == (3, 600, True, "MountainCar-v0")
+
+
+def test_the_coachs_hints_are_saved_with_the_run(tmp_path):
+    """They belong to the run: written with it, readable without loading a tensor."""
+    t = Trainer(small(max_episodes=2))
+    t.run()
+    expected = [h.line() for h in diagnose(t.history, t.config, t.spec, t.agent.epsilon, finished=True)]
+    assert any(line.startswith("Not solved") for line in expected) and any("memory" in line for line in expected)
+    save_trainer(t, tmp_path / "a.agent")
+    assert list(file_info(tmp_path / "a.agent").hints) == expected
 
 
 def test_memory_is_optional(tmp_path):

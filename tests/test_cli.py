@@ -272,3 +272,13 @@ def test_train_ends_with_the_coachs_hints_and_logs_them(tmp_path, capsys):
     assert summary["episodes"] == 3 and not summary["solved"]
     tiny = next(h for h in summary["hints"] if h["key"] == "memory_tiny")
     assert tiny["suggestions"] == [{"name": "memory_capacity", "from": 1000, "to": 50000}]
+
+
+def test_evaluate_shows_the_hints_saved_with_the_run(tmp_path, capsys):
+    agent = tmp_path / "run.agent"
+    assert main.main(["train", "--preset", "notebook", "--episodes", "3", "--quiet", "--eval-episodes", "0",
+                      "--save", str(agent)]) == 0
+    capsys.readouterr()
+    assert main.main(["evaluate", str(agent), "--episodes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "coach when saved: Not solved: best -200.0 vs -110 — try update_interval 5 → 1" in out
