@@ -7,6 +7,8 @@
     python -m benchmarks.measure launch
     python -m benchmarks.measure rss EPISODES_1 EPISODES_2
     python -m benchmarks.measure solve PRESET SEED MAX_STEPS
+    python -m benchmarks.measure sb3_solve SEED MAX_STEPS
+    python -m benchmarks.measure quality PRESET SEED MAX_STEPS
 
 Our engine runs as the CLI does (`sandbox.trainer.limit_threads`: one torch thread, one BLAS thread).
 Peers (the notebook loop, SB3) run with torch's default thread count unless RL_BENCH_THREADS is set,
@@ -172,7 +174,7 @@ def _threads() -> int:
 
 def limit_threads(kind: str) -> None:
     """The entry point's thread limits; `launch` times a bare start and is left alone."""
-    if kind in ("notebook", "sb3"):
+    if kind in ("notebook", "sb3", "sb3_solve"):
         if os.environ.get("RL_BENCH_BLAS") == "default":
             return  # the plain torch path: numpy's BLAS keeps its own pool, as a user's script would
         import numpy  # noqa: F401  (loaded first: threadpoolctl limits only loaded libraries)
@@ -203,6 +205,16 @@ def main(argv: list[str]) -> None:
         result = launch()
     elif kind == "solve":
         result = solve(args[0], int(args[1]), int(args[2]))
+    elif kind == "sb3_solve":
+        from benchmarks.sb3_solve import time_to_solve
+
+        result = time_to_solve(int(args[0]), int(args[1]))
+    elif kind == "quality":
+        from dataclasses import asdict
+
+        from benchmarks.quality import measure as quality
+
+        result = asdict(quality(args[0], int(args[1]), int(args[2]), {}))
     elif kind == "rss":
         result = rss(int(args[0]), int(args[1]))
     else:
