@@ -149,7 +149,8 @@ class SeedRun:
                 "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value()}
 
 
-def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], None]) -> tuple[float, list[dict]]:
+def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], None],
+              record: Callable[[list[dict]], None] | None = None) -> tuple[float, list[dict]]:
     """Train `spec.seeds` seeds of `config` (seed, seed+1, …) and return (their median value, per-seed summaries).
 
     The seeds run interleaved: each round trains every unfinished seed `eval_every` more episodes
@@ -157,7 +158,8 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
     seed. So the pruner sees every seed from the first report on (a trial that one lucky seed carries
     is not kept, one that one unlucky seed drags is not pruned), and all trials are compared at the
     same amount of training. A seed that solved (objective `steps`) or spent its budget keeps its
-    final value. `report` may raise optuna.TrialPruned.
+    final value. `report` may raise optuna.TrialPruned; `record` gets the per-seed summaries however
+    the trial ends (pruned trials too: what they cost is part of the study's record).
     """
     runs: list[SeedRun] = []
     try:
@@ -172,6 +174,8 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
             report(rounds * spec.eval_every, statistics.median(r.value() for r in runs))
         return statistics.median(r.value() for r in runs), [r.summary() for r in runs]
     finally:
+        if record is not None:
+            record([r.summary() for r in runs])
         for run in runs:
             run.trainer.close()
 
@@ -210,10 +214,13 @@ class Objective:
             trial.set_user_attr("invalid", str(exc))
             raise optuna.TrialPruned(f"invalid config: {exc}") from None
         started = time.perf_counter()
-        value, seeds = run_trial(config, self.spec, prune_hook(trial))
-        trial.set_user_attr("seeds", seeds)
-        trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
-        return value
+
+        def record(seeds: list[dict]) -> None:
+            trial.set_user_attr("seeds", seeds)
+            trial.set_user_attr("env_steps", sum(s["steps"] for s in seeds))
+            trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
+
+        return run_trial(config, self.spec, prune_hook(trial), record)[0]
 
 
 # --- storage, sampler, pruner ------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""Tune's figures: trials per hour with 2 worker processes vs 1, env steps the pruner saves, and the
+headline: from the notebook's values, a study of at most an hour finds a config that solves
+unshaped MountainCar on 3/3 of its seeds, which is then checked on 5 fresh seeds.
+
+Every study runs through the real CLI (`main.py tune`) on a SQLite file of its own.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Equal work per trial (a range too narrow to matter), so trials per hour measures the workers alone.
+EVEN_TRIALS = ["--preset", "notebook", "--params", "learning_rate", "--set", "learning_rate=1e-3..1.0001e-3",
+               "--objective", "score", "--seeds", "1", "--eval-every", "10", "--eval-episodes", "10",
+               "--pruner", "none"]
+# A wide search on unshaped MountainCar, where the median pruner has bad trials to cut.
+PRUNED_SEARCH = ["--preset", "notebook", "--objective", "steps", "--seeds", "1", "--eval-every", "20",
+                 "--eval-episodes", "20", "--sampler", "random", "--seed", "3"]
+HEADLINE = ["--preset", "notebook", "--objective", "steps", "--seeds", "3", "--budget", "120000", "--jobs", "2",
+            "--pruner", "median", "--trials", "500"]
+
+
+def tune(storage: Path, study: str, *args: str) -> float:
+    """Run one `tune` to completion; returns its wall seconds."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "main.py", "tune", "--study", study, "--storage", f"sqlite:///{storage}",
+                    *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started
+
+
+def trials_study(storage: Path, study: str) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=study, storage=f"sqlite:///{storage}")
+
+
+def trials(storage: Path, study: str) -> list:
+    return trials_study(storage, study).get_trials(deepcopy=False)
+
+
+def jobs_ratio(n_trials: int, budget: int) -> dict:
+    """Trials per hour with --jobs 2 and --jobs 1 (alternating, two repeats each), equal trials."""
+    out: dict[str, list[float]] = {"1": [], "2": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(2):
+            for jobs in ("1", "2"):
+                db = Path(tmp) / f"jobs{jobs}_{repeat}.db"
+                seconds = tune(db, "even", *EVEN_TRIALS, "--budget", str(budget), "--trials", str(n_trials),
+                               "--jobs", jobs)
+                out[jobs].append(n_trials / seconds * 3600)
+    return {"trials": n_trials, "budget": budget, "trials_per_hour": out,
+            "ratio": statistics.median(out["2"]) / statistics.median(out["1"])}
+
+
+def pruner_savings(n_trials: int, budget: int) -> dict:
+    """Env steps spent by the same sampled trials (random sampler, one seed) with the median pruner and without."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for pruner in ("median", "none"):
+            db = Path(tmp) / f"{pruner}.db"
+            seconds = tune(db, "pruned", *PRUNED_SEARCH, "--budget", str(budget), "--trials", str(n_trials),
+                           "--pruner", pruner, "--jobs", "2")
+            done = trials(db, "pruned")
+            out[pruner] = {"seconds": seconds, "env_steps": sum(t.user_attrs.get("env_steps", 0) for t in done),
+                           "pruned": sum(t.state.name == "PRUNED" for t in done),
+                           "best": min((t.value for t in done if t.value is not None), default=None)}
+    out["share"] = out["median"]["env_steps"] / out["none"]["env_steps"]
+    return out
+
+
+def headline(timeout: int, storage: Path, check_seeds: tuple[int, ...] = (1000, 1001, 1002, 1003, 1004)) -> dict:
+    """The hour-long study, then its best config that solved all its seeds, trained on fresh seeds."""
+    seconds = tune(storage, "headline", *HEADLINE, "--timeout", str(timeout))
+    done = trials(storage, "headline")
+    solving = [t for t in done if t.state.name == "COMPLETE" and all(
+        s["solved_at"] is not None for s in t.user_attrs.get("seeds", []))]
+    out = {"seconds": seconds, "trials": len(done), "complete": sum(t.state.name == "COMPLETE" for t in done),
+           "pruned": sum(t.state.name == "PRUNED" for t in done), "solving_3_of_3": len(solving), "check": []}
+    if not solving:
+        return out
+    best = min(solving, key=lambda t: t.value)
+    out |= {"best_trial": best.number, "best_value": best.value, "best_params": best.params,
+            "found_after_seconds": (best.datetime_complete - done[0].datetime_start).total_seconds()}
+    from benchmarks.solve import time_to_solve
+    from sandbox.tune import SPEC_ATTR, TuneSpec
+
+    config = TuneSpec.from_json(trials_study(storage, "headline").user_attrs[SPEC_ATTR]).config_for(best.params)
+    for seed in check_seeds:
+        run = time_to_solve("tuned", config.with_changes(seed=seed), max_steps=120_000)
+        out["check"].append({"seed": seed, "solved": run.solved, "steps": run.steps, "seconds": run.seconds,
+                             "greedy": run.final_greedy})
+    return out
