@@ -126,6 +126,7 @@ class Session:
     file_changed = Signal()  # path or unsaved flag
     runs_changed = Signal()
     band_changed = Signal(object)  # (x, mean, std, label) or None
+    solved = Signal(object)  # EpisodeStats: the run's first solved episode, once per run
 
     # --- a run begins ------------------------------------------------------------------
     def begin(self, snap: Snapshot) -> None:
@@ -151,9 +152,13 @@ class Session:
 
     # --- the run goes on -----------------------------------------------------------------
     def add_episodes(self, episodes: list[EpisodeStats]) -> None:
+        was_solved = bool(self.history.episodes) and self.history.episodes[-1].solved
         self.history.episodes.extend(episodes)
         self._touch()
         self.episodes_added.emit(episodes)
+        first = next((e for e in episodes if e.solved), None)
+        if first is not None and not was_solved:
+            self.solved.emit(first)
 
     def add_losses(self, losses: np.ndarray) -> None:
         self.history.losses.extend(losses.tolist() if isinstance(losses, np.ndarray) else losses)

@@ -129,3 +129,18 @@ def test_state_and_status_are_reported_as_given():
     status = Status(1, 200, 100.0, 0.5, 200, 1000, 1.0, 40, finished=True)
     session.set_status(status)
     assert session.finished
+
+
+def test_solving_is_announced_once_per_run_with_its_first_solved_episode(tmp_path, trained):
+    t = Trainer(small(solve_rule="greedy", solve_threshold=-1_000.0, eval_every=1, eval_episodes=1,
+                      stop_when_solved=False, max_episodes=10))
+    t.run(3)
+    session, heard = Session(RunsLog(tmp_path / "runs.json")), []
+    session.solved.connect(heard.append)
+    session.begin(snapshot(trained))
+    session.add_episodes(t.history.episodes[:2])
+    session.add_episodes(t.history.episodes[2:])
+    assert heard == [t.history.episodes[0]] and heard[0].solved
+    session.begin(snapshot(trained))
+    session.add_episodes(t.history.episodes[1:])
+    assert len(heard) == 2

@@ -6,8 +6,10 @@ from __future__ import annotations
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QLabel, QSizePolicy
 
+from sandbox.config import Config
 from sandbox.evaluate import EvalResult
 from sandbox.session import State
+from sandbox.trainer import EpisodeStats
 from ui import format as fmt
 
 
@@ -47,3 +49,13 @@ class ResultLine(QLabel):
                      f"{result.std:.1f}, min {fmt.score(result.min)}, max {fmt.score(result.max)}, success "
                      f"{result.success_rate:.0%} — {verdict}")
         return f"Evaluation: mean {result.mean:.1f} ± {result.std:.1f}"
+
+
+def solved_message(episode: EpisodeStats, config: Config) -> str:
+    """What solving means for the rest of the run: it stops, or it trains on and keeps the best agent."""
+    value = f"greedy {episode.greedy_mean:.1f}" if episode.evaluated else f"average {episode.moving_average:.1f}"
+    if config.stop_when_solved:
+        return f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training stops here."
+    return (f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training goes on to "
+            f"{fmt.count(config.max_episodes)} episodes to polish the agent; the best one is kept "
+            "(Run ▸ Restore best agent).")
