@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config import Config, shown
-from sandbox.files import PathError, atomic_write, check_output, shown_path
+from sandbox.files import PathError, atomic_write, check_output, data_dir, shown_path
 from sandbox.tune import (
+    SPEC_ATTR,
     TuneSpec,
     WorkerPlan,
     default_storage_url,
+    load_study,
     open_storage,
     prepare_study,
     start_workers,
+    study_names,
 )
 from sandbox.tune_space import TuneError
 
@@ -124,6 +127,41 @@ def best_row(rows: list[TrialRow], direction: str) -> TrialRow | None:
         return None
     sign = 1 if direction == "minimize" else -1
     return min(done, key=lambda r: (sign * r.value, r.number))
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """A study read back from its storage (made earlier, by the app or the CLI): to show and to use."""
+
+    name: str
+    spec: TuneSpec
+    rows: list[TrialRow]
+
+    @property
+    def direction(self) -> str:
+        return self.spec.direction
+
+
+def stored_study_names(url: str | None = None) -> list[str]:
+    """The studies `tune` made in the storage, newest name last; none (and no file made) if it does not exist."""
+    if url is None:
+        if not (data_dir() / "tune.db").exists():
+            return []
+        url = default_storage_url()
+    import optuna
+
+    storage = open_storage(url)
+    return [name for name in study_names(storage)
+            if SPEC_ATTR in optuna.load_study(study_name=name, storage=storage).user_attrs]
+
+
+def read_study(name: str, url: str | None = None) -> StoredStudy:
+    """A stored study's search and trials; TuneError if there is no such study or `tune` did not make it."""
+    storage = open_storage(url or default_storage_url())
+    stored = load_study(storage, name).user_attrs.get(SPEC_ATTR)
+    if not stored:
+        raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune")
+    return StoredStudy(name, TuneSpec.from_json(stored), trial_rows(storage, name))
 
 
 def study_name_now() -> str:

@@ -1,16 +1,18 @@
-"""The Tune view's parts: the thread that runs a search and polls its trials, and small formatters."""
+"""The Tune view's parts: the table of fields to search, the threads that run a search (and poll its
+trials) or read stored studies, and small formatters."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from PyQt5.QtCore import QThread, pyqtSignal
-from PyQt5.QtWidgets import QSpinBox
+from PyQt5.QtCore import Qt, QThread, pyqtSignal
+from PyQt5.QtWidgets import QHeaderView, QSpinBox, QTableWidget, QTableWidgetItem
 
 from sandbox.config import ConfigError
 from sandbox.tune_results import SearchRun, TrialRow
-from sandbox.tune_space import Dist
+from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
 
 POLL_SECONDS = 0.3  # how often the poller reads the study's trials
 
@@ -31,6 +33,55 @@ def value_text(value: Any) -> str:
     if value is None:
         return "—"
     return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+class SpaceTable(QTableWidget):
+    """The fields a search may vary: a tick to search one, its range as editable text."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 2)
+        self.setHorizontalHeaderLabels(["search", "range"])
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.setToolTip("Tick the fields to search. Ranges come from each field's recommended range; edit them as "
+                        "low..high (numbers) or a,b (choices). A single value fixes the field.")
+        self.defaults: dict[str, str] = {}
+        for name in tunable():
+            dist = default_dist(name)
+            row = self.rowCount()
+            self.insertRow(row)
+            tick = QTableWidgetItem(name)
+            tick.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
+            tick.setCheckState(Qt.Checked if name in DEFAULT_PARAMS else Qt.Unchecked)
+            tick.setToolTip(dist.describe())
+            self.defaults[name] = range_text(dist)
+            text = QTableWidgetItem(self.defaults[name])
+            text.setToolTip(dist.describe() + (" — searched on a log scale" if dist.log else ""))
+            self.setItem(row, 0, tick)
+            self.setItem(row, 1, text)
+        self.resizeRowsToContents()
+        self.resizeColumnToContents(0)
+        self.setColumnWidth(1, 110)
+        self.setMinimumWidth(170)  # narrower: it scrolls sideways
+
+    def space(self) -> tuple[dict[str, Dist], dict[str, Any]]:
+        """(searched fields, fixed values) from the table, checked as `tune --params/--set` checks them."""
+        names, sets = [], []
+        for row in range(self.rowCount()):
+            name, text = self.item(row, 0).text(), self.item(row, 1).text().strip()
+            if self.item(row, 0).checkState() == Qt.Checked:
+                names.append(name)
+                if text != self.defaults[name]:
+                    sets.append(f"{name}={text}")
+        return build_space(names, sets)
+
+    def set_searched(self, ranges: dict[str, str | None]) -> None:
+        """Tick exactly the fields of `ranges` (None: the default range); untick the others."""
+        for row in range(self.rowCount()):
+            name = self.item(row, 0).text()
+            self.item(row, 0).setCheckState(Qt.Checked if name in ranges else Qt.Unchecked)
+            self.item(row, 1).setText(ranges.get(name) or self.defaults[name])
 
 
 class SearchThread(QThread):
@@ -72,6 +123,25 @@ class SearchThread(QThread):
                 self.ended.emit(rows, left, stopping)
                 return
             self.stop_asked.wait(POLL_SECONDS)
+
+
+class ReadThread(QThread):
+    """Runs one read of the storage (study names, a stored study) off the GUI thread."""
+
+    done = pyqtSignal(object)
+    failed = pyqtSignal(str)
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        super().__init__()
+        self.read = read
+
+    def run(self) -> None:
+        try:
+            self.done.emit(self.read())
+        except ConfigError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a damaged or locked database: say it, never crash the window
+            self.failed.emit(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
 
 
 def spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:

@@ -24,9 +24,7 @@ from PyQt5.QtWidgets import (
     QDockWidget,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -39,9 +37,17 @@ from PyQt5.QtWidgets import (
 from sandbox.config import Config, ConfigError
 from sandbox.files import data_dir
 from sandbox.tune import PRUNERS, make_spec
-from sandbox.tune_results import SearchRun, TrialRow, best_row, study_name_now
-from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
-from ui.tune_parts import SearchThread, range_text, spin, value_text
+from sandbox.tune_results import (
+    SearchRun,
+    StoredStudy,
+    TrialRow,
+    best_row,
+    read_study,
+    stored_study_names,
+    study_name_now,
+)
+from sandbox.tune_space import Dist
+from ui.tune_parts import ReadThread, SearchThread, SpaceTable, range_text, spin, value_text
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -61,41 +67,23 @@ class TuneView(QWidget):
         self.base_config, self.apply = base_config, apply
         self.thread_: SearchThread | None = None
         self.search: SearchRun | None = None
+        self.source: SearchRun | StoredStudy | None = None  # what the trials table shows: a search or a stored study
+        self.readers: list[ReadThread] = []
         self.rows: list[TrialRow] = []
         self.columns: list[str] = []
         self.shown_once = False
 
         # --- the search: what, how scored, how much ---
-        self.study_edit = QLineEdit(study_name_now())
-        self.study_edit.setToolTip("The study's name in the storage; a new name starts a new study, the name of "
-                                   "one with the same search continues it. rl-sandbox tune show --study NAME "
-                                   "prints it.")
-        self.space_table = QTableWidget(0, 2)
-        self.space_table.setHorizontalHeaderLabels(["search", "range"])
-        self.space_table.verticalHeader().setVisible(False)
-        self.space_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        self.space_table.horizontalHeader().setStretchLastSection(True)
-        self.space_table.setToolTip("Tick the fields to search. Ranges come from each field's recommended range; "
-                                    "edit them as low..high (numbers) or a,b (choices). A single value fixes "
-                                    "the field.")
-        self.defaults: dict[str, str] = {}
-        for name in tunable():
-            dist = default_dist(name)
-            row = self.space_table.rowCount()
-            self.space_table.insertRow(row)
-            tick = QTableWidgetItem(name)
-            tick.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
-            tick.setCheckState(Qt.Checked if name in DEFAULT_PARAMS else Qt.Unchecked)
-            tick.setToolTip(dist.describe())
-            self.defaults[name] = range_text(dist)
-            text = QTableWidgetItem(self.defaults[name])
-            text.setToolTip(dist.describe() + (" — searched on a log scale" if dist.log else ""))
-            self.space_table.setItem(row, 0, tick)
-            self.space_table.setItem(row, 1, text)
-        self.space_table.resizeRowsToContents()
-        self.space_table.resizeColumnToContents(0)
-        self.space_table.setColumnWidth(1, 110)
-        self.space_table.setMinimumWidth(170)  # narrower: it scrolls sideways
+        self.study_box = QComboBox()
+        self.study_box.setEditable(True)
+        self.study_box.setInsertPolicy(QComboBox.NoInsert)
+        self.study_box.setToolTip("The study's name in the storage; a new name starts a new study, the name of "
+                                  "one with the same search continues it. The list holds the stored studies: "
+                                  "pick one to see its trials. rl-sandbox tune show --study NAME prints it.")
+        self.study_edit = self.study_box.lineEdit()
+        self.study_edit.setText(study_name_now())
+        self.study_box.activated[str].connect(self.open_study)
+        self.space_table = SpaceTable()
 
         self.objective = QComboBox()
         for key, label, tip in OBJECTIVES:
@@ -116,7 +104,7 @@ class TuneView(QWidget):
                                                            "true reward, a separately seeded env)")
         self.eval_every = spin(1, 10**6, 20, "Training episodes between greedy checks (each goes to the pruner)")
         self.eval_every.setSuffix(" episodes")
-        for widget in (self.study_edit, self.seeds, self.trials, self.jobs, self.budget, self.eval_episodes,
+        for widget in (self.study_box, self.seeds, self.trials, self.jobs, self.budget, self.eval_episodes,
                        self.eval_every):
             widget.setMinimumWidth(60)  # a dock at the bottom shares the window's width: no wide minimum
         # Two pairs a row: the tab is wide and short, so the trials table keeps most of its height.
@@ -126,7 +114,7 @@ class TuneView(QWidget):
         options.setColumnStretch(3, 1)
         study_row = QHBoxLayout()
         study_row.addWidget(QLabel("Study"))
-        study_row.addWidget(self.study_edit, 1)
+        study_row.addWidget(self.study_box, 1)
         pairs = (("Objective", self.objective), ("Pruner", self.pruner), ("Seeds per trial", self.seeds),
                  ("Trials", self.trials), ("Steps per seed", self.budget), ("Jobs (processes)", self.jobs),
                  ("Greedy episodes", self.eval_episodes), ("Check every", self.eval_every))
@@ -200,23 +188,10 @@ class TuneView(QWidget):
                                 f"its values. Studies are stored in {data_dir() / 'tune.db'}.")
 
     def space(self) -> tuple[dict[str, Dist], dict[str, Any]]:
-        """(searched fields, fixed values) from the table, checked as `tune --params/--set` checks them."""
-        names, sets = [], []
-        for row in range(self.space_table.rowCount()):
-            name = self.space_table.item(row, 0).text()
-            text = self.space_table.item(row, 1).text().strip()
-            if self.space_table.item(row, 0).checkState() == Qt.Checked:
-                names.append(name)
-                if text != self.defaults[name]:
-                    sets.append(f"{name}={text}")
-        return build_space(names, sets)
+        return self.space_table.space()
 
     def set_searched(self, ranges: dict[str, str | None]) -> None:
-        """Tick exactly the fields of `ranges` (None: the default range); untick the others."""
-        for row in range(self.space_table.rowCount()):
-            name = self.space_table.item(row, 0).text()
-            self.space_table.item(row, 0).setCheckState(Qt.Checked if name in ranges else Qt.Unchecked)
-            self.space_table.item(row, 1).setText(ranges.get(name) or self.defaults[name])
+        self.space_table.set_searched(ranges)
 
     # --- running ----------------------------------------------------------------------
     @property
@@ -237,14 +212,9 @@ class TuneView(QWidget):
             return
         name = self.study_edit.text().strip() or study_name_now()
         self.study_edit.setText(name)
-        self.search = SearchRun(spec, name, self.trials.value(), self.jobs.value(), self.pruner.currentData())
-        self.columns = list(spec.space)
-        self.rows = []
-        self.trials_table.clear()
-        self.trials_table.setRowCount(0)
-        self.trials_table.setColumnCount(4 + len(self.columns))
-        self.trials_table.setHorizontalHeaderLabels(["#", "state", "value", *self.columns, "note"])
-        self.use_button.setEnabled(False)
+        self.search = self.source = SearchRun(spec, name, self.trials.value(), self.jobs.value(),
+                                              self.pruner.currentData())
+        self._clear_trials(list(spec.space))
         thread = SearchThread(self.search)
         thread.started_search.connect(self._on_started)
         thread.rows_ready.connect(self.show_rows)
@@ -275,7 +245,7 @@ class TuneView(QWidget):
     def _set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
-        for widget in (self.space_table, self.study_edit, self.objective, self.seeds, self.trials, self.jobs,
+        for widget in (self.space_table, self.study_box, self.objective, self.seeds, self.trials, self.jobs,
                        self.pruner, self.budget, self.eval_episodes, self.eval_every):
             widget.setEnabled(not running)
 
@@ -306,9 +276,58 @@ class TuneView(QWidget):
                 text += f"; {len(codes)} worker process(es) failed (exit codes {codes})"
         self.status.setText(text + f".\nrl-sandbox tune show --study {s.study} prints it.")
 
+    # --- stored studies ----------------------------------------------------------------
+    def load_names(self) -> None:
+        """Fill the study list from the storage, off the GUI thread."""
+        self._read(stored_study_names, self._show_names)
+
+    def _show_names(self, names: list[str]) -> None:
+        text = self.study_edit.text()
+        self.study_box.clear()
+        self.study_box.addItems(list(reversed(names)))
+        self.study_edit.setText(text)
+
+    def open_study(self, name: str) -> None:
+        """Show a stored study's trials and search (picked from the list); Start would continue it."""
+        if not self.running:
+            self.status.setText(f"Reading study {name!r}…")
+            self._read(lambda: read_study(name), self._show_study)
+
+    def _show_study(self, study: StoredStudy) -> None:
+        if self.running:
+            return
+        spec, self.source = study.spec, study
+        self.set_searched({name: range_text(dist) for name, dist in spec.space.items()})
+        self.objective.setCurrentIndex(self.objective.findData(spec.objective))
+        for box, value in ((self.seeds, spec.seeds), (self.budget, spec.budget), (self.eval_every, spec.eval_every),
+                           (self.eval_episodes, spec.eval_episodes)):
+            box.setValue(value)
+        self._clear_trials(list(spec.space))
+        self.show_rows(study.rows)
+        counts = {state: sum(r.state == state for r in study.rows) for state in ("complete", "pruned", "failed")}
+        self.status.setText(f"Study {study.name!r} (stored): {counts['complete']} complete, {counts['pruned']} "
+                            f"pruned, {counts['failed']} failed; objective {spec.objective} ({study.direction}), "
+                            f"from {spec.base['env_id']}. Start continues it from the panel's config.")
+
+    def _read(self, read: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        thread = ReadThread(read)
+        thread.done.connect(then)
+        thread.failed.connect(lambda message: self.status.setText(f"Could not read the studies: {message}"))
+        thread.finished.connect(lambda: self.readers.remove(thread))
+        self.readers.append(thread)
+        thread.start()
+
     # --- trials -----------------------------------------------------------------------
+    def _clear_trials(self, columns: list[str]) -> None:
+        self.columns, self.rows = columns, []
+        self.trials_table.clear()
+        self.trials_table.setRowCount(0)
+        self.trials_table.setColumnCount(4 + len(columns))
+        self.trials_table.setHorizontalHeaderLabels(["#", "state", "value", *columns, "note"])
+        self.use_button.setEnabled(False)
+
     def best(self) -> TrialRow | None:
-        return best_row(self.rows, self.search.direction) if self.search is not None else None
+        return best_row(self.rows, self.source.direction) if self.source is not None else None
 
     def show_rows(self, rows: list[TrialRow]) -> None:
         if rows == self.rows and self.trials_table.rowCount() == len(rows):
@@ -341,7 +360,7 @@ class TuneView(QWidget):
 
     def best_config(self) -> Config | None:
         best = self.best()
-        return None if best is None else self.search.spec.config_for(best.params)
+        return None if best is None else self.source.spec.config_for(best.params)
 
     def use_best(self) -> None:
         best, config = self.best(), self.best_config()
@@ -364,6 +383,8 @@ def install(window: MainWindow) -> TuneView:
 
     def show() -> None:
         view.refresh_base()
+        if not view.running:
+            view.load_names()
         if not dock.isVisible() and not view.shown_once:  # floats the first time (afterwards where the user left it)
             view.shown_once = True
             dock.setFloating(True)

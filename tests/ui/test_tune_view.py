@@ -110,3 +110,31 @@ def test_closing_the_window_during_a_search_leaves_no_worker_process(qtbot, wind
     window.close()
     assert len(pids) == min(2, tune.jobs.maximum()) and all(gone(pid) for pid in pids) and workers_left() == []
     assert not tune.running
+
+
+def test_a_study_made_earlier_is_listed_shown_and_usable_after_a_restart(qtbot, window, tune, capsys):
+    """A study from an earlier session (here made by the CLI) is in the list; picking it shows its
+    trials and search, and its best trial starts a new agent. Studies not made by tune are not listed."""
+    assert main.main(["tune", "--preset", "cartpole", "--params", "gamma", "--set", "gamma=0.9..0.99",
+                      "--set", "learning_starts=100", "--objective", "score", "--seeds", "1", "--trials", "2",
+                      "--budget", "600", "--eval-every", "5", "--eval-episodes", "2", "--pruner", "none",
+                      "--study", "earlier"]) == 0
+    capsys.readouterr()
+    optuna.create_study(study_name="foreign", storage=f"sqlite:///{data_dir() / 'tune.db'}")
+    tune.load_names()
+    qtbot.waitUntil(lambda: tune.study_box.findText("earlier") >= 0, timeout=15_000)
+    assert tune.study_box.findText("foreign") == -1
+    tune.study_box.activated[str].emit("earlier")
+    qtbot.waitUntil(lambda: len(tune.rows) == 2, timeout=15_000)
+    assert "Study 'earlier' (stored): 2 complete" in tune.status.text()
+    table = tune.trials_table
+    assert [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())] == [
+        "#", "state", "value", "gamma", "note"]
+    assert tune.objective.currentData() == "score" and tune.budget.value() == 600 and tune.seeds.value() == 1
+    assert tune.space()[0].keys() == {"gamma"}
+    best = optuna.load_study(study_name="earlier", storage=f"sqlite:///{data_dir() / 'tune.db'}").best_trial
+    began = []
+    window.session.began.connect(began.append)
+    tune.use_button.click()
+    qtbot.waitUntil(lambda: len(began) == 1, timeout=15_000)
+    assert window.session.config.gamma == best.params["gamma"] and window.session.config.env_id == "CartPole-v1"
