@@ -122,7 +122,8 @@ class TrainingPlots(QWidget):
 
         self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
         self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
-        self.epsilon_plot.setXLink(self.score_plot)
+        # Not X-linked to the score plot though both count episodes: a pyqtgraph link turns the follower's
+        # auto-range off whenever either plot is resized, and the score plot then froze mid-run.
 
         self.episodes = Series(np.int64)
         self.scores = Series()

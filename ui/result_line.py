@@ -56,6 +56,5 @@ def solved_message(episode: EpisodeStats, config: Config) -> str:
     value = f"greedy {episode.greedy_mean:.1f}" if episode.evaluated else f"average {episode.moving_average:.1f}"
     if config.stop_when_solved:
         return f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training stops here."
-    return (f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training goes on to "
-            f"{fmt.count(config.max_episodes)} episodes to polish the agent; the best one is kept "
-            "(Run ▸ Restore best agent).")
+    return (f"Solved at episode {fmt.count(episode.index + 1)} ({value}); training on to "
+            f"{fmt.count(config.max_episodes)} episodes, keeping the best agent.")  # fits beside the status fields

@@ -52,6 +52,25 @@ def test_after_new_agent_no_curve_readout_or_counter_of_the_old_run_remains(qtbo
     assert window.render_view.details.text() == HINT
 
 
+def test_every_plot_follows_its_data_through_a_reset_and_resizes(qtbot, window, monkeypatch):
+    """Under a real X server the score plot froze after a preset (its x range stuck at the first
+    episodes): linked plots turn each other's auto-range off whenever one is resized. Offscreen Qt
+    sends no such resizes, so the resize is made here and no plot may be linked."""
+    train_episodes(qtbot, window, 1)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    window.act_new.trigger()
+    qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
+    plots = window.plots
+    for plot in (plots.score_plot, plots.loss_plot, plots.epsilon_plot):
+        box = plot.getViewBox()
+        assert box.linkedView(0) is None and box.autoRangeEnabled()[0], plot.titleLabel.text
+    window.resize(window.width() - 40, window.height() - 30)
+    train_episodes(qtbot, window, 12)
+    for plot in (plots.score_plot, plots.epsilon_plot):  # the view follows on the next redraws
+        qtbot.waitUntil(lambda plot=plot: plot.viewRange()[0][0] <= 1 and plot.viewRange()[0][1] >= 12,
+                        timeout=5_000)
+
+
 def test_a_new_env_unticks_other_envs_ghosts_and_names_its_own_actions(qtbot, window):
     window.begin_run(quick_config(max_episodes=1))
     qtbot.waitUntil(lambda: window.session.config.max_episodes == 1, timeout=10_000)
