@@ -46,7 +46,6 @@ from sandbox.tune_results import (
     stored_study_names,
     study_name_now,
 )
-from sandbox.tune_space import Dist
 from ui.tune_parts import ReadThread, SearchThread, SpaceTable, range_text, spin, value_text
 
 if TYPE_CHECKING:
@@ -72,8 +71,30 @@ class TuneView(QWidget):
         self.rows: list[TrialRow] = []
         self.columns: list[str] = []
         self.shown_once = False
+        self._make_fields()
+        setup, results = self._setup_column(), self._results_column()
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(setup)
+        splitter.addWidget(results)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([self.space_table.columnWidth(0) + 170, 700])
+        self.splitter = splitter
+        # Below its minimum width (a narrow middle column) the tab scrolls instead of widening the window.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(splitter)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.use_button.clicked.connect(self.use_best)
+        self.refresh_base()
 
-        # --- the search: what, how scored, how much ---
+    def _make_fields(self) -> None:
+        """The search's fields: what it varies, how a trial is scored, how much each costs."""
         self.study_box = QComboBox()
         self.study_box.setEditable(True)
         self.study_box.setInsertPolicy(QComboBox.NoInsert)
@@ -107,6 +128,20 @@ class TuneView(QWidget):
         for widget in (self.study_box, self.seeds, self.trials, self.jobs, self.budget, self.eval_episodes,
                        self.eval_every):
             widget.setMinimumWidth(60)  # a dock at the bottom shares the window's width: no wide minimum
+
+    def _setup_column(self) -> QWidget:
+        setup = QWidget()
+        left = QVBoxLayout(setup)
+        left.setContentsMargins(0, 0, 0, 0)
+        self.base_label = QLabel()
+        self.base_label.setWordWrap(True)
+        self.base_label.setStyleSheet("color: #666;")
+        left.addWidget(self.space_table, 1)
+        left.addWidget(self.base_label)
+        return setup
+
+    def _results_column(self) -> QWidget:
+        """The study's name and options above its trials and the buttons."""
         # Two pairs a row: the tab is wide and short, so the trials table keeps most of its height.
         options = QGridLayout()
         options.setContentsMargins(0, 0, 0, 0)
@@ -121,16 +156,6 @@ class TuneView(QWidget):
         for i, (label, widget) in enumerate(pairs):
             options.addWidget(QLabel(label), i // 2, 2 * (i % 2))
             options.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        setup = QWidget()
-        left = QVBoxLayout(setup)
-        left.setContentsMargins(0, 0, 0, 0)
-        self.base_label = QLabel()
-        self.base_label.setWordWrap(True)
-        self.base_label.setStyleSheet("color: #666;")
-        left.addWidget(self.space_table, 1)
-        left.addWidget(self.base_label)
-
-        # --- its trials ---
         self.status = QLabel("Not started. Each trial trains its seeds in worker processes; training here "
                              "goes on.")
         self.status.setWordWrap(True)
@@ -160,38 +185,13 @@ class TuneView(QWidget):
         right.addWidget(self.status)
         right.addWidget(self.trials_table, 1)
         right.addLayout(buttons)
-
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(setup)
-        splitter.addWidget(results)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
-        splitter.setSizes([self.space_table.columnWidth(0) + 170, 700])
-        self.splitter = splitter
-        # Below its minimum width (a narrow middle column) the tab scrolls instead of widening the window.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.NoFrame)
-        scroll.setWidget(splitter)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
-        self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(self.stop)
-        self.use_button.clicked.connect(self.use_best)
-        self.refresh_base()
+        return results
 
     # --- setting up -------------------------------------------------------------------
     def refresh_base(self) -> None:
         config = self.base_config()
         self.base_label.setText(f"Trials start from the panel's config ({config.env_id}); unticked fields keep "
                                 f"its values. Studies are stored in {data_dir() / 'tune.db'}.")
-
-    def space(self) -> tuple[dict[str, Dist], dict[str, Any]]:
-        return self.space_table.space()
-
-    def set_searched(self, ranges: dict[str, str | None]) -> None:
-        self.space_table.set_searched(ranges)
 
     # --- running ----------------------------------------------------------------------
     @property
@@ -203,7 +203,7 @@ class TuneView(QWidget):
             return
         self.refresh_base()
         try:
-            space, fixed = self.space()
+            space, fixed = self.space_table.space()
             base = self.base_config().with_changes(**fixed)
             spec = make_spec(base, space, self.objective.currentData(), self.seeds.value(), self.budget.value(),
                              self.eval_every.value(), self.eval_episodes.value())
@@ -297,7 +297,7 @@ class TuneView(QWidget):
         if self.running:
             return
         spec, self.source = study.spec, study
-        self.set_searched({name: range_text(dist) for name, dist in spec.space.items()})
+        self.space_table.set_searched({name: range_text(dist) for name, dist in spec.space.items()})
         self.objective.setCurrentIndex(self.objective.findData(spec.objective))
         for box, value in ((self.seeds, spec.seeds), (self.budget, spec.budget), (self.eval_every, spec.eval_every),
                            (self.eval_episodes, spec.eval_episodes)):
