@@ -86,7 +86,13 @@ class ParameterPanel(QWidget):
         outer.addLayout(head)
         outer.addWidget(self.lock_note)
         outer.addWidget(self.problem)
+        self.scroll = self._fields_area()
+        outer.addWidget(self.scroll, 1)
+        self.set_config(config)
 
+    # --- building ----------------------------------------------------------------------
+    def _fields_area(self) -> QScrollArea:
+        """Every field in its group, in one scrolled column whose labels share one width."""
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
@@ -117,12 +123,9 @@ class ParameterPanel(QWidget):
         for editor in self.editors.values():
             editor.setMinimumWidth(FIELD_MIN_WIDTH)
         scroll.setWidget(inner)
-        outer.addWidget(scroll, 1)
-        self.scroll = scroll
         self.setMinimumWidth(label_width + FIELD_MIN_WIDTH + 90)  # margins, spacing and the scroll bar
-        self.set_config(config)
+        return scroll
 
-    # --- building ----------------------------------------------------------------------
     def _add_field(self, form: QFormLayout, name: str) -> None:
         f = FIELDS[name]
         choices = f.metadata["choices"]

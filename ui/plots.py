@@ -77,7 +77,30 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
+        self._build_score_plot()
+        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
+        self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
+        self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
+        # Not X-linked to the score plot though both count episodes: a pyqtgraph link turns the follower's
+        # auto-range off whenever either plot is resized, and the score plot then froze mid-run.
 
+        self.episodes = Series(np.int64)
+        self.scores = Series()
+        self.averages = Series()
+        self.epsilons = Series()
+        self.losses = Series(np.float32)
+        self.markers: list[pg.InfiniteLine] = []
+        self.solved_at: tuple[int, float] | None = None
+        self._dirty = False
+        self._settle = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def _build_score_plot(self) -> None:
+        """The score plot with its marks (threshold, solved, best, greedy, yours, random) and the legend."""
         # The legend gets its own strip above the plots, where it can never hide a curve.
         self.legend = pg.LegendItem(colCount=4, horSpacing=4)
         self.layout_widget.addItem(self.legend, row=0, col=0)
@@ -117,27 +140,6 @@ class TrainingPlots(QWidget):
         for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
                      self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
-        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
-        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
-
-        self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
-        self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
-        # Not X-linked to the score plot though both count episodes: a pyqtgraph link turns the follower's
-        # auto-range off whenever either plot is resized, and the score plot then froze mid-run.
-
-        self.episodes = Series(np.int64)
-        self.scores = Series()
-        self.averages = Series()
-        self.epsilons = Series()
-        self.losses = Series(np.float32)
-        self.markers: list[pg.InfiniteLine] = []
-        self.solved_at: tuple[int, float] | None = None
-        self._dirty = False
-        self._settle = 0
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start()
 
     # --- data in -----------------------------------------------------------------------
     def reset(self, history: History, threshold: float | None) -> None:
