@@ -162,10 +162,12 @@ def tune_lines(results: dict) -> list[str]:
                   f"{pruner['none']['best']:,.0f} without.", ""]
     if "tune_study" in results:
         h = results["tune_study"]
-        lines += [f"**From the notebook's values to a solve** (`tune --preset notebook --objective steps --seeds 3 "
-                  f"--budget 120000 --jobs 2 --pruner median`, default parameters, unshaped MountainCar): "
-                  f"{h['trials']} trials in {h['seconds'] / 60:.0f} minutes ({h['complete']} complete, "
-                  f"{h['pruned']} pruned); {h['solving_3_of_3']} solved 3/3 of their seeds."]
+        from benchmarks.tune_bench import HEADLINE
+
+        lines += [f"**From the notebook's values to a solve** (`rl-sandbox tune {' '.join(HEADLINE)} --timeout "
+                  f"3000`, unshaped MountainCar, the knobs the coach names): {h['trials']} trials in "
+                  f"{h['seconds'] / 60:.0f} minutes ({h['complete']} complete, {h['pruned']} pruned); "
+                  f"{h['solving_3_of_3']} of them solved all 3 of their seeds."]
         if h.get("best_params"):
             params = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                                for k, v in h["best_params"].items())
@@ -175,7 +177,12 @@ def tune_lines(results: dict) -> list[str]:
                       "| seed | solved | env steps | s incl. evaluations | greedy at the end |",
                       "|---:|---|---:|---:|---:|",
                       *[f"| {c['seed']} | {'yes' if c['solved'] else 'no'} | {c['steps']:,} | {c['seconds']:.1f} | "
-                        f"{c['greedy']:.1f} |" for c in h["check"]]]
+                        f"{c['greedy']:.1f} |" for c in h["check"]],
+                      "", "A config found on 3 seeds that solves them late in the budget generalises to about "
+                      "half of fresh seeds within the same budget: 3 seeds per trial keep a lucky trial from "
+                      "winning, not an unlucky seed from failing. For comparison, the shipped `nstep` preset "
+                      "(random actions held up to 100 steps, 5-step returns) solves 5/5 seeds well inside 120k "
+                      "steps (section 3)."]
         lines.append("")
     return lines
 
@@ -253,7 +260,7 @@ def targets(results: dict) -> list[str]:
         h = results["tune_study"]
         fresh = sum(c["solved"] for c in h["check"])
         rows.append(("Tune from the notebook's values, ≤ 60 min: a config solving 3/3 (then 5 fresh seeds)",
-                     f"{h['solving_3_of_3']} such configs; {fresh}/5 fresh seeds", h["solving_3_of_3"] > 0))
+                     f"{h['solving_3_of_3']} found; {fresh}/5 fresh seeds solve", h["solving_3_of_3"] > 0))
     if "gui" in results:
         runs = results["gui"]["runs"]
         r = median(runs["window, plots, render 30 fps"]) / median(runs["headless"])
