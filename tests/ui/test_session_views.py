@@ -203,9 +203,12 @@ def test_the_process_exits_within_a_second_of_the_window_closing_beside_a_busy_p
         for mode in ("idle", "training"):
             proc = subprocess.Popen([sys.executable, str(script), mode], cwd=tmp_path, env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            closed = float(proc.stdout.readline())
-            proc.wait(timeout=60)
-            exited = time.time()
+            try:
+                closed = float(proc.stdout.readline())
+                proc.wait(timeout=60)
+                exited = time.time()
+            finally:
+                proc.kill()  # a hung process must not outlive a failed test
             assert proc.returncode == 0 and exited - closed < 1.0, (mode, exited - closed)
     finally:
         for p in busy:
