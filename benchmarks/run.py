@@ -116,9 +116,9 @@ def section_tune(q: bool) -> dict:
     """Trials per hour with --jobs 2 vs --jobs 1, and the env steps the median pruner saves."""
     from benchmarks.tune_bench import jobs_ratio, pruner_savings
 
-    jobs = jobs_ratio(4 if q else 12, 2_000 if q else 20_000)
+    jobs = jobs_ratio(4 if q else 12, 2_000 if q else 100_000)
     log(f"  trials/hour: {jobs['trials_per_hour']} → {jobs['ratio']:.2f}×")
-    pruner = pruner_savings(4 if q else 24, 5_000 if q else 30_000)
+    pruner = pruner_savings(4 if q else 16, 5_000 if q else 60_000)
     log(f"  pruner: {pruner['median']['env_steps']:,} vs {pruner['none']['env_steps']:,} env steps")
     return {"jobs": jobs, "pruner": pruner}
 

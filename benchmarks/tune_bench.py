@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EVEN_TRIALS = ["--preset", "notebook", "--params", "learning_rate", "--set", "learning_rate=1e-3..1.0001e-3",
                "--objective", "score", "--seeds", "1", "--eval-every", "10", "--eval-episodes", "10",
                "--pruner", "none"]
-# A wide search on unshaped MountainCar, where the median pruner has bad trials to cut.
+# A wide search on unshaped MountainCar, where the median pruner has bad trials to cut (the headline's
+# knobs: the net's size would make a few trials take most of the time).
 PRUNED_SEARCH = ["--preset", "notebook", "--objective", "steps", "--seeds", "1", "--eval-every", "20",
-                 "--eval-episodes", "20", "--sampler", "random", "--seed", "3"]
+                 "--eval-episodes", "20", "--sampler", "random", "--seed", "3", "--params",
+                 "learning_rate,gamma,update_interval,n_step,epsilon_decay,explore_duration,memory_capacity"]
 # The knobs the coach names for this run (learning intensity, memory, returns, exploration), not the
 # net's size: at 60 minutes, trials of 2-3 gradient steps per env step through a 512-unit net would
 # leave TPE a dozen trials.
