@@ -113,23 +113,18 @@ def solve_table(data: dict) -> list[str]:
     return lines
 
 
-def sb3_solve_rows(results: dict) -> list[tuple[str, float, float, bool]]:
-    """(contender, seconds to solve incl. evaluations, training seconds, solved) for the seeds SB3 ran."""
-    seeds = [r["seed"] for r in results["sb3_solve"]["runs"]]
-    rows = [("SB3 DQN (RL Zoo)", r["seconds"], r["train_seconds"], r["solved"]) for r in results["sb3_solve"]["runs"]]
-    for preset in ("nstep", "fast"):
-        rows += [(preset, r["seconds"], r["train_seconds"], r["solved"])
-                 for r in results.get("solve", {}).get(preset, []) if r["seed"] in seeds]
-    return rows
+def sb3_contenders(results: dict) -> dict[str, list[dict]]:
+    """SB3's time-to-solve runs and ours (section 3) on the same seeds, by contender."""
+    runs = {"SB3 DQN (RL Zoo)": results["sb3_solve"]["runs"]}
+    seeds = [r["seed"] for r in runs["SB3 DQN (RL Zoo)"]]
+    return runs | {p: [r for r in results.get("solve", {}).get(p, []) if r["seed"] in seeds] for p in ("nstep", "fast")}
 
 
 def sb3_solve_table(results: dict) -> list[str]:
     budget = results["sb3_solve"]["budget"]
     lines = ["| contender | seed | solved | env steps | train s | s to solve incl. evaluations | last greedy |",
              "|---|---:|---|---:|---:|---:|---:|"]
-    runs = {"SB3 DQN (RL Zoo)": results["sb3_solve"]["runs"]}
-    seeds = [r["seed"] for r in runs["SB3 DQN (RL Zoo)"]]
-    runs |= {p: [r for r in results.get("solve", {}).get(p, []) if r["seed"] in seeds] for p in ("nstep", "fast")}
+    runs = sb3_contenders(results)
     for name, rs in runs.items():
         lines += [f"| {name} | {r['seed']} | {'yes' if r['solved'] else 'no'} | {r['steps']:,} | "
                   f"{r['train_seconds']:.1f} | {r['seconds']:.1f} | {r['final_greedy']:.1f} |" for r in rs]
@@ -254,9 +249,9 @@ def targets(results: dict) -> list[str]:
         rows.append(("MountainCar presets' best agent ≥ -101 over 1,000 greedy episodes, unseen seeds (worst seed)",
                      f"{worst:.1f} (final agent: worst {final:.1f})", worst >= -101 and all(r["solved"] for r in runs)))
     if "sb3_solve" in results and "solve" in results:
-        rows_ = sb3_solve_rows(results)
-        sb3 = median([s for name, s, _, _ in rows_ if name.startswith("SB3")])
-        ours = median([s for name, s, _, _ in rows_ if name == "nstep"])
+        runs = sb3_contenders(results)
+        sb3 = median([r["seconds"] for r in runs["SB3 DQN (RL Zoo)"]])
+        ours = median([r["seconds"] for r in runs["nstep"]])
         rows.append(("time to a solved agent ≥ 5× faster than SB3 (unshaped `nstep` vs SB3, medians)",
                      f"{sb3 / ours:.1f}×", sb3 / ours >= 5))
     if "tune" in results:
