@@ -114,13 +114,15 @@ def section_quality(q: bool) -> dict:
 
 def section_tune(q: bool) -> dict:
     """Trials per hour with --jobs 2 vs --jobs 1, and the env steps the median pruner saves."""
-    from benchmarks.tune_bench import jobs_ratio, pruner_savings
+    from benchmarks.tune_bench import PRUNED_SEARCH_CARTPOLE, jobs_ratio, pruner_savings
 
     jobs = jobs_ratio(4 if q else 12, 2_000 if q else 100_000)
     log(f"  trials/hour: {jobs['trials_per_hour']} → {jobs['ratio']:.2f}×")
     pruner = pruner_savings(4 if q else 16, 5_000 if q else 60_000)
     log(f"  pruner: {pruner['median']['env_steps']:,} vs {pruner['none']['env_steps']:,} env steps")
-    return {"jobs": jobs, "pruner": pruner}
+    cartpole = pruner_savings(4 if q else 16, 2_000 if q else 30_000, PRUNED_SEARCH_CARTPOLE)
+    log(f"  pruner, CartPole: {cartpole['median']['env_steps']:,} vs {cartpole['none']['env_steps']:,} env steps")
+    return {"jobs": jobs, "pruner": pruner, "pruner_cartpole": cartpole}
 
 
 def section_tune_study(q: bool) -> dict:

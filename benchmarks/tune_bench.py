@@ -28,6 +28,11 @@ PRUNED_SEARCH = ["--preset", "notebook", "--objective", "steps", "--seeds", "1",
 # The knobs the coach names for this run (learning intensity, memory, returns, exploration), not the
 # net's size: at 60 minutes, trials of 2-3 gradient steps per env step through a 512-unit net would
 # leave TPE a dozen trials.
+# The same on CartPole, whose scores differ between configs from the first greedy check on.
+PRUNED_SEARCH_CARTPOLE = ["--preset", "cartpole", "--objective", "steps", "--seeds", "1", "--eval-every", "10",
+                          "--eval-episodes", "10", "--sampler", "random", "--seed", "3", "--params",
+                          "learning_rate,gamma,update_interval,n_step,epsilon_decay,memory_capacity,"
+                          "target_update_interval"]
 HEADLINE = ["--preset", "notebook", "--objective", "steps", "--seeds", "3", "--budget", "120000", "--jobs", "2",
             "--pruner", "median", "--trials", "500", "--params",
             "learning_rate,gamma,update_interval,n_step,epsilon_decay,explore_duration,memory_capacity"]
@@ -66,13 +71,13 @@ def jobs_ratio(n_trials: int, budget: int) -> dict:
             "ratio": statistics.median(out["2"]) / statistics.median(out["1"])}
 
 
-def pruner_savings(n_trials: int, budget: int) -> dict:
+def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH) -> dict:
     """Env steps spent by the same sampled trials (random sampler, one seed) with the median pruner and without."""
-    out = {}
+    out: dict = {"env": search[1]}
     with tempfile.TemporaryDirectory() as tmp:
         for pruner in ("median", "none"):
             db = Path(tmp) / f"{pruner}.db"
-            seconds = tune(db, "pruned", *PRUNED_SEARCH, "--budget", str(budget), "--trials", str(n_trials),
+            seconds = tune(db, "pruned", *search, "--budget", str(budget), "--trials", str(n_trials),
                            "--pruner", pruner, "--jobs", "2")
             done = trials(db, "pruned")
             out[pruner] = {"seconds": seconds, "env_steps": sum(t.user_attrs.get("env_steps", 0) for t in done),
