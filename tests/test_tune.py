@@ -171,10 +171,10 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     proc = subprocess.Popen([sys.executable, "main.py", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        def trial_running() -> bool:  # the trial RUNNING in storage: then its worker is killed outright
+        def trial_running() -> bool:  # the trial RUNNING with its params drawn: then its worker is killed outright
             assert proc.poll() is None, "the worker ended before its trial was seen running"
             try:
-                return any(t.state.name == "RUNNING" for t in _trials(url, "k"))
+                return any(t.state.name == "RUNNING" and t.params for t in _trials(url, "k"))
             except (KeyError, optuna.exceptions.StorageInternalError):
                 return False
 

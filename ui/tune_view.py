@@ -65,6 +65,7 @@ class TuneView(QWidget):
         super().__init__(parent)
         self.base_config, self.apply = base_config, apply
         self.thread_: SearchThread | None = None
+        self.searching = False
         self.search: SearchRun | None = None
         self.source: SearchRun | StoredStudy | None = None  # what the trials table shows: a search or a stored study
         self.readers: list[ReadThread] = []
@@ -196,7 +197,9 @@ class TuneView(QWidget):
     # --- running ----------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.thread_ is not None and self.thread_.isRunning()
+        """From Start until the view has shown how the search ended: the poller thread ends a moment before its
+        queued `ended` reaches this thread, and nothing may start (or read as finished) in between."""
+        return self.searching
 
     def start(self) -> None:
         if self.running:
@@ -241,8 +244,10 @@ class TuneView(QWidget):
         thread.stop_asked.set()
         if not thread.wait(timeout_ms) and self.search is not None:
             self.search.stop(grace=1.0)  # the poller is stuck on the database: end the workers from here
+        self.searching = False
 
     def _set_running(self, running: bool) -> None:
+        self.searching = running
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         for widget in (self.space_table, self.study_box, self.objective, self.seeds, self.trials, self.jobs,
