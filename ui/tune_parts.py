@@ -29,6 +29,11 @@ def range_text(dist: Dist) -> str:
     return f"{text(dist.low)}..{text(dist.high)}"
 
 
+def counts_text(rows: list[TrialRow]) -> str:
+    """"3 complete, 1 pruned, 0 failed": how a study's trials ended."""
+    return ", ".join(f"{sum(r.state == state for r in rows)} {state}" for state in ("complete", "pruned", "failed"))
+
+
 def value_text(value: Any) -> str:
     if value is None:
         return "—"

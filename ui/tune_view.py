@@ -46,7 +46,7 @@ from sandbox.tune_results import (
     stored_study_names,
     study_name_now,
 )
-from ui.tune_parts import ReadThread, SearchThread, SpaceTable, range_text, spin, value_text
+from ui.tune_parts import ReadThread, SearchThread, SpaceTable, counts_text, range_text, spin, value_text
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -197,8 +197,7 @@ class TuneView(QWidget):
     # --- running ----------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        """From Start until the view has shown how the search ended: the poller thread ends a moment before its
-        queued `ended` reaches this thread, and nothing may start (or read as finished) in between."""
+        """Until the view has shown the end (the poller thread ends before its queued `ended` arrives)."""
         return self.searching
 
     def start(self) -> None:
@@ -267,9 +266,7 @@ class TuneView(QWidget):
     def _on_ended(self, rows: list[TrialRow], left: int, stopped: bool) -> None:
         self.show_rows(rows)
         self._set_running(False)
-        counts = {state: sum(r.state == state for r in rows) for state in ("complete", "pruned", "failed")}
-        done = f"{counts['complete']} complete, {counts['pruned']} pruned, {counts['failed']} failed"
-        s = self.search
+        done, s = counts_text(rows), self.search
         if stopped:
             text = f"Stopped study {s.study!r}: {done}"
             if left:
@@ -309,10 +306,9 @@ class TuneView(QWidget):
             box.setValue(value)
         self._clear_trials(list(spec.space))
         self.show_rows(study.rows)
-        counts = {state: sum(r.state == state for r in study.rows) for state in ("complete", "pruned", "failed")}
-        self.status.setText(f"Study {study.name!r} (stored): {counts['complete']} complete, {counts['pruned']} "
-                            f"pruned, {counts['failed']} failed; objective {spec.objective} ({study.direction}), "
-                            f"from {spec.base['env_id']}. Start continues it from the panel's config.")
+        self.status.setText(f"Study {study.name!r} (stored): {counts_text(study.rows)}; objective {spec.objective} "
+                            f"({study.direction}), from {spec.base['env_id']}. Start continues it from the panel's "
+                            "config.")
 
     def _read(self, read: Callable[[], Any], then: Callable[[Any], None]) -> None:
         thread = ReadThread(read)
