@@ -78,6 +78,7 @@ class Snapshot:
     path: str | None = None
     note: str | None = None  # what the user must know about the file (no replay memory: not exact)
     origin: Origin = Origin.NEW
+    state: State = State.IDLE  # the worker's state with this run: the session never shows the old run's
 
 
 @dataclass
@@ -147,7 +148,9 @@ class Session:
         self.path = snap.path if origin is Origin.OPENED else None
         # A recovered run, or a restored best agent (training in it, no file), is not saved yet.
         self.unsaved = origin is Origin.RECOVERED or (origin is Origin.BEST and bool(snap.history.episodes))
+        self.state = snap.state
         self.began.emit(snap)
+        self.state_changed.emit(self.state)
         self.file_changed.emit()
 
     # --- the run goes on -----------------------------------------------------------------

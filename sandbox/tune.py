@@ -13,22 +13,20 @@ Qt-free, like all of `sandbox`; the CLI is in `sandbox/tune_cli.py`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import multiprocessing
 import os
 import socket
 import statistics
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sandbox.config import Config, ConfigError, shown
 from sandbox.files import PathError, check_output, data_dir
-from sandbox.trainer import Trainer, TrainingDiverged, limit_threads
+from sandbox.trainer import Trainer, TrainingDiverged
 from sandbox.tune_space import Dist, TuneError
 
 if TYPE_CHECKING:
@@ -332,69 +330,3 @@ def prepare_study(storage: Any, name: str, spec: TuneSpec, explicit: bool) -> tu
 
 def count(study: optuna.Study, *states: str) -> int:
     return sum(t.state.name in states for t in study.get_trials(deepcopy=False))
-
-
-# --- workers ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WorkerPlan:
-    """What one worker process needs (picklable: the storage is reopened in the process)."""
-
-    storage_url: str
-    study: str
-    trials: int  # the study's total of finished (complete or pruned) trials to reach
-    deadline: float | None  # time.time() after which no trial starts
-    sampler: str = "tpe"
-    seed: int = 0
-    pruner: str = "median"
-    heartbeat: int = 30
-    worker: int = 0
-    poll: float = field(default=1.0)
-
-
-def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] | None = None) -> None:
-    """Join the study and run trials until it holds `plan.trials` finished ones or the deadline passes.
-
-    Before each trial it fails the trials of dead workers (stale heartbeats; their retries are
-    queued as WAITING and run first). When the remaining trials are all running elsewhere it waits
-    for them to finish or go stale instead of starting extra ones.
-    """
-    import optuna
-
-    limit_threads()  # one torch thread and one BLAS thread per process
-    storage = open_storage(plan.storage_url, plan.heartbeat)
-    study = optuna.load_study(study_name=plan.study, storage=storage,
-                              sampler=make_sampler(plan.sampler, plan.seed + plan.worker))
-    spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
-    study.pruner = make_pruner(plan.pruner, spec.eval_every)
-    objective = Objective(spec, plan.worker)
-    callbacks = [on_trial] if on_trial else []
-    while True:
-        optuna.storages.fail_stale_trials(study)
-        trials = study.get_trials(deepcopy=False)
-        done = sum(t.state.name in DONE_STATES for t in trials)
-        waiting = any(t.state.name == "WAITING" for t in trials)
-        running = sum(t.state.name == "RUNNING" for t in trials)
-        left = None if plan.deadline is None else plan.deadline - time.time()
-        if done >= plan.trials or (left is not None and left <= 0):
-            return
-        if not waiting and done + running >= plan.trials:
-            time.sleep(plan.poll)  # the last trials run in other workers: wait until they end or go stale
-            continue
-        study.optimize(objective, n_trials=1, timeout=left, callbacks=callbacks)
-
-
-def _worker_main(plan: WorkerPlan) -> None:
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every worker; the parent says what happened
-        run_worker(plan)
-
-
-def start_workers(plans: list[WorkerPlan]) -> list[multiprocessing.process.BaseProcess]:
-    """One process per plan (spawned: a fresh interpreter, no GIL shared, no forked torch state)."""
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker_main, args=(plan,), name=f"tune-worker-{plan.worker}") for plan in plans]
-    for proc in procs:
-        proc.start()
-    return procs
-
-
-# --- results --------------------------------------------------------------------------------

@@ -19,19 +19,17 @@ from sandbox.tune import (
     PRUNERS,
     SAMPLERS,
     TuneSpec,
-    WorkerPlan,
     count,
     default_storage_url,
     load_study,
     make_spec,
     open_storage,
     prepare_study,
-    run_worker,
     shown_url,
-    start_workers,
 )
 from sandbox.tune_results import best_trials, check_export, export_best, importances
 from sandbox.tune_space import TuneError, build_space, parse_params
+from sandbox.tune_workers import WorkerPlan, run_worker, start_workers
 
 # Options that define what a study searches; given when joining a study, they must match it.
 SEARCH_OPTIONS = ("preset", "config", "env", "params", "set", "objective", "seeds", "budget", "eval_every",

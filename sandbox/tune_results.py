@@ -17,15 +17,14 @@ from sandbox.files import PathError, atomic_write, check_output, data_dir, shown
 from sandbox.tune import (
     SPEC_ATTR,
     TuneSpec,
-    WorkerPlan,
     default_storage_url,
     load_study,
     open_storage,
     prepare_study,
-    start_workers,
     study_names,
 )
 from sandbox.tune_space import TuneError
+from sandbox.tune_workers import WorkerPlan, start_workers
 
 if TYPE_CHECKING:
     import optuna

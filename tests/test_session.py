@@ -1,5 +1,6 @@
 """The session model without Qt: one begin() for every way a run starts, runs kept across restarts."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -54,6 +55,15 @@ def test_begin_replaces_everything_of_the_old_run_and_archives_it(tmp_path, trai
     assert session.best is None and session.last_eval is None and not session.unsaved and session.path is None
     assert [r.config.env_id for r in session.runs.records.values()] == ["MountainCar-v0"]
     assert events.names().count("began") == 2 and "runs_changed" in events.names()
+
+
+def test_begin_carries_the_new_runs_state_so_the_old_one_is_never_shown_with_it(tmp_path, trained):
+    session = Session(RunsLog(tmp_path / "runs.json"))
+    session.set_state(State.STOPPED)  # the old run ended
+    seen: list[tuple[State, int]] = []
+    session.began.connect(lambda snap: seen.append((session.state, len(session.history.episodes))))
+    session.begin(dataclasses.replace(snapshot(trained, Origin.OPENED, "/x/a.agent"), state=State.PAUSED))
+    assert seen == [(State.PAUSED, 3)] and session.state is State.PAUSED
 
 
 @pytest.mark.parametrize(("origin", "path", "unsaved", "kept_path"), [

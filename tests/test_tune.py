@@ -7,6 +7,7 @@ machinery, not what it finds.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import signal
@@ -190,6 +191,19 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     assert trials[0].user_attrs["worker_pid"] == proc.pid
     assert trials[1].system_attrs["failed_trial"] == 0 and trials[1].params == trials[0].params
     assert trials[1].user_attrs["worker_pid"] == os.getpid()
+
+
+def test_a_trial_whose_worker_died_before_claiming_it_does_not_hold_the_study_for_ever(tmp_path, capsys):
+    """Killed between Optuna creating its trial and the first heartbeat, a worker leaves a RUNNING trial
+    that never goes stale; without the unclaimed rule the next worker waits on it until --timeout."""
+    url = _url(tmp_path / "u.db")
+    args = ["tune", *TINY, "--study", "u", "--storage", url, "--heartbeat", "1"]
+    assert main.main([*args, "--trials", "1"]) == 0
+    optuna.load_study(study_name="u", storage=url).ask()  # RUNNING, no params, no heartbeat, no worker
+    assert main.main([*args, "--trials", "2", "--timeout", "60"]) == 0
+    trials = _trials(url, "u")
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert trials[2].datetime_start - trials[1].datetime_start < datetime.timedelta(seconds=60)
 
 
 def test_the_pruner_stops_a_hopeless_trial():

@@ -126,7 +126,7 @@ class TrainingWorker(QObject):
         if not keep_best:
             self.best = BestAgent()
         self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
-                                 self._status_now(), path, note, origin))
+                                 self._status_now(), path, note, origin, self.state))
         self.best_changed.emit(self.best.mark)
         self._set_state()
         if trainer.mid_episode:

@@ -9,8 +9,9 @@ from tests.ui.helpers import settle
 
 def test_a_suggestion_that_needs_a_new_agent_starts_one_with_exactly_that_change(qtbot, window, monkeypatch):
     window.act_step_episode.trigger()
+    qtbot.waitUntil(lambda: window.session.state == State.PAUSED and window.worker.trainer.total_steps == 200,
+                    timeout=30_000)
     qtbot.waitUntil(lambda: any(h.key == "memory_tiny" for h in window.diagnostics.hints), timeout=30_000)
-    qtbot.waitUntil(lambda: window.session.state == State.PAUSED)
     before = window.session.config
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Discard)

@@ -89,7 +89,8 @@ def test_a_search_fills_the_table_from_storage_and_its_best_trial_starts_a_new_a
 def test_stop_ends_the_worker_processes_and_says_what_finished(qtbot, tune):
     tune.budget.setValue(200_000)  # a trial that would take minutes
     tune.start_button.click()
-    qtbot.waitUntil(lambda: any(r.state == "running" for r in tune.rows), timeout=120_000)
+    # Running with its params drawn: its worker has claimed it (a trial killed before that is failed later).
+    qtbot.waitUntil(lambda: any(r.state == "running" and r.params for r in tune.rows), timeout=120_000)
     pids = tune.search.pids()
     assert pids and not any(gone(pid) for pid in pids)
     tune.stop_button.click()
