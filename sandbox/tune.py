@@ -112,6 +112,7 @@ class SeedRun:
                                                    eval_episodes=spec.eval_episodes, stop_when_solved=False))
         self.threshold = self.trainer.threshold
         self.best_mean = -math.inf
+        self.progress = -math.inf  # the best of the greedy means and the training moving averages so far
         self.solved_at: int | None = None
         self.diverged = ""
         self.done = False
@@ -129,6 +130,8 @@ class SeedRun:
         # Stopped before a scheduled evaluation (budget, divergence): the rule's evaluation, once more.
         mean = evaluated.greedy_mean if evaluated is not None else trainer.evaluate_greedy().mean
         self.best_mean = max(self.best_mean, mean)
+        episodes = trainer.history.episodes
+        self.progress = max(self.progress, mean, episodes[-1].moving_average if episodes else -math.inf)
         if spec.objective == "steps" and self.threshold is not None and mean >= self.threshold:
             self.solved_at, self.done = trainer.total_steps, True
         if trainer.total_steps >= spec.budget:
@@ -141,6 +144,16 @@ class SeedRun:
             return float(self.solved_at)
         return unsolved_value(self.spec.budget, self.best_mean, self.threshold)
 
+    def pruning_value(self) -> float:
+        """What the pruner compares: the value, with an unsolved run judged by its progress. On MountainCar
+        every greedy mean is -200 until the agent first reaches the flag, so by the value alone all
+        unsolved trials tie and none can be pruned; the training moving average moves well before that."""
+        if self.spec.objective == "score":
+            return self.progress
+        if self.solved_at is not None:
+            return float(self.solved_at)
+        return unsolved_value(self.spec.budget, self.progress, self.threshold)
+
     def summary(self) -> dict[str, Any]:
         return {"seed": self.trainer.config.seed, "steps": self.trainer.total_steps,
                 "episodes": self.trainer.episodes_done, "best_greedy_mean": self.best_mean,
@@ -152,7 +165,7 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
     """Train `spec.seeds` seeds of `config` (seed, seed+1, …) and return (their median value, per-seed summaries).
 
     The seeds run interleaved: each round trains every unfinished seed `eval_every` more episodes
-    and evaluates it, then reports the median of the seeds' current values at step = episodes per
+    and evaluates it, then reports the median of the seeds' pruning values at step = episodes per
     seed. So the pruner sees every seed from the first report on (a trial that one lucky seed carries
     is not kept, one that one unlucky seed drags is not pruned), and all trials are compared at the
     same amount of training. A seed that solved (objective `steps`) or spent its budget keeps its
@@ -169,7 +182,7 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
             for run in runs:
                 if not run.done:
                     run.advance()
-            report(rounds * spec.eval_every, statistics.median(r.value() for r in runs))
+            report(rounds * spec.eval_every, statistics.median(r.pruning_value() for r in runs))
         return statistics.median(r.value() for r in runs), [r.summary() for r in runs]
     finally:
         if record is not None:

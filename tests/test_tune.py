@@ -220,6 +220,24 @@ def test_the_pruner_stops_a_hopeless_trial():
     assert trial.state.name == "PRUNED" and list(trial.intermediate_values) == [5]  # stopped at its first report
 
 
+def test_the_pruner_tells_unsolved_mountaincar_trials_apart_by_their_progress():
+    """Greedy means stay at -200 until the first solve, so two unsolved trials end with the same value;
+    what the pruner sees tells the learning one from the one that does not learn."""
+    from sandbox.tune import run_trial
+
+    finals, reports = [], []
+    for rate in (1e-3, 1e-5):  # the notebook's own rate, and one far too small to learn in this budget
+        config = load_preset("notebook").with_changes(learning_rate=rate)
+        spec = make_spec(config, {}, "steps", seeds=1, budget=16_000, eval_every=20, eval_episodes=5)
+        seen = []
+        value, seeds = run_trial(config, spec, lambda step, v, seen=seen: seen.append(v))
+        assert seeds[0]["solved_at"] is None and seeds[0]["best_greedy_mean"] == -200.0
+        finals.append(value)
+        reports.append(seen)
+    assert finals[0] == finals[1]
+    assert reports[0][-1] < reports[1][-1] == reports[1][0]  # fewer expected steps: the learning trial is ahead
+
+
 def test_steps_objective_penalises_unsolved_runs():
     from sandbox.tune import run_trial, unsolved_value
 
