@@ -164,9 +164,13 @@ class TrainingPlots(QWidget):
             self.add_edit(edit)
         self._dirty = True  # even with no episodes: the old run's curves must go
         self.redraw()
-        for plot in (self.score_plot, self.loss_plot, self.epsilon_plot):  # nor may the old run's axis ranges stay
-            plot.setXRange(0, 10)
-            plot.enableAutoRange()
+        empty = not history.episodes
+        low, high = sorted((0.0, threshold if threshold is not None else 1.0))
+        for plot, y_range, no_data in ((self.score_plot, (low, high), empty), (self.epsilon_plot, (0, 1), empty),
+                                       (self.loss_plot, (0, 1), not history.losses)):
+            plot.enableAutoRange()  # nor may the old run's axis ranges stay: with nothing to fit, a fresh view
+            if no_data:
+                plot.getViewBox().setRange(xRange=(0, 10), yRange=y_range, disableAutoRange=False)
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold_line.setVisible(threshold is not None)

@@ -71,6 +71,24 @@ def test_every_plot_follows_its_data_through_a_reset_and_resizes(qtbot, window, 
                         timeout=5_000)
 
 
+def test_after_new_each_plot_shows_a_fresh_view_not_the_old_runs_axes(qtbot, window, monkeypatch):
+    """With nothing to fit, auto-range keeps whatever range it had: the old run's score, loss and epsilon
+    axes stayed after New (seen under Xvfb)."""
+    plots = window.plots
+
+    def y_ranges():
+        return [[round(v, 3) for v in plot.viewRange()[1]]
+                for plot in (plots.score_plot, plots.loss_plot, plots.epsilon_plot)]
+
+    fresh = y_ranges()
+    train_episodes(qtbot, window, 3)
+    qtbot.waitUntil(lambda: all(a != b for a, b in zip(y_ranges(), fresh, strict=True)), timeout=5_000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    window.act_new.trigger()
+    qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
+    qtbot.waitUntil(lambda: y_ranges() == fresh, timeout=5_000)
+
+
 def test_a_new_env_unticks_other_envs_ghosts_and_names_its_own_actions(qtbot, window):
     window.begin_run(quick_config(max_episodes=1))
     qtbot.waitUntil(lambda: window.session.config.max_episodes == 1, timeout=10_000)
