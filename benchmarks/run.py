@@ -119,9 +119,9 @@ def section_tune(q: bool) -> dict:
     jobs = jobs_ratio(4 if q else 12, 2_000 if q else 100_000)
     log(f"  trials/hour: {jobs['trials_per_hour']} → {jobs['ratio']:.2f}×")
     pruner = pruner_savings(4 if q else 16, 5_000 if q else 60_000)
-    log(f"  pruner: {pruner['median']['env_steps']:,} vs {pruner['none']['env_steps']:,} env steps")
+    log(f"  pruners: {pruner['share']} of {pruner['none']['env_steps']:,} env steps")
     cartpole = pruner_savings(4 if q else 16, 2_000 if q else 30_000, PRUNED_SEARCH_CARTPOLE)
-    log(f"  pruner, CartPole: {cartpole['median']['env_steps']:,} vs {cartpole['none']['env_steps']:,} env steps")
+    log(f"  pruners, CartPole: {cartpole['share']} of {cartpole['none']['env_steps']:,} env steps")
     return {"jobs": jobs, "pruner": pruner, "pruner_cartpole": cartpole}
 
 

@@ -72,10 +72,10 @@ def jobs_ratio(n_trials: int, budget: int) -> dict:
 
 
 def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH) -> dict:
-    """Env steps spent by the same sampled trials (random sampler, one seed) with the median pruner and without."""
-    out: dict = {"env": search[1]}
+    """Env steps spent by the same sampled trials (random sampler, one seed) with each pruner and without."""
+    out: dict = {"env": search[1], "trials": n_trials}
     with tempfile.TemporaryDirectory() as tmp:
-        for pruner in ("median", "none"):
+        for pruner in ("median", "hyperband", "none"):
             db = Path(tmp) / f"{pruner}.db"
             seconds = tune(db, "pruned", *search, "--budget", str(budget), "--trials", str(n_trials),
                            "--pruner", pruner, "--jobs", "2")
@@ -83,7 +83,7 @@ def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH
             out[pruner] = {"seconds": seconds, "env_steps": sum(t.user_attrs.get("env_steps", 0) for t in done),
                            "pruned": sum(t.state.name == "PRUNED" for t in done),
                            "best": min((t.value for t in done if t.value is not None), default=None)}
-    out["share"] = out["median"]["env_steps"] / out["none"]["env_steps"]
+    out["share"] = {p: out[p]["env_steps"] / out["none"]["env_steps"] for p in ("median", "hyperband")}
     return out
 
 
