@@ -38,6 +38,7 @@ PRUNERS = ("median", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
 MAX_RETRY = 3  # a trial whose worker died is run again at most this many times
 DONE_STATES = ("COMPLETE", "PRUNED")
+TIE_BREAK = 1e-6  # weight of the training moving average in what the pruner sees (see SeedRun.pruning_value)
 
 
 # --- what a study searches and how it scores ---------------------------------------------
@@ -112,7 +113,7 @@ class SeedRun:
                                                    eval_episodes=spec.eval_episodes, stop_when_solved=False))
         self.threshold = self.trainer.threshold
         self.best_mean = -math.inf
-        self.progress = -math.inf  # the best of the greedy means and the training moving averages so far
+        self.best_training = -math.inf  # the best training moving average at an evaluation
         self.solved_at: int | None = None
         self.diverged = ""
         self.done = False
@@ -131,7 +132,8 @@ class SeedRun:
         mean = evaluated.greedy_mean if evaluated is not None else trainer.evaluate_greedy().mean
         self.best_mean = max(self.best_mean, mean)
         episodes = trainer.history.episodes
-        self.progress = max(self.progress, mean, episodes[-1].moving_average if episodes else -math.inf)
+        if episodes:
+            self.best_training = max(self.best_training, episodes[-1].moving_average)
         if spec.objective == "steps" and self.threshold is not None and mean >= self.threshold:
             self.solved_at, self.done = trainer.total_steps, True
         if trainer.total_steps >= spec.budget:
@@ -145,14 +147,17 @@ class SeedRun:
         return unsolved_value(self.spec.budget, self.best_mean, self.threshold)
 
     def pruning_value(self) -> float:
-        """What the pruner compares: the value, with an unsolved run judged by its progress. On MountainCar
-        every greedy mean is -200 until the agent first reaches the flag, so by the value alone all
-        unsolved trials tie and none can be pruned; the training moving average moves well before that."""
-        if self.spec.objective == "score":
-            return self.progress
+        """What the pruner compares: the value, its ties broken by the training moving average. On
+        MountainCar every greedy mean is -200 until the agent first reaches the flag, so by the value
+        alone all unsolved trials tie and none can be pruned; the training average moves well before.
+        The tie-break is weighted far below one greedy step, so it never reorders different greedy means."""
         if self.solved_at is not None:
             return float(self.solved_at)
-        return unsolved_value(self.spec.budget, self.progress, self.threshold)
+        training = self.best_training if math.isfinite(self.best_training) else 0.0
+        judged = self.best_mean + TIE_BREAK * training
+        if self.spec.objective == "score":
+            return judged
+        return unsolved_value(self.spec.budget, judged, self.threshold)
 
     def summary(self) -> dict[str, Any]:
         return {"seed": self.trainer.config.seed, "steps": self.trainer.total_steps,
