@@ -1,4 +1,4 @@
-"""Hyperparameter search on Optuna: trials, their scoring, the study's storage and its worker processes.
+"""Hyperparameter search on Optuna: trials, their scoring and the study's storage.
 
 A trial trains several seeds of one config and is scored by their median (one lucky seed proves
 little in DQN). The objective is either `steps` (env steps until a 100-episode greedy evaluation on
@@ -8,7 +8,8 @@ Optuna storage (SQLite in the user data folder by default, PostgreSQL to share o
 machines); `--jobs K` starts K worker processes that join the same study; a worker that dies is
 noticed by its missing heartbeat and its trial is retried by the next worker that looks.
 
-Qt-free, like all of `sandbox`; the CLI is in `sandbox/tune_cli.py`.
+Qt-free, like all of `sandbox`; the worker processes are in `sandbox/tune_workers.py`, the CLI in
+`sandbox/tune_cli.py`.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class SeedRun:
                                                    eval_episodes=spec.eval_episodes, stop_when_solved=False))
         self.threshold = self.trainer.threshold
         self.best_mean = -math.inf
-        self.best_training = -math.inf  # the best training moving average at an evaluation
+        self.first_training: float | None = None  # the training moving average at the first evaluation
+        self.best_training = -math.inf  # and the best one at an evaluation since
         self.solved_at: int | None = None
         self.diverged = ""
         self.done = False
@@ -133,6 +135,8 @@ class SeedRun:
         self.best_mean = max(self.best_mean, mean)
         episodes = trainer.history.episodes
         if episodes:
+            if self.first_training is None:
+                self.first_training = episodes[-1].moving_average
             self.best_training = max(self.best_training, episodes[-1].moving_average)
         if spec.objective == "steps" and self.threshold is not None and mean >= self.threshold:
             self.solved_at, self.done = trainer.total_steps, True
@@ -147,17 +151,16 @@ class SeedRun:
         return unsolved_value(self.spec.budget, self.best_mean, self.threshold)
 
     def pruning_value(self) -> float:
-        """What the pruner compares: the value, its ties broken by the training moving average. On
-        MountainCar every greedy mean is -200 until the agent first reaches the flag, so by the value
-        alone all unsolved trials tie and none can be pruned; the training average moves well before.
-        The tie-break is weighted far below one greedy step, so it never reorders different greedy means."""
-        if self.solved_at is not None:
-            return float(self.solved_at)
-        training = self.best_training if math.isfinite(self.best_training) else 0.0
-        judged = self.best_mean + TIE_BREAK * training
-        if self.spec.objective == "score":
-            return judged
-        return unsolved_value(self.spec.budget, judged, self.threshold)
+        """What the pruner compares: the value, its ties broken by how far the training moving average
+        rose. On MountainCar every greedy mean is -200 until the agent first reaches the flag, so by the
+        value alone all unsolved trials tie; the training average moves well before. The bonus is
+        weighted far below one greedy step, so it never reorders different values, and it is zero
+        without progress (a study begun before it compares alike)."""
+        value = self.value()
+        if self.solved_at is not None or self.first_training is None:
+            return value
+        bonus = TIE_BREAK * max(0.0, self.best_training - self.first_training)
+        return value + bonus if self.spec.objective == "score" else value - bonus
 
     def summary(self) -> dict[str, Any]:
         return {"seed": self.trainer.config.seed, "steps": self.trainer.total_steps,
@@ -165,7 +168,7 @@ class SeedRun:
                 "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value()}
 
 
-def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], None],
+def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool], None],
               record: Callable[[list[dict]], None] | None = None) -> tuple[float, list[dict]]:
     """Train `spec.seeds` seeds of `config` (seed, seed+1, …) and return (their median value, per-seed summaries).
 
@@ -174,7 +177,8 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
     seed. So the pruner sees every seed from the first report on (a trial that one lucky seed carries
     is not kept, one that one unlucky seed drags is not pruned), and all trials are compared at the
     same amount of training. A seed that solved (objective `steps`) or spent its budget keeps its
-    final value. `report` may raise optuna.TrialPruned; `record` gets the per-seed summaries however
+    final value. `report(step, value, final)` may raise optuna.TrialPruned (not when `final`: nothing is
+    left to save, and a fully trained trial keeps its real value); `record` gets the per-seed summaries however
     the trial ends (pruned trials too: what they cost is part of the study's record).
     """
     runs: list[SeedRun] = []
@@ -187,7 +191,8 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
             for run in runs:
                 if not run.done:
                     run.advance()
-            report(rounds * spec.eval_every, statistics.median(r.pruning_value() for r in runs))
+            report(rounds * spec.eval_every, statistics.median(r.pruning_value() for r in runs),
+                   all(r.done for r in runs))
         return statistics.median(r.value() for r in runs), [r.summary() for r in runs]
     finally:
         if record is not None:
@@ -196,13 +201,13 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float], Non
             run.trainer.close()
 
 
-def prune_hook(trial: optuna.Trial) -> Callable[[int, float], None]:
+def prune_hook(trial: optuna.Trial) -> Callable[[int, float, bool], None]:
     """Report an intermediate value to the study's pruner; raise TrialPruned when it says stop."""
     import optuna
 
-    def report(step: int, value: float) -> None:
+    def report(step: int, value: float, final: bool) -> None:
         trial.report(value, step)
-        if trial.should_prune():
+        if not final and trial.should_prune():
             raise optuna.TrialPruned(f"pruned at episode {step} (value {value:g})")
 
     return report
@@ -220,6 +225,7 @@ class Objective:
 
         from sandbox.tune_space import suggest
 
+        trial.set_user_attr("claimed", trial.number)  # first: see sandbox/tune_workers.py
         trial.set_user_attr("worker_pid", os.getpid())
         trial.set_user_attr("worker_host", socket.gethostname())
         trial.set_user_attr("worker", self.worker)

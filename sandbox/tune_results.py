@@ -223,7 +223,10 @@ class SearchRun:
             if p.is_alive():
                 p.kill()
                 p.join()
-        return self._fail_orphans({p.pid for p in procs})
+        try:
+            return self._fail_orphans({p.pid for p in procs})
+        except Exception:  # a busy or lost storage: the workers are gone, and their trials go stale instead
+            return 0
 
     def _fail_orphans(self, pids: set[int | None]) -> int:
         if self.storage is None:

@@ -4,8 +4,10 @@ holds enough of them. No scheduler of our own: Optuna's storage is the only thin
 A worker that dies mid-trial is noticed by Optuna's heartbeat and its trial retried by the next worker
 that looks. One gap is Optuna's own: a trial is created RUNNING before its heartbeat starts, so a worker
 killed in between (a Stop in the first milliseconds, the OOM killer) leaves a trial that never goes
-stale and would hold a study's last slot for ever. Every worker here claims its trial with its pid
-first thing, so a RUNNING trial still unclaimed after the heartbeat's grace period has no worker.
+stale and would hold a study's last slot for ever. Every worker here claims its trial first thing
+(the trial's own number in its `claimed` attribute: a retry copies its predecessor's attributes), so
+a RUNNING trial that a worker has seen unclaimed for the heartbeat's grace period has no worker. The
+wait is timed on the watching worker's own clock: machines sharing a study need not agree on the time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.trainer import limit_threads
@@ -52,16 +53,28 @@ class WorkerPlan:
     poll: float = field(default=1.0)
 
 
-def fail_unclaimed(study: optuna.Study, grace: float) -> int:
-    """Fail the RUNNING trials no worker claimed within `grace` seconds of their start (see the module)."""
-    from optuna.trial import TrialState
+class UnclaimedTrials:
+    """Fails the RUNNING trials no worker claimed within `grace` seconds of this worker first seeing them."""
 
-    now, failed = datetime.now(), 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if "worker_pid" not in t.user_attrs and t.datetime_start and now - t.datetime_start > timedelta(seconds=grace):
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            failed += 1
-    return failed
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self.seen: dict[int, float] = {}  # trial number -> when this worker first saw it unclaimed
+
+    def fail_old(self, study: optuna.Study) -> None:
+        from optuna.trial import TrialState
+
+        now = time.monotonic()
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        self.seen = {t.number: self.seen.get(t.number, now) for t in running if not claimed(t)}
+        for number, since in self.seen.items():
+            if now - since > self.grace:
+                study.tell(number, state=TrialState.FAIL, skip_if_finished=True)  # another worker may be first
+
+
+def claimed(trial: Any) -> bool:
+    """Claimed by its worker (`Objective` does it first); a pid without a claim is an older version's claim."""
+    attrs = trial.user_attrs
+    return attrs.get("claimed") == trial.number or ("claimed" not in attrs and "worker_pid" in attrs)
 
 
 def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] | None = None,
@@ -83,11 +96,12 @@ def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] |
     study.pruner = make_pruner(plan.pruner, spec.eval_every)
     objective = Objective(spec, plan.worker)
     callbacks = [on_trial] if on_trial else []
+    unclaimed = UnclaimedTrials(3 * plan.heartbeat)
     if started is not None:
         started()
     while True:
         optuna.storages.fail_stale_trials(study)
-        fail_unclaimed(study, 3 * plan.heartbeat)
+        unclaimed.fail_old(study)
         trials = study.get_trials(deepcopy=False)
         done = sum(t.state.name in DONE_STATES for t in trials)
         waiting = any(t.state.name == "WAITING" for t in trials)
@@ -108,8 +122,11 @@ def _worker_main(plan: WorkerPlan, barrier: Any) -> None:
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(START_TIMEOUT)
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every worker; the parent says what happened
-        run_worker(plan, started=started)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every worker; the parent says what happened
+            run_worker(plan, started=started)
+    finally:
+        barrier.abort()  # a worker that failed before the barrier does not keep the others waiting
 
 
 def start_workers(plans: list[WorkerPlan]) -> list[multiprocessing.process.BaseProcess]:

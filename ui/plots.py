@@ -166,6 +166,7 @@ class TrainingPlots(QWidget):
         self.redraw()
         empty = not history.episodes
         low, high = sorted((0.0, threshold if threshold is not None else 1.0))
+        high = max(high, low + 1.0)  # a threshold of 0 would make an empty range, which keeps the old one
         for plot, y_range, no_data in ((self.score_plot, (low, high), empty), (self.epsilon_plot, (0, 1), empty),
                                        (self.loss_plot, (0, 1), not history.losses)):
             plot.enableAutoRange()  # nor may the old run's axis ranges stay: with nothing to fit, a fresh view
