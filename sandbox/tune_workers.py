@@ -16,9 +16,12 @@ import contextlib
 import multiprocessing
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from sandbox.trainer import limit_threads
 from sandbox.tune import (
@@ -77,6 +80,14 @@ def claimed(trial: Any) -> bool:
     return attrs.get("claimed") == trial.number or ("claimed" not in attrs and "worker_pid" in attrs)
 
 
+def sampler_seed(plan: WorkerPlan, trials_before: int) -> int:
+    """The worker's sampler seed: from `--seed`, the study's name, the worker and the trials the study
+    already holds. The same command from the same state draws the same trials (`--jobs 1`), while a
+    continued study or one under a new name explores new points instead of repeating its first ones."""
+    words = [plan.seed, plan.worker, trials_before, zlib.crc32(plan.study.encode())]
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
+
+
 def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] | None = None,
                started: Callable[[], None] | None = None) -> None:
     """Join the study and run trials until it holds `plan.trials` finished ones or the deadline passes.
@@ -90,8 +101,8 @@ def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] |
 
     limit_threads()  # one torch thread and one BLAS thread per process
     storage = open_storage(plan.storage_url, plan.heartbeat)
-    study = optuna.load_study(study_name=plan.study, storage=storage,
-                              sampler=make_sampler(plan.sampler, plan.seed + plan.worker))
+    study = optuna.load_study(study_name=plan.study, storage=storage)
+    study.sampler = make_sampler(plan.sampler, sampler_seed(plan, len(study.get_trials(deepcopy=False))))
     spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
     study.pruner = make_pruner(plan.pruner, spec.eval_every)
     objective = Objective(spec, plan.worker)

@@ -131,6 +131,18 @@ def test_a_seeded_study_is_reproducible(tiny_study, tmp_path, capsys):
         assert t.user_attrs["worker_pid"] == os.getpid()
 
 
+def test_a_continued_study_and_a_new_one_explore_new_points(tmp_path, capsys):
+    """Seeded alike, a continued study repeated its first trials' params and a new name drew the same
+    ones (found by driving the Tune view): the seed is mixed with the name and the trials held."""
+    url = _url(tmp_path / "n.db")
+    args = ["tune", *TINY, "--seed", "7", "--storage", url, "--sampler", "random"]
+    assert main.main([*args, "--study", "n", "--trials", "2"]) == 0
+    assert main.main([*args, "--study", "n", "--trials", "4"]) == 0
+    assert main.main([*args, "--study", "m", "--trials", "2"]) == 0
+    params = [tuple(t.params.values()) for name in ("n", "m") for t in _trials(url, name)]
+    assert len(params) == 6 and len(set(params)) == 6
+
+
 def test_a_study_rerun_continues_and_refuses_another_search(tiny_study, capsys):
     assert main.main(["tune", "--study", "a", "--storage", tiny_study, "--trials", "2"]) == 0  # joins: nothing left
     assert "joined, 2 finished trials" in capsys.readouterr().out
