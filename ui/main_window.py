@@ -31,7 +31,7 @@ from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
 from ui.recovery import RecoveryStore
 from ui.render_view import RenderView
-from ui.result_line import ResultLine, solved_message
+from ui.result_line import ResultLine
 from ui.runs_view import RunsView
 from ui.settings import Settings
 from ui.status_bar import StatusFields
@@ -144,7 +144,6 @@ class MainWindow(QMainWindow):
         s.file_changed.connect(self._update_title)
         s.runs_changed.connect(lambda: self.runs_view.show_runs(s.runs.records))
         s.band_changed.connect(self.plots.set_band)
-        s.solved.connect(lambda episode: self.statusBar().showMessage(solved_message(episode, s.config), 20000))
         self.runs_view.show_runs(s.runs.records)
 
     def _connect_worker(self) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from PyQt5.QtWidgets import QLabel, QStatusBar
 
-from sandbox.session import Session, State, Status
+from sandbox.session import Session, Snapshot, State, Status
+from sandbox.trainer import EpisodeStats
 from ui import format as fmt
+from ui.result_line import solved_message
 
 FIELDS = (("state", "What the trainer is doing", 80), ("episode", "Episodes finished", 90),
           ("steps", "Env steps taken", 110), ("speed", "Env steps per second while running", 110),
@@ -27,8 +29,19 @@ class StatusFields:
         self.session = session
         session.status_changed.connect(self.show_status)
         session.state_changed.connect(self.show_state)
-        session.began.connect(lambda snap: self.show_status(snap.status))
+        session.began.connect(self.begin)
+        session.solved.connect(self.show_solved)
+        self.bar, self.solved_text = bar, ""
         self.show_state(State.IDLE)
+
+    def begin(self, snap: Snapshot) -> None:
+        self.show_status(snap.status)
+        if self.solved_text and self.bar.currentMessage() == self.solved_text:  # the old run's news
+            self.bar.clearMessage()
+
+    def show_solved(self, episode: EpisodeStats) -> None:
+        self.solved_text = solved_message(episode, self.session.config)
+        self.bar.showMessage(self.solved_text, 20_000)
 
     def show_status(self, status: Status | None) -> None:
         if status is None:

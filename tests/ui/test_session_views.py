@@ -89,6 +89,17 @@ def test_after_new_each_plot_shows_a_fresh_view_not_the_old_runs_axes(qtbot, win
     qtbot.waitUntil(lambda: y_ranges() == fresh, timeout=5_000)
 
 
+def test_the_solved_news_goes_with_its_run(qtbot, window, monkeypatch):
+    """The "Solved at episode …" message stayed 20 s into the next run, beside its "Ready · episode 0"."""
+    train_episodes(qtbot, window, 1)
+    window.session.solved.emit(window.session.history.episodes[0])  # as the session does at a run's solve
+    assert window.statusBar().currentMessage().startswith("Solved at episode 1")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    window.act_new.trigger()
+    qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
+    assert window.statusBar().currentMessage() == ""
+
+
 def test_a_new_env_unticks_other_envs_ghosts_and_names_its_own_actions(qtbot, window):
     window.begin_run(quick_config(max_episodes=1))
     qtbot.waitUntil(lambda: window.session.config.max_episodes == 1, timeout=10_000)
