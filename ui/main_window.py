@@ -35,7 +35,7 @@ from ui.result_line import ResultLine
 from ui.runs_view import RunsView
 from ui.settings import Settings
 from ui.status_bar import StatusFields
-from ui.tune_view import install as install_tune_view
+from ui.tune_dock import install as install_tune_view
 from ui.worker import start_worker
 from ui.worker_modes import Inspection
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PyQt5.QtCore import QSize, Qt
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDockWidget,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -48,10 +47,6 @@ from sandbox.tune_results import (
 )
 from ui.tune_parts import ReadThread, SearchThread, SpaceTable, counts_text, range_text, spin, value_text
 
-if TYPE_CHECKING:
-    from ui.main_window import MainWindow
-
-DOCK_SIZE = QSize(1050, 560)
 BEST_BRUSH = QBrush(QColor("#d6f5d6"))
 OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
               ("score", "best greedy mean", "The best mean of the greedy checks (higher is better)"))
@@ -105,6 +100,7 @@ class TuneView(QWidget):
         self.study_edit = self.study_box.lineEdit()
         self.study_edit.setText(study_name_now())
         self.study_box.activated[str].connect(self.open_study)
+        self.study_edit.textEdited.connect(self._name_edited)
         self.space_table = SpaceTable()
 
         self.objective = QComboBox()
@@ -277,6 +273,7 @@ class TuneView(QWidget):
             if codes:
                 text += f"; {len(codes)} worker process(es) failed (exit codes {codes})"
         self.status.setText(text + f".\nrl-sandbox tune show --study {s.study} prints it.")
+        self.load_names()  # the list holds the study just made
 
     # --- stored studies ----------------------------------------------------------------
     def load_names(self) -> None:
@@ -294,6 +291,17 @@ class TuneView(QWidget):
         if not self.running:
             self.status.setText(f"Reading study {name!r}…")
             self._read(lambda: read_study(name), self._show_study)
+
+    def _name_edited(self, name: str) -> None:
+        """Another name typed: the table must not go on showing (and offering) the last study's trials."""
+        shown = self.source.study if isinstance(self.source, SearchRun) else getattr(self.source, "name", None)
+        if self.running:
+            return
+        if shown is not None and name.strip() != shown:
+            self.source = None
+            self._clear_trials(self.columns)
+        if self.source is None:
+            self.status.setText(f"Study {name.strip()!r}: Start begins it, or continues it if it is stored.")
 
     def _show_study(self, study: StoredStudy) -> None:
         if self.running:
@@ -367,33 +375,3 @@ class TuneView(QWidget):
         best, config = self.best(), self.best_config()
         if config is not None:
             self.apply(config, f"start a new agent with trial {best.number}'s parameters")
-
-
-def install(window: MainWindow) -> TuneView:
-    """Give the window a Tune dock, shown by its `tune` action: it floats at first (a search wants more room
-    than the window's tabs have) and docks at the bottom when dragged there."""
-    def apply(config: Config, doing: str) -> None:
-        window.files.after_discard(doing, lambda: window.begin_run(config))
-
-    view = TuneView(lambda: window.panel.config, apply)
-    dock = QDockWidget("Tune: hyperparameter search", window)
-    dock.setObjectName("tune")
-    dock.setWidget(view)
-    window.addDockWidget(Qt.BottomDockWidgetArea, dock)
-    dock.hide()
-
-    def show() -> None:
-        view.refresh_base()
-        if not view.running:
-            view.load_names()
-        if not dock.isVisible() and not view.shown_once:  # floats the first time (afterwards where the user left it)
-            view.shown_once = True
-            dock.setFloating(True)
-            dock.resize(DOCK_SIZE)
-        dock.show()
-        dock.raise_()
-        dock.activateWindow()
-
-    window.act_tune.triggered.connect(show)
-    view.dock = dock
-    return view

@@ -85,6 +85,12 @@ def test_a_search_fills_the_table_from_storage_and_its_best_trial_starts_a_new_a
         assert config.env_id == "CartPole-v1" and config.learning_starts == 100  # the rest is the base config
     assert window.session.history.episodes == []
 
+    qtbot.waitUntil(lambda: tune.study_box.findText(name) >= 0, timeout=15_000)  # listed once it ended
+    tune.study_edit.selectAll()
+    qtbot.keyClicks(tune.study_edit, "another")  # a new name: the finished study's trials are not offered
+    assert tune.rows == [] and tune.trials_table.rowCount() == 0 and not tune.use_button.isEnabled()
+    assert "Study 'another'" in tune.status.text()
+
 
 def test_stop_ends_the_worker_processes_and_says_what_finished(qtbot, tune):
     tune.budget.setValue(200_000)  # a trial that would take minutes
