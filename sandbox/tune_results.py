@@ -108,9 +108,15 @@ class TrialRow:
 def trial_rows(storage: Any, study_name: str) -> list[TrialRow]:
     """Every trial of the study, by number: one cheap query (no deep copies)."""
     study_id = storage.get_study_id_from_name(study_name)
+    spec = storage.get_study_user_attrs(study_id).get(SPEC_ATTR)
+    steps = spec is not None and TuneSpec.from_json(spec).objective == "steps"
     rows = []
     for t in storage.get_all_trials(study_id, deepcopy=False):
         note = t.user_attrs.get("stopped") or t.user_attrs.get("invalid") or ""
+        unsolved = sum(s.get("solved_at") is None for s in t.user_attrs.get("seeds", []))
+        if steps and t.state.name == "COMPLETE" and unsolved:  # else its value reads as steps to a solve
+            seeds = len(t.user_attrs["seeds"])
+            note = f"{unsolved} of {seeds} seeds unsolved: each counts as the budget plus a penalty"
         retry = t.system_attrs.get("failed_trial")
         if retry is not None:
             note = f"retry of #{retry}" + (f"; {note}" if note else "")

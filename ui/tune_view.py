@@ -333,6 +333,9 @@ class TuneView(QWidget):
         self.trials_table.setRowCount(0)
         self.trials_table.setColumnCount(4 + len(columns))
         self.trials_table.setHorizontalHeaderLabels(["#", "state", "value", *columns, "note"])
+        self.trials_table.horizontalHeaderItem(2).setToolTip(
+            "The median over the trial's seeds of: env steps until a greedy check solved (objective steps; an "
+            "unsolved seed counts as the budget plus a penalty, see the note), or the best greedy mean (score)")
         self.use_button.setEnabled(False)
 
     def best(self) -> TrialRow | None:
