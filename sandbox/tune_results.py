@@ -116,7 +116,7 @@ def trial_rows(storage: Any, study_name: str) -> list[TrialRow]:
         unsolved = sum(s.get("solved_at") is None for s in t.user_attrs.get("seeds", []))
         if steps and t.state.name == "COMPLETE" and unsolved:  # else its value reads as steps to a solve
             seeds = len(t.user_attrs["seeds"])
-            note = f"{unsolved} of {seeds} seeds unsolved: each counts as the budget plus a penalty"
+            note = f"{unsolved}/{seeds} seeds unsolved (each: budget + penalty)"
         retry = t.system_attrs.get("failed_trial")
         if retry is not None:
             note = f"retry of #{retry}" + (f"; {note}" if note else "")

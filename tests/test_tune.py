@@ -206,7 +206,7 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     from sandbox.tune_results import trial_rows
 
     rows = trial_rows(open_storage(url), "k")  # a value of 3,000+ steps must not read as a solve
-    assert rows[1].note == "retry of #0; 1 of 1 seeds unsolved: each counts as the budget plus a penalty"
+    assert rows[1].note == "retry of #0; 1/1 seeds unsolved (each: budget + penalty)"
 
 
 def test_a_trial_whose_worker_died_before_claiming_it_does_not_hold_the_study_for_ever(tmp_path, capsys):

@@ -337,6 +337,7 @@ class TuneView(QWidget):
             "The median over the trial's seeds of: env steps until a greedy check solved (objective steps; an "
             "unsolved seed counts as the budget plus a penalty, see the note), or the best greedy mean (score)")
         self.use_button.setEnabled(False)
+        self.use_button.setText("Use these parameters")
 
     def best(self) -> TrialRow | None:
         return best_row(self.rows, self.source.direction) if self.source is not None else None
