@@ -3,6 +3,7 @@ trials) or read stored studies, and small formatters."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ from PyQt5.QtWidgets import QHeaderView, QSpinBox, QTableWidget, QTableWidgetIte
 from sandbox.config import ConfigError
 from sandbox.tune_results import SearchRun, TrialRow
 from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
+from ui import format as fmt
 
 POLL_SECONDS = 0.3  # how often the poller reads the study's trials
 
@@ -35,9 +37,14 @@ def counts_text(rows: list[TrialRow]) -> str:
 
 
 def value_text(value: Any) -> str:
+    """A cell's text, as the rest of the app writes numbers: 91,974 steps, learning rate 0.0007413."""
     if value is None:
         return "—"
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int) or abs(value) >= 1000:
+        return fmt.count(round(value))
+    return f"{value:.4g}"
 
 
 class SpaceTable(QTableWidget):

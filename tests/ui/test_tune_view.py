@@ -17,6 +17,7 @@ import main
 from sandbox.config import load_preset
 from sandbox.files import data_dir
 from sandbox.tune import SPEC_ATTR, TuneSpec
+from ui.tune_parts import value_text
 
 CARTPOLE = dict(learning_starts=100, memory_capacity=2000, batch_size=32)
 
@@ -67,7 +68,7 @@ def test_a_search_fills_the_table_from_storage_and_its_best_trial_starts_a_new_a
     for i, trial in enumerate(study.get_trials()):
         cells = [table.item(i, j).data(0x0100) for j in range(5)]  # Qt.UserRole: the raw value
         assert cells == [trial.number, "complete", trial.value, trial.params["learning_rate"], trial.params["gamma"]]
-        assert table.item(i, 2).text() == f"{trial.value:.6g}"
+        assert table.item(i, 2).text() == value_text(trial.value)
     best = study.best_trial
     assert table.item(best.number, 0).font().bold() and tune.use_button.isEnabled()
     spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
