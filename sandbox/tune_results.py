@@ -105,18 +105,18 @@ class TrialRow:
     note: str = ""  # why it was pruned, failed or stopped
 
 
-def trial_rows(storage: Any, study_name: str) -> list[TrialRow]:
-    """Every trial of the study, by number: one cheap query (no deep copies)."""
+def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[TrialRow]:
+    """Every trial of the study, by number: one cheap query (no deep copies). Other workers and machines
+    wrote it: odd attributes are shown as they are, never raised on."""
     study_id = storage.get_study_id_from_name(study_name)
-    spec = storage.get_study_user_attrs(study_id).get(SPEC_ATTR)
-    steps = spec is not None and TuneSpec.from_json(spec).objective == "steps"
     rows = []
     for t in storage.get_all_trials(study_id, deepcopy=False):
         note = t.user_attrs.get("stopped") or t.user_attrs.get("invalid") or ""
-        unsolved = sum(s.get("solved_at") is None for s in t.user_attrs.get("seeds", []))
-        if steps and t.state.name == "COMPLETE" and unsolved:  # else its value reads as steps to a solve
-            seeds = len(t.user_attrs["seeds"])
-            note = f"{unsolved}/{seeds} seeds unsolved (each: budget + penalty)"
+        seeds = t.user_attrs.get("seeds")
+        if objective == "steps" and t.state.name == "COMPLETE" and isinstance(seeds, list) and seeds:
+            unsolved = sum(not isinstance(s, dict) or s.get("solved_at") is None for s in seeds)
+            if unsolved:  # else its value reads as steps to a solve
+                note = f"{unsolved}/{len(seeds)} seeds unsolved (each: budget + penalty)"
         retry = t.system_attrs.get("failed_trial")
         if retry is not None:
             note = f"retry of #{retry}" + (f"; {note}" if note else "")
@@ -166,7 +166,8 @@ def read_study(name: str, url: str | None = None) -> StoredStudy:
     stored = load_study(storage, name).user_attrs.get(SPEC_ATTR)
     if not stored:
         raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune")
-    return StoredStudy(name, TuneSpec.from_json(stored), trial_rows(storage, name))
+    spec = TuneSpec.from_json(stored)
+    return StoredStudy(name, spec, trial_rows(storage, name, spec.objective))
 
 
 def study_name_now() -> str:
@@ -207,7 +208,7 @@ class SearchRun:
         return self.spec.direction
 
     def rows(self) -> list[TrialRow]:
-        return trial_rows(self.storage, self.study)
+        return trial_rows(self.storage, self.study, self.spec.objective)
 
     def alive(self) -> int:
         return sum(p.is_alive() for p in self.procs)

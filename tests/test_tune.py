@@ -205,7 +205,7 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     from sandbox.tune import open_storage
     from sandbox.tune_results import trial_rows
 
-    rows = trial_rows(open_storage(url), "k")  # a value of 3,000+ steps must not read as a solve
+    rows = trial_rows(open_storage(url), "k", "steps")  # a value of 3,000+ steps must not read as a solve
     assert rows[1].note == "retry of #0; 1/1 seeds unsolved (each: budget + penalty)"
 
 
@@ -236,6 +236,19 @@ def test_only_trials_seen_unclaimed_for_the_grace_period_are_failed(tmp_path):
     assert [t.state.name for t in study.get_trials()] == ["RUNNING", "FAIL", "FAIL", "RUNNING"]
     watcher.fail_old(study)  # nothing left to fail, nothing raised
     assert watcher.seen == {}
+
+
+def test_the_trials_table_reads_odd_attributes_without_raising(tmp_path):
+    """Other versions and machines write the storage the table polls: one odd trial must not blank it."""
+    from sandbox.tune import open_storage
+    from sandbox.tune_results import trial_rows
+
+    url = _url(tmp_path / "o.db")
+    study = optuna.create_study(storage=url, study_name="o")
+    for seeds in (None, "x", {"a": 1}, [1, {"solved_at": None}], [{"solved_at": 500}], []):
+        study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"seeds": seeds}))
+    notes = [r.note for r in trial_rows(open_storage(url), "o", "steps")]
+    assert notes == ["", "", "", "2/2 seeds unsolved (each: budget + penalty)", "", ""]
 
 
 @pytest.mark.parametrize(("budget", "state"), [(1000, "PRUNED"), (30, "COMPLETE")])

@@ -13,7 +13,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from sandbox.agent_file import SUFFIX
 from sandbox.best import BestMark
-from sandbox.session import Origin, State
+from sandbox.session import Origin
 from ui import format as fmt
 
 if TYPE_CHECKING:
@@ -86,14 +86,10 @@ class FileCommands:
         self.w.close()
 
     def _ask(self, doing: str) -> int:
-        running = self.w.session.state is State.RUNNING
         self.w.pause_now()  # nothing trains on behind the question
-        answer = QMessageBox.question(
+        return QMessageBox.question(
             self.w, "Save training?", f"The current training is not saved. Save it before you {doing}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
-        if answer == QMessageBox.Cancel and running:
-            self.w.worker_call("start")  # cancelled: training goes on as it was
-        return answer
 
     def confirm_restore_best(self, best: BestMark) -> bool:
         answer = QMessageBox.question(

@@ -304,7 +304,7 @@ class TuneView(QWidget):
             self.status.setText(f"Study {name.strip()!r}: Start begins it, or continues it if it is stored.")
 
     def _show_study(self, study: StoredStudy) -> None:
-        if self.running:
+        if self.running or study.name != self.study_edit.text().strip():  # another name typed while it was read
             return
         spec, self.source = study.spec, study
         self.space_table.set_searched({name: range_text(dist) for name, dist in spec.space.items()})

@@ -200,20 +200,6 @@ def test_closing_during_training_stops_the_worker_quickly(qtbot, window, monkeyp
     assert warnings == []
 
 
-def test_a_cancelled_question_lets_training_go_on(qtbot, window, monkeypatch):
-    """Training pauses behind the Save question; Cancel used to leave it paused."""
-    count = EpisodeCounter(window)
-    window.act_start.trigger()
-    qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
-    states = []
-    monkeypatch.setattr(QMessageBox, "question",
-                        lambda *a, **k: states.append(window.worker.state) or QMessageBox.Cancel)
-    window.act_new.trigger()
-    assert states == [State.PAUSED]  # nothing trained on behind the question
-    seen = len(count)
-    qtbot.waitUntil(lambda: window.session.state == State.RUNNING and len(count) > seen, timeout=30_000)
-
-
 def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypatch):
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1 and window.isWindowModified(), timeout=30_000)

@@ -132,7 +132,8 @@ def test_a_study_made_earlier_is_listed_shown_and_usable_after_a_restart(qtbot, 
     tune.load_names()
     qtbot.waitUntil(lambda: tune.study_box.findText("earlier") >= 0, timeout=15_000)
     assert tune.study_box.findText("foreign") == -1
-    tune.study_box.activated[str].emit("earlier")
+    tune.study_box.setCurrentIndex(tune.study_box.findText("earlier"))  # picked from the list: the name shows
+    tune.study_box.activated[str].emit("earlier")  # ... and then the combo box says so
     qtbot.waitUntil(lambda: len(tune.rows) == 2, timeout=15_000)
     assert "Study 'earlier' (stored): 2 complete" in tune.status.text()
     table = tune.trials_table
