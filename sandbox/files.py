@@ -46,18 +46,35 @@ def _system_path(path: str | os.PathLike) -> str | None:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
         if test(mode):
             return name
     return "not a regular file"
 
 
 def data_dir() -> Path:
-    """Where RL Sandbox keeps its own files (RL_SANDBOX_DATA_DIR overrides, e.g. in tests)."""
+    """Where RL Sandbox keeps its own files (RL_SANDBOX_DATA_DIR overrides, e.g. in tests), made if missing.
+
+    PathError (one line) when it cannot be a folder of ours: something else sits at its path (a
+    file, a FIFO, a link to a device), it resolves into a system folder, or it cannot be made.
+    Callers go on without it and say what they do instead.
+    """
     override = os.environ.get("RL_SANDBOX_DATA_DIR")
     path = Path(override) if override else Path(platformdirs.user_data_dir("rl-sandbox", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    if system := _system_path(path):
+        raise PathError(f"the data folder {shown_path(path)} is a system path ({system})")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError) as exc:
+        mode = os.lstat(path).st_mode if os.path.lexists(path) else None
+        reason = f"it is {_kind(mode)}" if mode is not None and not stat.S_ISDIR(mode) else \
+            (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+        raise PathError(f"the data folder {shown_path(path)} cannot be used: {reason}") from None
+    if not stat.S_ISDIR(mode):
+        raise PathError(f"the data folder {shown_path(path)} cannot be used: it is {_kind(mode)}")
     return path
 
 

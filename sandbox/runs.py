@@ -8,6 +8,7 @@ said so), never a reason not to start.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ import numpy as np
 
 from sandbox.agent_schema import MAX_HINT_CHARS, MAX_HINTS
 from sandbox.config import Config, ConfigError
-from sandbox.files import PathError, atomic_write, read_regular, strict_json
+from sandbox.files import PathError, atomic_write, read_regular, shown_path, strict_json
+from sandbox.text import cut, escaped
 
 MAX_RUNS = 100  # the oldest runs leave the log first
 MAX_LOG_BYTES = 64 * 1024 * 1024
+MAX_SET_ASIDE = 20  # damaged logs kept beside the live one
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,18 @@ class RunsLog:
 
     @classmethod
     def load(cls, path: Path) -> RunsLog:
+        """The log at `path`. One that is not a regular file or is too big is left alone and the runs
+        are kept in memory this session; a damaged one is set aside (and said so)."""
         log = cls(path)
+        if not os.path.lexists(path):
+            return log
         try:
-            data = strict_json(read_regular(path, MAX_LOG_BYTES, "runs log").decode("utf-8"))
+            raw = read_regular(path, MAX_LOG_BYTES, "the runs log")
+        except PathError as exc:
+            log.path, log.problem = None, f"{exc}; runs are kept in memory this session"
+            return log
+        try:
+            data = strict_json(raw.decode("utf-8"))
             if not isinstance(data, list):
                 raise ValueError("it is not a list of runs")
             for entry in data[-MAX_RUNS:]:
@@ -112,14 +124,27 @@ class RunsLog:
                 if type(key) is not int:
                     raise ValueError("a run has no key")
                 log.records[key] = RunRecord.from_json(entry)
-        except PathError as exc:
-            if path.exists() or path.is_symlink():
-                log.problem = str(exc)
-        except (ValueError, KeyError, TypeError, ConfigError, UnicodeDecodeError) as exc:
+        except (ValueError, KeyError, TypeError, ConfigError, UnicodeDecodeError, MemoryError) as exc:
             log.records.clear()
-            log.problem = f"the runs log {path} could not be read ({str(exc)[:120]}); it was set aside"
-            path.replace(path.with_suffix(".damaged.json"))
+            log.set_aside(f"the runs log {shown_path(path)} could not be read ({cut(escaped(str(exc)), 120)})")
         return log
+
+    def set_aside(self, why: str) -> None:
+        """Move the damaged log out of the way (under a name not taken); if it cannot be moved, run in memory."""
+        assert self.path is not None
+        names = [self.path.with_suffix(".damaged.json")] + \
+                [self.path.with_suffix(f".damaged-{i}.json") for i in range(2, MAX_SET_ASIDE + 1)]
+        target = next((n for n in names if not os.path.lexists(n)), None)
+        try:
+            if target is None:
+                raise OSError(f"{MAX_SET_ASIDE} damaged logs are already kept beside it")
+            os.rename(self.path, target)
+        except OSError as exc:
+            self.path = None
+            self.problem = f"{why}; it could not be set aside ({exc.strerror or exc}), so runs are kept in memory " \
+                           "this session"
+            return
+        self.problem = f"{why}; it was set aside as {shown_path(target.name)}"
 
     def next_key(self) -> int:
         return max(self.records, default=0) + 1

@@ -195,10 +195,8 @@ class Session:
         self.last_eval = result
         self.evaluated.emit(result)
 
-    def saved(self, path: str, recovery: bool = False) -> None:
-        """A save finished; the recovery copy changes neither the path nor the unsaved flag."""
-        if recovery:
-            return
+    def saved(self, path: str) -> None:
+        """A save the user asked for finished (a recovery copy is not one: it changes nothing here)."""
         self.path, self.unsaved = path, False
         self.file_changed.emit()
 

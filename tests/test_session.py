@@ -76,10 +76,9 @@ def test_the_origin_decides_the_file_path_and_the_unsaved_flag(trained, origin, 
     assert (session.unsaved, session.path) == (unsaved, kept_path)
 
 
-def test_saves_clear_the_unsaved_flag_but_recovery_copies_do_not(trained):
+def test_a_save_clears_the_unsaved_flag_of_a_recovered_run(trained):
     session = Session()
     session.begin(snapshot(trained, Origin.RECOVERED))
-    session.saved("/data/recovery.agent", recovery=True)
     assert session.unsaved and session.path is None
     session.saved("/x/b.agent")
     assert not session.unsaved and session.path == "/x/b.agent"

@@ -12,6 +12,7 @@ from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QMenu, QMenuBar, QToolBar, QWidget
 
 from sandbox.session import BUSY, State
+from ui import plain
 
 EVAL_EPISODES = 100
 MENUS = ("&File", "E&xport", "&Run", "&View", "&Help")
@@ -81,7 +82,7 @@ def build_actions(window: QWidget, menubar: QMenuBar, toolbar: QToolBar) -> dict
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
         shown = action.shortcut().toString(QKeySequence.NativeText)
-        action.setToolTip(f"{spec.tip} ({shown})" if shown else spec.tip)
+        plain.tooltip(action, f"{spec.tip} ({shown})" if shown else spec.tip)
         action.setStatusTip(spec.tip)
         action.setCheckable(spec.checkable)
         if spec.short:

@@ -12,9 +12,7 @@ from PyQt5.QtCore import QEvent, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
 from sandbox.session import Origin
-
-ORGANIZATION = "RL Sandbox"
-APPLICATION = "rl-sandbox"
+from ui.settings import APPLICATION, ORGANIZATION
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:

@@ -10,6 +10,8 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from sandbox.diagnostics import Hint, Suggestion
+from ui import plain
+from ui.plain import escape as esc
 
 BUTTONS_PER_ROW = 2
 COLORS = {"error": "#b00020", "warning": "#b35c00", "info": "#1565c0"}
@@ -58,7 +60,7 @@ class CoachView(QWidget):
             self.column.addWidget(self._label(QUIET))
         for hint in hints:
             color = COLORS.get(hint.severity, "#333")
-            self.column.addWidget(self._label(f"<b style='color:{color}'>{hint.title}</b><br>{hint.detail}"))
+            self.column.addWidget(self._label(f"<b style='color:{color}'>{esc(hint.title)}</b><br>{esc(hint.detail)}"))
             buttons = [self._button(s) for s in hint.suggestions]
             if hint.offer_best:
                 best = QPushButton("Restore best agent")
@@ -78,14 +80,14 @@ class CoachView(QWidget):
     def _button(self, suggestion: Suggestion) -> QPushButton:
         button = QPushButton(str(suggestion))
         how = "changes it now, leaving a marker on the plots" if suggestion.live else "starts a new agent with it"
-        button.setToolTip(f"Set {suggestion.name} to {suggestion.value}: {how}")
+        plain.tooltip(button, f"Set {suggestion.name} to {suggestion.value}: {how}")
         button.clicked.connect(lambda _checked=False, s=suggestion: self.apply_suggestion.emit(s))
         self.buttons.append(button)
         return button
 
     @staticmethod
     def _label(html: str) -> QLabel:
-        label = QLabel(html)
+        """Our markup; every outside string in it went through `esc`."""
+        label = plain.rich_label(html)
         label.setWordWrap(True)
-        label.setTextFormat(Qt.RichText)
         return label

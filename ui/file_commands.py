@@ -15,6 +15,7 @@ from sandbox.agent_file import SUFFIX
 from sandbox.best import BestMark
 from sandbox.session import Origin
 from ui import format as fmt
+from ui import plain
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -25,11 +26,10 @@ EXPORTS = {"episodes": ("episodes.csv", "CSV files (*.csv)"), "losses": ("losses
 
 
 def error_box(parent: QWidget, title: str, text: str, message: str) -> QMessageBox:
-    """A window-modal error that never blocks the event loop: the first paragraph shown, the rest as details."""
-    box = QMessageBox(QMessageBox.Critical, title, text, QMessageBox.Ok, parent)
-    box.setInformativeText(message.split("\n\n")[0])
-    if "\n\n" in message:
-        box.setDetailedText(message)
+    """A window-modal error that never blocks the event loop: the first paragraph shown, the rest as
+    details, all as plain text (the message quotes file names and file contents)."""
+    box = plain.message_box(parent, QMessageBox.Critical, title, text, message.split("\n\n")[0],
+                            message if "\n\n" in message else "")
     box.setWindowModality(Qt.WindowModal)
     box.open()
     return box
@@ -87,12 +87,12 @@ class FileCommands:
 
     def _ask(self, doing: str) -> int:
         self.w.pause_now()  # nothing trains on behind the question
-        return QMessageBox.question(
+        return plain.ask(
             self.w, "Save training?", f"The current training is not saved. Save it before you {doing}?",
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def confirm_restore_best(self, best: BestMark) -> bool:
-        answer = QMessageBox.question(
+        answer = plain.ask(
             self.w, "Restore best agent?",
             f"Go back to the agent after episode {fmt.count(best.episode + 1)} ({fmt.count(best.total_steps)} "
             f"steps), when its {best.measure} peaked at {best.value:.1f}? Training after that point is "
@@ -129,10 +129,7 @@ class FileCommands:
         return True
 
     def on_saved(self, path: str, size: int) -> None:
-        recovery = path == str(self.w.recovery.path)
-        self.w.session.saved(path, recovery)
-        if recovery:
-            return
+        self.w.session.saved(path)
         self.w.recovery.discard()
         self.w.statusBar().showMessage(f"Saved {path} ({fmt.size(size)})", 5000)
         after, self._after_save = self._after_save, None
@@ -145,9 +142,13 @@ class FileCommands:
             self.autosave()
 
     def autosave(self) -> None:
-        """Every few minutes of unsaved training, a recovery copy goes to the user data directory."""
-        if self.w.session.unsaved and self.w.session.config is not None:
-            self.w.cmd_save.emit(str(self.w.recovery.path), True)
+        """Every ~30 s of unsaved training, a recovery copy goes to the user data directory."""
+        status, recovery = self.w.session.status, self.w.recovery
+        if self.w.session.unsaved and status is not None and recovery.due(status.total_steps):
+            self.w.cmd_autosave.emit(str(recovery.path))
+
+    def on_autosave_failed(self, message: str) -> None:
+        self.w.statusBar().showMessage(self.w.recovery.failed(message), 20_000)
 
     def offer_recovery(self) -> bool:
         """Offer to restore the recovery file left by a crash; returns whether it was restored."""
@@ -155,7 +156,7 @@ class FileCommands:
         if info is None:
             self.w.statusBar().showMessage("No recovered training to restore.", 5000)
             return False
-        answer = QMessageBox.question(
+        answer = plain.ask(
             self.w, "Restore training?",
             f"RL Sandbox did not close normally. Training of {info.env_id} was autosaved after "
             f"{fmt.count(info.episodes)} episodes ({fmt.count(info.total_steps)} steps). Restore it?",

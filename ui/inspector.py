@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt
-from PyQt5.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
 from sandbox.env_profiles import EnvProfile
 from sandbox.policy_map import PolicyMap
+from ui import plain
 
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 
@@ -29,13 +30,12 @@ class MapView(QWidget):
         self.coverage_box = QCheckBox("Show replay-memory coverage instead of the value")
         self.coverage_box.setToolTip("Where the agent's remembered states lie (log scale): it can only learn "
                                      "about places it has been")
-        self.note = QLabel("")
+        self.note = plain.label("")
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
-        self.legend = QLabel("")
-        self.legend.setTextFormat(Qt.RichText)
+        self.legend = plain.rich_label("")
         layout.addWidget(self.legend)
         layout.addWidget(self.coverage_box)
         layout.addWidget(self.note)
@@ -91,7 +91,7 @@ class MapView(QWidget):
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         self.bars.setOpts(x=[], height=[])
         self.legend.setText("Greedy action: " + " ".join(
-            f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {name}"
+            f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
             for a, name in enumerate(names)))
         self.legend.setVisible(has_map)
         self.map, self.counts = None, None

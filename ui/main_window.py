@@ -7,6 +7,7 @@ draws from it. Actions come from one table (`ui/actions.py`); settings from one 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
@@ -16,7 +17,7 @@ from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
 from sandbox.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.env_profiles import profile
 from sandbox.evaluate import EvalResult, GreedyStep
-from sandbox.files import data_dir
+from sandbox.files import PathError, data_dir
 from sandbox.policy_map import unavailable_reason
 from sandbox.runs import RunsLog
 from sandbox.session import Origin, Session, Snapshot, State
@@ -29,7 +30,7 @@ from ui.file_commands import FileCommands, error_box
 from ui.inspector import MapView
 from ui.parameter_panel import ParameterPanel
 from ui.plots import TrainingPlots
-from ui.recovery import RecoveryStore
+from ui.recovery import AUTOSAVE_SECONDS, RecoveryStore
 from ui.render_view import RenderView
 from ui.result_line import ResultLine
 from ui.runs_view import RunsView
@@ -40,7 +41,6 @@ from ui.worker import start_worker
 from ui.worker_modes import Inspection
 
 APP_NAME = "RL Sandbox"
-AUTOSAVE_MS = 3 * 60 * 1000
 # Commands connected straight to the worker's slot of the same name (queued across threads).
 DIRECT = {"pause": "pause", "step": "step_once", "step_episode": "step_episode", "greedy": "watch_greedy",
           "random": "watch_random"}
@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
     cmd_new_agent = pyqtSignal(object, str)  # Config, Origin
     cmd_load = pyqtSignal(str, str)  # path, Origin
     cmd_save = pyqtSignal(str, bool)
+    cmd_autosave = pyqtSignal(str)
     cmd_apply = pyqtSignal(object)
     cmd_render = pyqtSignal(bool, bool)
     cmd_evaluate = pyqtSignal(int)
@@ -62,8 +63,15 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = Settings(settings)
-        self.recovery = RecoveryStore()
-        self.session = Session(RunsLog.load(data_dir() / "runs.json"))
+        problems = [self.settings.problem]
+        try:
+            folder: Path | None = data_dir()
+        except PathError as exc:
+            folder = None
+            problems.append(f"{exc}; runs are kept in memory and there is no crash recovery this session")
+        self.recovery = RecoveryStore(folder)
+        self.session = Session(RunsLog.load(folder / "runs.json") if folder else RunsLog())
+        problems.append(self.session.runs.problem)
         self.error_box: QMessageBox | None = None
         self.setWindowTitle(f"[*]{APP_NAME}")
         self._build_views()
@@ -82,12 +90,12 @@ class MainWindow(QMainWindow):
         self._connect_actions()
         self.tune_view = install_tune_view(self)  # the Tune dock and its action
         self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.setInterval(AUTOSAVE_SECONDS * 1000)
         self.autosave_timer.timeout.connect(self.files.autosave)
         self.autosave_timer.start()
         self._restore_layout()
-        if self.session.runs.problem:
-            self.statusBar().showMessage(self.session.runs.problem, 15000)
+        if said := [p[0].upper() + p[1:] for p in problems if p]:
+            self.statusBar().showMessage(". ".join(said) + ".", 30_000)
         self.begin_run(self.settings.config)
         self._update_actions()
 
@@ -150,6 +158,7 @@ class MainWindow(QMainWindow):
         self.worker, self.thread = start_worker()
         w, s = self.worker, self.session
         for signal, slot in ((self.cmd_new_agent, w.new_agent), (self.cmd_load, w.load), (self.cmd_save, w.save),
+                             (self.cmd_autosave, w.autosave),
                              (self.cmd_apply, w.apply), (self.cmd_render, w.set_render),
                              (self.cmd_evaluate, w.evaluate), (self.cmd_export, w.export),
                              (self.cmd_human_action, w.human_action)):
@@ -171,6 +180,8 @@ class MainWindow(QMainWindow):
         w.exported.connect(lambda message: self.statusBar().showMessage(message, 8000))
         w.human_finished.connect(self._on_human_finished)
         w.saved.connect(self.files.on_saved)
+        w.autosaved.connect(self.recovery.written)
+        w.autosave_failed.connect(self.files.on_autosave_failed)
         w.run_finished.connect(self._on_run_finished)
         w.failed.connect(self._on_failed)
         self.diagnostics.restore_best.connect(self.restore_best)
@@ -394,5 +405,7 @@ class MainWindow(QMainWindow):
         if self.thread.isRunning():
             self.worker_call("stop")
             if not self.thread.wait(5000):
+                print("warning: the training thread did not stop within 5 s of closing; it was terminated",
+                      file=sys.stderr)
                 self.thread.terminate()
                 self.thread.wait()

@@ -28,6 +28,7 @@ from sandbox.config import FIELDS, GROUPS, LIVE_FIELDS, Config, ConfigError, all
 from sandbox.diagnostics import learning_summary
 from sandbox.env_profiles import SHAPING_ENVS
 from sandbox.envs import SUGGESTED_ENVS
+from ui import plain
 
 ERROR_STYLE = "color: #b00020;"
 FIELD_MIN_WIDTH = 135  # "MountainCar-v0" and "potential" fit, arrow included
@@ -35,12 +36,13 @@ INVALID_EDIT_STYLE = "QLineEdit { border: 1px solid #b00020; background: #fff0f0
 
 
 def tooltip(name: str) -> str:
+    """A field's help as plain text, one fact a line (shown through plain.tooltip)."""
     m = FIELDS[name].metadata
-    parts = [f"<b>{name}</b>: {m['help']}", f"Allowed: {allowed(name)}."]
+    parts = [f"{name}: {m['help']}", f"Allowed: {allowed(name)}."]
     if m["recommended"]:
         parts.append(f"Recommended: {m['recommended']}.")
     parts.append("Can change while training." if name in LIVE_FIELDS else "Needs a new agent to change.")
-    return "<br>".join(parts)
+    return "\n".join(parts)
 
 
 def _text(value: Any) -> str:
@@ -76,10 +78,10 @@ class ParameterPanel(QWidget):
         self.preset_box.activated.connect(self._preset_activated)
         head.addRow("Preset", self.preset_box)
         # Always shown, so the panel never shifts under the pointer when a run starts or ends.
-        self.lock_note = QLabel("Fields marked ⟳ need a new agent (File ▸ New agent); the rest change live.")
+        self.lock_note = plain.label("Fields marked ⟳ need a new agent (File ▸ New agent); the rest change live.")
         self.lock_note.setWordWrap(True)
         self.lock_note.setStyleSheet("color: #666;")
-        self.problem = QLabel("")  # what was not applied, or what was reset to fit (persists until the next edit)
+        self.problem = plain.label("")  # what was not applied, or what was reset to fit (persists until the next edit)
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet(ERROR_STYLE)
         self.problem.setVisible(False)
@@ -109,7 +111,7 @@ class ParameterPanel(QWidget):
                 if f.metadata["group"] == group:
                     self._add_field(form, name)
             if group == "Learning":  # how hard the agent learns, beside the fields that set it
-                self.intensity = QLabel()
+                self.intensity = plain.label()
                 self.intensity.setWordWrap(True)
                 self.intensity.setStyleSheet("color: #555;")
                 self.intensity.setToolTip("Set by update_interval, update_times, batch_size, memory_capacity and "
@@ -147,11 +149,11 @@ class ParameterPanel(QWidget):
             editor = QLineEdit()
             editor.editingFinished.connect(lambda n=name: self._commit_text(n))
         editor.setObjectName(name)
-        editor.setToolTip(tooltip(name))
-        label = QLabel(name.replace("_", " ") + ("" if name in LIVE_FIELDS else " ⟳"))
-        label.setToolTip(tooltip(name))
+        plain.tooltip(editor, tooltip(name))
+        label = plain.label(name.replace("_", " ") + ("" if name in LIVE_FIELDS else " ⟳"))
+        plain.tooltip(label, tooltip(name))
         self.labels.append(label)
-        error = QLabel()
+        error = plain.label()
         error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
         error.setVisible(False)

@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import QVBoxLayout, QWidget
 
 from sandbox.files import check_output
 from sandbox.trainer import EpisodeStats, History, LiveEdit
+from ui import plain
 
 REDRAW_MS = 400
 SCORE_COLOR = (150, 160, 175)
@@ -204,7 +205,7 @@ class TrainingPlots(QWidget):
                                    pen=pg.mkPen(MARKER_COLOR, width=1, style=Qt.DotLine),
                                    label=text if plot is self.score_plot else None,
                                    labelOpts={"position": 0.9, "color": MARKER_COLOR, "rotateAxis": (1, 0)})
-            line.setToolTip(f"episode {edit.episode}, step {edit.total_steps}: {edit.name} {edit.old} → {edit.new}")
+            plain.tooltip(line, f"episode {edit.episode}, step {edit.total_steps}: {edit.name} {edit.old} → {edit.new}")
             plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
 
@@ -235,7 +236,7 @@ class TrainingPlots(QWidget):
             color = GHOST_COLORS[i % len(GHOST_COLORS)]
             item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
             item.setZValue(-10)
-            item.setToolTip(label)
+            plain.tooltip(item, label)
             self.score_plot.addItem(item)
             self.ghosts.append(item)
 

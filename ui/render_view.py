@@ -8,6 +8,7 @@ from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from sandbox.env_profiles import EnvProfile, profile
+from ui import plain
 from ui.car_view import MountainCarView
 
 HINT = "Step through training (S) to see the state, the action and each action's Q-value."
@@ -25,6 +26,7 @@ class FrameLabel(QLabel):
 
     def __init__(self) -> None:
         super().__init__()
+        self.setTextFormat(Qt.PlainText)
         self.setAlignment(Qt.AlignCenter)
         self.setMinimumSize(240, 160)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -65,9 +67,8 @@ class RenderView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.frame)
         self.stack.addWidget(self.car)
-        self.details = QLabel(HINT)
+        self.details = plain.rich_label(HINT)
         self.details.setWordWrap(True)
-        self.details.setTextFormat(Qt.RichText)
         self.details.setStyleSheet("font-family: monospace; padding: 4px;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

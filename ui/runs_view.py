@@ -7,7 +7,6 @@ from PyQt5.QtCore import Qt, pyqtSignal
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -18,6 +17,8 @@ from PyQt5.QtWidgets import (
 )
 
 from sandbox.runs import RunRecord, config_diff, short_diff
+from ui import plain
+from ui.plain import escape as esc
 
 
 class RunsView(QWidget):
@@ -49,7 +50,7 @@ class RunsView(QWidget):
         buttons.addWidget(self.seeds)
         buttons.addWidget(self.seeds_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Finished and replaced runs (kept across restarts):"))
+        layout.addWidget(plain.label("Finished and replaced runs (kept across restarts):"))
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.diff)
@@ -70,7 +71,7 @@ class RunsView(QWidget):
         for key, record in self.records.items():
             changed = f"\n    vs the run before: {short_diff(previous.config, record.config)}" if previous else ""
             item = QListWidgetItem(record.summary() + changed)
-            item.setToolTip("<br>".join(record.hints) if record.hints else "The coach had nothing to say.")
+            plain.tooltip(item, "\n".join(record.hints) if record.hints else "The coach had nothing to say.")
             previous = record
             item.setData(Qt.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
@@ -109,8 +110,9 @@ class RunsView(QWidget):
         rows = config_diff(a.config, b.config)
         self.diff.setVisible(True)
         if not rows:
-            self.diff.setHtml(f"<b>{a.name}</b> and <b>{b.name}</b> have the same config.")
+            self.diff.setHtml(f"<b>{esc(a.name)}</b> and <b>{esc(b.name)}</b> have the same config.")
             return
-        body = "".join(f"<tr><td><code>{name}</code></td><td>{x}</td><td>{y}</td></tr>" for name, x, y in rows)
-        self.diff.setHtml(f"<table cellspacing='6'><tr><th align='left'>parameter</th><th>{a.name}</th>"
-                          f"<th>{b.name}</th></tr>{body}</table>")
+        body = "".join(f"<tr><td><code>{esc(name)}</code></td><td>{esc(str(x))}</td><td>{esc(str(y))}</td></tr>"
+                       for name, x, y in rows)
+        self.diff.setHtml(f"<table cellspacing='6'><tr><th align='left'>parameter</th><th>{esc(a.name)}</th>"
+                          f"<th>{esc(b.name)}</th></tr>{body}</table>")

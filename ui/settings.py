@@ -1,14 +1,72 @@
-"""The app's persistent settings: every key and default in one place, typed."""
+"""The app's persistent settings: every key and default in one place, typed.
+
+QSettings reads its whole file when it is made, and a FIFO there blocks that read for ever (a
+huge file costs memory in proportion). So the file is checked first, like any file from outside:
+if it is not a regular file of sane size, the app starts with the defaults, keeps this session's
+settings in memory, and says so in one line; the file is left as it is.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
-from PyQt5.QtCore import QByteArray, QSettings
+from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
 from sandbox.config import Config, ConfigError, load_preset
+from sandbox.files import shown_path, strict_json
+
+ORGANIZATION = "RL Sandbox"
+APPLICATION = "rl-sandbox"
+MAX_SETTINGS_BYTES = 4 * 1024 * 1024  # ours is a few KB: window layout, the last config, a folder
+
+
+class MemoryStore:
+    """The part of QSettings' interface the app uses, kept in memory: this session's settings when
+    the settings file cannot be used."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def value(self, key: str, default: Any = None, type: type | None = None) -> Any:
+        return self.values.get(key, default)
+
+    def setValue(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+    def sync(self) -> None:
+        """Nothing to write: QSettings' call, kept so the app treats both stores alike."""
+
+
+def settings_file() -> Path:
+    """Where QSettings() keeps this app's settings on Linux: $XDG_CONFIG_HOME/<organization>/<app>.conf."""
+    config_home = QStandardPaths.writableLocation(QStandardPaths.GenericConfigLocation)
+    return Path(config_home) / ORGANIZATION / f"{APPLICATION}.conf"
+
+
+def settings_problem(path: Path) -> str | None:
+    """Why the settings file at `path` must not be read, or None (absent is fine: QSettings makes it)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the settings file {shown_path(path)} cannot be read: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"the settings file {shown_path(path)} is not a regular file"
+    if info.st_size > MAX_SETTINGS_BYTES:
+        return f"the settings file {shown_path(path)} is {info.st_size:,} bytes (at most {MAX_SETTINGS_BYTES:,})"
+    return None
+
+
+def open_store() -> tuple[QSettings | MemoryStore, str | None]:
+    """The platform's settings store, or an in-memory one and the line that says why."""
+    if os.name == "posix" and (problem := settings_problem(settings_file())):
+        return MemoryStore(), f"{problem}; using the defaults, and settings are not saved this session"
+    return QSettings(), None
 
 
 class Setting:
@@ -18,14 +76,18 @@ class Setting:
         self.key, self.default = key, default
 
     def __get__(self, settings: Settings, owner: type) -> Any:
-        return settings.store.value(self.key, self.default, type=type(self.default))
+        try:
+            value = settings.store.value(self.key, self.default, type=type(self.default))
+        except TypeError:  # a stored value of another kind (settings from another version, or edited)
+            return self.default
+        return value if isinstance(value, type(self.default)) else self.default
 
     def __set__(self, settings: Settings, value: Any) -> None:
         settings.store.setValue(self.key, value)
 
 
 class Settings:
-    """A typed view of QSettings (the platform's settings store, or an INI file in tests)."""
+    """A typed view of QSettings (the platform's settings store, an INI file in tests, or memory)."""
 
     render = Setting("view/render", True)
     watch = Setting("view/watch", False)
@@ -33,17 +95,22 @@ class Settings:
     last_dir = Setting("files/last_dir", str(Path.home()))
 
     def __init__(self, store: QSettings | None = None) -> None:
-        self.store = store or QSettings()
+        self.problem: str | None = None
+        self.store: QSettings | MemoryStore
+        if store is not None:
+            self.store = store
+        else:
+            self.store, self.problem = open_store()
 
     @property
     def config(self) -> Config:
         """The last run's config; the notebook preset when there is none or it no longer validates."""
         saved = self.store.value("run/config")
-        if saved:
+        if isinstance(saved, str) and saved:
             try:
-                return Config.from_dict(json.loads(saved))
-            except (ConfigError, ValueError, TypeError, RecursionError):
-                pass  # settings from another version
+                return Config.from_dict(strict_json(saved))
+            except (ConfigError, ValueError, TypeError, MemoryError):
+                pass  # settings from another version, or damaged
         return load_preset("notebook")
 
     @config.setter

@@ -8,6 +8,7 @@ from PyQt5.QtWidgets import QLabel, QStatusBar
 from sandbox.session import Session, Snapshot, State, Status
 from sandbox.trainer import EpisodeStats
 from ui import format as fmt
+from ui import plain
 from ui.result_line import solved_message
 
 FIELDS = (("state", "What the trainer is doing", 80), ("episode", "Episodes finished", 90),
@@ -21,8 +22,8 @@ class StatusFields:
     def __init__(self, bar: QStatusBar, session: Session) -> None:
         self.labels: dict[str, QLabel] = {}
         for key, tip, width in FIELDS:
-            label = QLabel()
-            label.setToolTip(tip)
+            label = plain.rich_label() if key == "state" else plain.label()  # the state's colour is our markup
+            plain.tooltip(label, tip)
             label.setMinimumWidth(width)
             bar.addPermanentWidget(label)
             self.labels[key] = label

@@ -47,6 +47,8 @@ class TrainingWorker(QObject):
     exported = pyqtSignal(str)  # a sentence saying what was written where
     human_finished = pyqtSignal(float, int)  # (score, training episodes done when it was played)
     saved = pyqtSignal(str, int)
+    autosaved = pyqtSignal(int)  # training steps in the recovery copy just written
+    autosave_failed = pyqtSignal(str)  # why it could not be written (training goes on)
     run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
     failed = pyqtSignal(str, str)  # (what was being done, readable message)
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
@@ -138,6 +140,19 @@ class TrainingWorker(QObject):
     @guarded("saving the agent")
     def save(self, path: str, include_memory: bool) -> None:
         self.saved.emit(path, save_trainer(self._require(), path, include_memory))
+
+    @pyqtSlot(str)
+    def autosave(self, path: str) -> None:
+        """A recovery copy (replay memory included), between two slices; unlike a save the user asked
+        for, a failure stops nothing: it is reported, and training goes on."""
+        if self.trainer is None:
+            return
+        try:
+            save_trainer(self.trainer, path, True)
+        except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
+            self.autosave_failed.emit(readable(exc))
+            return
+        self.autosaved.emit(self.trainer.total_steps)
 
     @pyqtSlot()
     @guarded("starting training")

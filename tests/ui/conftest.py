@@ -7,6 +7,7 @@ from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import QMessageBox
 
 from tests.ui.helpers import quick_config
+from ui import plain
 from ui.main_window import MainWindow
 
 
@@ -26,10 +27,11 @@ def _unexpected_dialog(*args, **kwargs):
 def no_blocking_dialogs(monkeypatch):
     """A real modal question would block the offscreen test run forever: fail instead.
 
-    Tests that expect a question patch `QMessageBox.question` themselves.
+    Tests that expect a question patch `ui.plain.ask` (every question the app asks) themselves.
     """
     for name in ("question", "warning", "critical", "information"):
         monkeypatch.setattr(QMessageBox, name, _unexpected_dialog)
+    monkeypatch.setattr(plain, "ask", _unexpected_dialog)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from PyQt5.QtWidgets import QMessageBox
 from sandbox.diagnostics import Suggestion
 from sandbox.session import State
 from tests.ui.helpers import settle
+from ui import plain
 
 
 def test_a_suggestion_that_needs_a_new_agent_starts_one_with_exactly_that_change(qtbot, window, monkeypatch):
@@ -14,7 +15,7 @@ def test_a_suggestion_that_needs_a_new_agent_starts_one_with_exactly_that_change
     qtbot.waitUntil(lambda: any(h.key == "memory_tiny" for h in window.diagnostics.hints), timeout=30_000)
     before = window.session.config
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: asked.append(a[2]) or QMessageBox.Discard)
     button = next(b for b in window.diagnostics.buttons if b.text().startswith("memory_capacity"))
     assert button.text() == "memory_capacity 500 → 50,000"
     button.click()

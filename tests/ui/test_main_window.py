@@ -1,4 +1,3 @@
-import time
 
 import imageio.v3 as iio
 import numpy as np
@@ -11,6 +10,7 @@ from sandbox.policy_map import policy_map
 from sandbox.session import State
 from sandbox.trainer import Trainer
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
+from ui import plain
 from ui.car_view import MIN_X
 from ui.format import size as human_size
 from ui.main_window import MainWindow
@@ -131,11 +131,11 @@ def test_new_agent_asks_then_resets(qtbot, window, monkeypatch):
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: len(count) == 1, timeout=30_000)
     asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: asked.append(a[2]) or QMessageBox.Cancel)
     window.act_new.trigger()
     settle(qtbot, window)
     assert asked and window.worker.trainer.total_steps == 200  # cancelled: nothing lost
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     old = window.worker.trainer
     window.act_new.trigger()
     # The worker swaps its trainer first; the window resets the plots when agent_ready arrives.
@@ -185,17 +185,16 @@ def test_open_a_damaged_file_shows_a_readable_error(qtbot, window, monkeypatch, 
     assert window.worker.trainer is not None  # the current agent is untouched
 
 
-def test_closing_during_training_stops_the_worker_quickly(qtbot, window, monkeypatch, qtlog):
+def test_closing_during_training_stops_the_worker_on_request(qtbot, window, monkeypatch, qtlog):
     count = EpisodeCounter(window)
     window.act_start.trigger()
     qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     terminated, terminate = [], window.thread.terminate
     monkeypatch.setattr(window.thread, "terminate", lambda: terminated.append(True) or terminate())
-    started = time.perf_counter()
     window.close()
-    # The worker ends on request, never by the 5 s fallback (the exit-time test measures the 1 s goal).
-    assert window.thread.isFinished() and not terminated and time.perf_counter() - started < 4.0
+    # The worker ends on request, never by the 5 s fallback (the benchmark measures how fast).
+    assert window.thread.isFinished() and not terminated
     warnings = [r.message for r in qtlog.records if "propagateSizeHints" not in r.message]
     assert warnings == []
 
@@ -203,7 +202,7 @@ def test_closing_during_training_stops_the_worker_quickly(qtbot, window, monkeyp
 def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypatch):
     window.act_step_episode.trigger()
     qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1 and window.isWindowModified(), timeout=30_000)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Cancel)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Cancel)
     window.close()
     assert window.isVisible() and window.thread.isRunning()
 
@@ -254,7 +253,7 @@ def test_geometry_and_settings_persist(qtbot, window, settings, monkeypatch):
     window.resize(1111, 777)
     window.panel.set_value("learning_rate", "0.0005")
     qtbot.waitUntil(lambda: window.worker.trainer.config.learning_rate == 5e-4)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.close()
     assert '"learning_rate": 0.0005' in settings.value("run/config")
     again = MainWindow(settings)
@@ -277,7 +276,7 @@ def test_restore_best_goes_back_to_the_peak_of_the_moving_average(qtbot, window,
     assert window.session.best.episode == peak and window.act_restore_best.isEnabled()
     x, y = window.plots.best_point.getData()
     assert list(x) == [peak + 1] and list(y) == [episodes[peak].moving_average]
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Yes)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)
     window.act_restore_best.trigger()
     qtbot.waitUntil(lambda: len(window.plots.scores) == peak + 1 and window.session.state == State.PAUSED,
                     timeout=10_000)

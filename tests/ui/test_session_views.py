@@ -4,7 +4,6 @@ errors instead of dialogs, a layout that keeps its proportions, a quick exit."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from PyQt5.QtCore import QPoint, Qt
@@ -13,6 +12,7 @@ from PyQt5.QtWidgets import QFileDialog, QMessageBox
 from sandbox.session import State
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
 from ui import format as fmt
+from ui import plain
 from ui.file_commands import version
 from ui.render_view import HINT
 
@@ -40,7 +40,7 @@ def test_after_new_agent_no_curve_readout_or_counter_of_the_old_run_remains(qtbo
     window.act_step.trigger()
     qtbot.waitUntil(lambda: "reward" in window.render_view.details.text())
     qtbot.waitUntil(lambda: not curves_are_empty(window))  # drawn (the plots redraw a few times a second)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.act_new.trigger()
     qtbot.waitUntil(lambda: window.session.history.episodes == [] and window.worker.trainer.total_steps == 0,
                     timeout=10_000)
@@ -57,7 +57,7 @@ def test_every_plot_follows_its_data_through_a_reset_and_resizes(qtbot, window, 
     episodes): linked plots turn each other's auto-range off whenever one is resized. Offscreen Qt
     sends no such resizes, so the resize is made here and no plot may be linked."""
     train_episodes(qtbot, window, 1)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.act_new.trigger()
     qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
     plots = window.plots
@@ -83,7 +83,7 @@ def test_after_new_each_plot_shows_a_fresh_view_not_the_old_runs_axes(qtbot, win
     fresh = y_ranges()
     train_episodes(qtbot, window, 3)
     qtbot.waitUntil(lambda: all(a != b for a, b in zip(y_ranges(), fresh, strict=True)), timeout=5_000)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.act_new.trigger()
     qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
     qtbot.waitUntil(lambda: y_ranges() == fresh, timeout=5_000)
@@ -94,7 +94,7 @@ def test_the_solved_news_goes_with_its_run(qtbot, window, monkeypatch):
     train_episodes(qtbot, window, 1)
     window.session.solved.emit(window.session.history.episodes[0])  # as the session does at a run's solve
     assert window.statusBar().currentMessage().startswith("Solved at episode 1")
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.Discard)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.act_new.trigger()
     qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
     assert window.statusBar().currentMessage() == ""
@@ -174,7 +174,7 @@ def test_new_agent_offers_save_pauses_training_and_continues_once_saved(qtbot, w
         asked.append((args[2], args[3], window.worker.mode))
         return QMessageBox.Save
 
-    monkeypatch.setattr(QMessageBox, "question", answer)
+    monkeypatch.setattr(plain, "ask", answer)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "kept.agent"), ""))
     window.act_new.trigger()
     qtbot.waitUntil(lambda: (tmp_path / "kept.agent").exists() and window.worker.trainer.total_steps == 0,
@@ -222,7 +222,9 @@ run_app()
 """
 
 
-def test_the_process_exits_within_a_second_of_the_window_closing_beside_a_busy_process(tmp_path):
+def test_the_process_exits_after_its_window_closes_beside_busy_processes_without_terminating_its_worker(tmp_path):
+    """Idle and mid-training: the worker thread ends by itself (no terminate fallback) and the process exits 0.
+    How fast it exits is measured in the benchmark (`exit_seconds`), not bounded here."""
     script = tmp_path / "closer.py"
     script.write_text(CLOSER)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", RL_SANDBOX_DATA_DIR=str(tmp_path / "data"),
@@ -231,14 +233,13 @@ def test_the_process_exits_within_a_second_of_the_window_closing_beside_a_busy_p
     try:
         for mode in ("idle", "training"):
             proc = subprocess.Popen([sys.executable, str(script), mode], cwd=tmp_path, env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             try:
-                closed = float(proc.stdout.readline())
-                proc.wait(timeout=60)
-                exited = time.time()
+                out, err = proc.communicate(timeout=120)
             finally:
                 proc.kill()  # a hung process must not outlive a failed test
-            assert proc.returncode == 0 and exited - closed < 1.0, (mode, exited - closed)
+            assert proc.returncode == 0 and out.strip(), (mode, err[-2000:])
+            assert "was terminated" not in err, (mode, err[-2000:])
     finally:
         for p in busy:
             p.kill()
