@@ -149,6 +149,74 @@ def launch() -> dict:
     return {"shown_at": shown}
 
 
+def recovery(preset: str, steps: int, repeats: int) -> dict:
+    """What one recovery copy costs the worker: seconds of `save_trainer` (replay memory included)
+    after `steps` steps of `preset`, when the memory has filled, against the copy's 30 s interval."""
+    import tempfile
+    from pathlib import Path
+
+    from sandbox.agent_file import save_trainer
+    from sandbox.config import load_preset
+    from sandbox.trainer import Trainer
+    from ui.recovery import AUTOSAVE_SECONDS
+
+    trainer = Trainer(load_preset(preset).with_changes(max_episodes=10**9, stop_when_solved=False))
+    for _ in range(steps):
+        trainer.step()
+    seconds, size = [], 0
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            size = save_trainer(trainer, Path(folder) / "recovery.agent", True)
+            seconds.append(time.perf_counter() - started)
+    return {"seconds": seconds, "bytes": size, "memory": len(trainer.agent.memory), "interval": AUTOSAVE_SECONDS}
+
+
+# Closes the real app (idle, or mid-training) and prints the moment it asked the window to close.
+CLOSER = """
+import sys, time
+from PyQt5.QtCore import QTimer
+from ui.app import make_application, run_app
+from ui.main_window import MainWindow
+app = make_application()
+def close():
+    w = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+    if w.session.config is None:
+        QTimer.singleShot(100, close)
+        return
+    if sys.argv[1] == "training" and w.session.state.value != "Running":
+        w.act_start.trigger()
+        QTimer.singleShot(1500, close)
+        return
+    w.session.unsaved = False
+    print(time.time(), flush=True)
+    w.close()
+QTimer.singleShot(500, close)
+run_app()
+"""
+
+
+def exit_time(mode: str) -> dict:
+    """Seconds from the window's close to the process's exit, beside two busy processes."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", RL_SANDBOX_DATA_DIR=os.path.join(folder, "data"),
+                   XDG_CONFIG_HOME=os.path.join(folder, "config"), PYTHONPATH=os.getcwd())
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", CLOSER, mode], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            closed = float(proc.stdout.readline())
+            proc.wait(timeout=60)
+            return {"seconds": time.time() - closed, "code": proc.returncode}
+        finally:
+            for p in busy:
+                p.kill()
+                p.wait()
+
+
 def rss(first: int, second: int) -> dict:
     """Peak RSS (MB) after `first` and after `second` headless episodes of a short-episode run."""
     from sandbox.config import load_preset
@@ -182,7 +250,7 @@ def limit_threads(kind: str) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(1, user_api="blas")  # torch's own pool stays as RL_BENCH_THREADS says
-    elif kind != "launch":
+    elif kind not in ("launch", "exit"):
         from sandbox.trainer import limit_threads as ours_limits
 
         ours_limits()
@@ -215,6 +283,10 @@ def main(argv: list[str]) -> None:
         from benchmarks.quality import measure as quality
 
         result = asdict(quality(args[0], int(args[1]), int(args[2]), {}))
+    elif kind == "recovery":
+        result = recovery(args[0], int(args[1]), int(args[2]))
+    elif kind == "exit":
+        result = exit_time(args[0])
     elif kind == "rss":
         result = rss(int(args[0]), int(args[1]))
     else:

@@ -287,6 +287,13 @@ def targets(results: dict) -> list[str]:
     if "launch" in results:
         t = median(results["launch"]["seconds"])
         rows.append(("launch ≤ 3 s", f"{t:.2f} s", t <= 3))
+    if "exit" in results:
+        t = max(median(results["exit"]["idle"]), median(results["exit"]["training"]))
+        rows.append(("exit ≤ 1 s after the window closes, beside 2 busy processes", f"{t:.2f} s", t <= 1))
+    if "recovery" in results:
+        r = results["recovery"]
+        cost = median(r["seconds"]) / r["interval"]
+        rows.append((f"recovery copy every {r['interval']} s costs < 2 % of training", f"{cost:.2%}", cost < 0.02))
     if "rss" in results:
         r = results["rss"]
         grow = r[str(r["second"])] - r[str(r["first"])]
@@ -337,6 +344,18 @@ def write_report(results: dict, quick: bool) -> None:
         lines += ["## 5. Launch and memory", "",
                   f"- Launch to window shown with its agent ready: median **{median(secs):.2f} s** "
                   f"(runs: {', '.join(f'{s:.2f}' for s in secs)}).", ""]
+    if "exit" in results:
+        e = results["exit"]
+        lines += [f"- Window closed to process exited, beside two busy processes: idle median "
+                  f"**{median(e['idle']):.2f} s**, mid-training **{median(e['training']):.2f} s** (runs: "
+                  f"{', '.join(f'{s:.2f}' for s in e['idle'])} / {', '.join(f'{s:.2f}' for s in e['training'])}).", ""]
+    if "recovery" in results:
+        r = results["recovery"]
+        secs = median(r["seconds"])
+        lines += [f"- Recovery copy (`fast` preset, {r['memory']:,} transitions in memory, {r['bytes'] / 1e6:.1f} MB): "
+                  f"median **{secs * 1000:.0f} ms** of the worker's time every {r['interval']} s of unsaved "
+                  f"training = **{secs / r['interval']:.2%}** of training time (runs: "
+                  f"{', '.join(f'{s * 1000:.0f}' for s in r['seconds'])} ms).", ""]
     if "rss" in results:
         r = results["rss"]
         first, second = r[str(r["first"])], r[str(r["second"])]

@@ -17,8 +17,8 @@ import time
 from benchmarks.report import RESULTS, ROOT, plot_curves, write_report
 
 SOLVE_PRESETS = ("notebook", "fast", "nstep")
-SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "rss", "threads", "coach", "tune",
-            "tune_study")
+SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "exit", "recovery", "rss", "threads",
+            "coach", "tune", "tune_study")
 THREAD_SIZES = (64, 256, 512)
 QUALITY_PRESETS = ("fast", "nstep")
 QUALITY_SEEDS = (100, 101, 102, 103, 104)  # no preset was tuned on these
@@ -155,6 +155,24 @@ def section_launch(q: bool) -> dict:
         times.append(shown - started)
         log(f"  launch: {times[-1]:.2f} s")
     return {"seconds": times}
+
+
+def section_exit(q: bool) -> dict:
+    """Close to exit of the real app, idle and mid-training, beside two busy processes (alternating)."""
+    out: dict[str, list[float]] = {"idle": [], "training": []}
+    for _ in range(1 if q else 5):
+        for mode in out:
+            out[mode].append(measure("exit", mode)["seconds"])
+            log(f"  exit ({mode}): {out[mode][-1]:.2f} s")
+    return out
+
+
+def section_recovery(q: bool) -> dict:
+    """The recovery copy's cost: save seconds per 30 s of training, with the `fast` preset's memory full."""
+    steps = "5000" if q else "60000"  # fast's memory holds 50,000 transitions
+    result = measure("recovery", "fast", steps, "3" if q else "7")
+    log(f"  recovery: {result}")
+    return result
 
 
 def section_rss(q: bool) -> dict:

@@ -148,7 +148,7 @@ class FileCommands:
             self.w.cmd_autosave.emit(str(recovery.path))
 
     def on_autosave_failed(self, message: str) -> None:
-        self.w.statusBar().showMessage(self.w.recovery.failed(message), 20_000)
+        self.w.show_notice("Crash recovery is off for this session.", self.w.recovery.failed(message))
 
     def offer_recovery(self) -> bool:
         """Offer to restore the recovery file left by a crash; returns whether it was restored."""

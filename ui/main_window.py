@@ -23,6 +23,7 @@ from sandbox.runs import RunsLog
 from sandbox.session import Origin, Session, Snapshot, State
 from sandbox.trainer import StepResult
 from ui import format as fmt
+from ui import plain
 from ui.actions import EVAL_EPISODES, build_actions, speed_box, update_enabled
 from ui.coach_view import CoachView
 from ui.drive_keys import DriveKeys
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.session = Session(RunsLog.load(folder / "runs.json") if folder else RunsLog())
         problems.append(self.session.runs.problem)
         self.error_box: QMessageBox | None = None
+        self.notice_box: QMessageBox | None = None
         self.setWindowTitle(f"[*]{APP_NAME}")
         self._build_views()
         self.status_fields = StatusFields(self.statusBar(), self.session)
@@ -94,8 +96,8 @@ class MainWindow(QMainWindow):
         self.autosave_timer.timeout.connect(self.files.autosave)
         self.autosave_timer.start()
         self._restore_layout()
-        if said := [p[0].upper() + p[1:] for p in problems if p]:
-            self.statusBar().showMessage(". ".join(said) + ".", 30_000)
+        if said := [p[0].upper() + p[1:] + "." for p in problems if p]:
+            self.show_notice("RL Sandbox started without some of its own files.", "\n\n".join(said))
         self.begin_run(self.settings.config)
         self._update_actions()
 
@@ -360,6 +362,14 @@ class MainWindow(QMainWindow):
             self.panel.show_problem(f"Not applied: {message}")
             return
         self.show_error(what, message)
+
+    def show_notice(self, text: str, detail: str) -> None:
+        """What could not be used and what the app does instead: said once, in full, without blocking
+        (a status-bar line would be cut off beside the status fields; tests find it in notice_box)."""
+        self.notice_box = plain.message_box(self, QMessageBox.Warning, APP_NAME, text, detail)
+        self.notice_box.setWindowModality(Qt.WindowModal)
+        self.notice_box.open()
+        self.statusBar().showMessage(text, 30_000)
 
     def show_error(self, what: str, message: str) -> None:
         """A readable, window-modal error (never blocks the event loop; tests find it in error_box)."""

@@ -38,9 +38,9 @@ class RecoveryStore:
         self.saved_steps = total_steps
 
     def failed(self, message: str) -> str:
-        """A copy could not be written: recovery is off for the session; returns the line to show."""
+        """A copy could not be written: recovery is off for the session; returns what to tell the user."""
         self.problem = message
-        return f"Crash recovery is off for this session: {message}. Training goes on; save it to keep it."
+        return f"The recovery copy could not be written: {message}. Training goes on; save it to keep it."
 
     def pending(self) -> AgentFileInfo | None:
         """The recovery file's summary, or None; one that does not load completely is removed."""

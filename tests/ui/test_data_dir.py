@@ -43,7 +43,8 @@ def poll():
     if w is None or w.session.config is None:
         return
     timer.stop()
-    print("STATUS:", w.statusBar().currentMessage(), flush=True)
+    box = w.notice_box
+    print("STATUS:", w.statusBar().currentMessage(), "|", box.informativeText() if box else "", flush=True)
     if sys.argv[1] == "crash":
         w.worker.autosaved.connect(lambda steps: os.kill(os.getpid(), signal.SIGKILL))
         w.worker.episodes_finished.connect(lambda _: w.session.unsaved and w.autosave_timer.timeout.emit())
@@ -79,7 +80,8 @@ def status_line(result: subprocess.CompletedProcess) -> str:
 def test_the_app_starts_when_its_data_folder_is_a_file_and_says_what_it_does_instead(tmp_path):
     (tmp_path / "data").write_text("my notes")
     line = status_line(launch(tmp_path))
-    assert "the data folder" in line.lower() and "it is a regular file" in line
+    assert "started without some of its own files" in line
+    assert "The data folder" in line and "it is a regular file" in line
     assert "runs are kept in memory and there is no crash recovery this session" in line
     assert (tmp_path / "data").read_text() == "my notes"
 
@@ -169,8 +171,11 @@ def test_a_recovery_copy_that_cannot_be_written_says_so_once_and_training_goes_o
     qtbot.waitUntil(lambda: len(count) >= 1, timeout=60_000)
     with qtbot.waitSignal(window.worker.autosave_failed, timeout=30_000):
         window.autosave_timer.timeout.emit()
-    assert window.statusBar().currentMessage().startswith("Crash recovery is off for this session:")
+    assert window.statusBar().currentMessage() == "Crash recovery is off for this session."
+    assert "The recovery copy could not be written: " in window.notice_box.informativeText()
+    assert "is a directory" in window.notice_box.informativeText()
     assert window.error_box is None and not window.recovery.enabled
+    window.notice_box.close()
     before = len(count)
     qtbot.waitUntil(lambda: len(count) > before, timeout=60_000)  # still training
 
