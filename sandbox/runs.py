@@ -160,6 +160,6 @@ class RunsLog:
             return
         data = [{"key": key} | record.to_json() for key, record in self.records.items()]
         try:
-            atomic_write(self.path, json.dumps(data).encode("utf-8"), "runs log")
-        except PathError as exc:
-            self.problem = str(exc)
+            atomic_write(self.path, json.dumps(data).encode("utf-8"), "the runs log")
+        except PathError as exc:  # a full disk, a folder put in its place: the runs stay, in memory
+            self.path, self.problem = None, f"{exc}; runs are kept in memory from now on"

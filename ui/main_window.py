@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.recovery = RecoveryStore(folder)
         self.session = Session(RunsLog.load(folder / "runs.json") if folder else RunsLog())
         problems.append(self.session.runs.problem)
+        self._runs_problem_said = self.session.runs.problem
         self.error_box: QMessageBox | None = None
         self.notice_box: QMessageBox | None = None
         self.setWindowTitle(f"[*]{APP_NAME}")
@@ -152,7 +153,7 @@ class MainWindow(QMainWindow):
         s.best_changed.connect(self._on_best)
         s.evaluated.connect(self._on_evaluated)
         s.file_changed.connect(self._update_title)
-        s.runs_changed.connect(lambda: self.runs_view.show_runs(s.runs.records))
+        s.runs_changed.connect(self._on_runs_changed)
         s.band_changed.connect(self.plots.set_band)
         self.runs_view.show_runs(s.runs.records)
 
@@ -348,6 +349,13 @@ class MainWindow(QMainWindow):
         self.session.hints = [h.line() for h in inspection.hints]
         count = len(inspection.hints)
         self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
+
+    def _on_runs_changed(self) -> None:
+        self.runs_view.show_runs(self.session.runs.records)
+        problem = self.session.runs.problem
+        if problem and problem != self._runs_problem_said:  # a save of the log failed: said once
+            self._runs_problem_said = problem
+            self.show_notice("The runs log could not be saved.", problem[0].upper() + problem[1:] + ".")
 
     def _on_best(self, best) -> None:
         self._update_actions()

@@ -124,6 +124,23 @@ def test_a_runs_log_that_is_not_a_small_regular_file_is_left_alone_and_runs_stay
     assert os.path.lexists(path) and (kind != "huge" or path.stat().st_size == 65 * 1024 * 1024)
 
 
+def test_a_runs_log_that_cannot_be_saved_any_more_is_said_once_and_the_runs_stay(qtbot, window, monkeypatch):
+    log = window.session.runs.path
+    log.unlink(missing_ok=True)
+    log.mkdir()  # the log's place taken mid-session (as a full disk would refuse the write)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
+    for _ in range(2):
+        count = EpisodeCounter(window)
+        window.act_step_episode.trigger()
+        qtbot.waitUntil(lambda c=count: len(c) == 1, timeout=60_000)
+        window.act_new.trigger()  # archives the run into the log
+        qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
+    assert len(window.runs_view.records) == 2 and window.session.runs.path is None
+    assert "is a directory; choose a file name; runs are kept in memory from now on" in \
+        window.notice_box.informativeText()
+    window.notice_box.close()
+
+
 def test_the_data_folder_is_refused_in_one_line_when_something_else_is_there(tmp_path, monkeypatch):
     for name, make in (("file", lambda p: p.write_text("x")), ("fifo", os.mkfifo),
                        ("device link", lambda p: p.symlink_to("/dev/null"))):
