@@ -23,7 +23,7 @@ from tests.ui.helpers import EpisodeCounter
 from ui import plain
 from ui.main_window import MainWindow
 from ui.recovery import AUTOSAVE_SECONDS, FILE_NAME, RecoveryStore
-from ui.settings import Settings
+from ui.settings import Settings, settings_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 WATCHDOG_S = 120
@@ -93,6 +93,22 @@ def test_the_app_starts_when_its_settings_file_is_a_fifo(tmp_path):
     line = status_line(launch(tmp_path))
     assert "is not a regular file; using the defaults, and settings are not saved this session" in line
     assert settings.is_fifo()
+
+
+@pytest.mark.parametrize("kind", ["huge", "folder", "device link"])
+def test_a_settings_file_that_is_huge_or_not_a_file_is_not_read(tmp_path, kind):
+    path = tmp_path / "rl-sandbox.conf"
+    if kind == "huge":
+        with open(path, "wb") as f:
+            f.truncate(300 * 1024 * 1024)  # sparse: QSettings would read all of it into memory
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to("/dev/zero")
+    problem = settings_problem(path)
+    assert problem is not None and "\n" not in problem
+    assert ("314,572,800 bytes (at most 4,194,304)" if kind == "huge" else "is not a regular file") in problem
+    assert settings_problem(tmp_path / "absent.conf") is None
 
 
 def test_the_app_starts_when_its_runs_log_is_damaged_and_the_set_aside_name_is_a_folder(tmp_path):
