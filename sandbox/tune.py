@@ -8,6 +8,11 @@ Optuna storage (SQLite in the user data folder by default, PostgreSQL to share o
 machines); `--jobs K` starts K worker processes that join the same study; a worker that dies is
 noticed by its missing heartbeat and its trial is retried by the next worker that looks.
 
+A stored study is untrusted input: another machine, an older version or an attacker wrote it. Its
+spec is checked when it is read (`TuneSpec.from_json`) with the limits the CLI puts on its own
+arguments (`SPEC_LIMITS`), and an env is made once here before a study or trial is created
+(`check_env`), so a search that cannot run is refused in one line instead of failing every trial.
+
 Qt-free, like all of `sandbox`; the worker processes are in `sandbox/tune_workers.py`, the CLI in
 `sandbox/tune_cli.py`.
 """
@@ -25,10 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sandbox.config import Config, ConfigError, shown
-from sandbox.files import PathError, check_output, data_dir
+from sandbox.config import Config, ConfigError, typed
+from sandbox.envs import EnvError, make_env
+from sandbox.files import PathError, check_output, data_dir, strict_json
+from sandbox.text import line, shown
 from sandbox.trainer import Trainer, TrainingDiverged
-from sandbox.tune_space import Dist, TuneError
+from sandbox.tune_space import Dist, TuneError, space_from_json
 
 if TYPE_CHECKING:
     import optuna
@@ -40,6 +47,14 @@ SAMPLERS = ("tpe", "random")
 MAX_RETRY = 3  # a trial whose worker died is run again at most this many times
 DONE_STATES = ("COMPLETE", "PRUNED")
 TIE_BREAK = 1e-6  # weight of the training moving average in what the pruner sees (see SeedRun.pruning_value)
+# What a search may ask for, from its arguments (`tune --seeds` …, the Tune view) or from a stored study alike.
+SPEC_LIMITS: dict[str, tuple[int, int]] = {"seeds": (1, 100), "budget": (1, 10**9), "eval_every": (1, 10**6),
+                                           "eval_episodes": (1, 10**4)}
+TRIALS_LIMIT = (1, 10**6)  # finished trials a study is asked to hold
+SPEC_KEYS = ("base", "space", "objective", *SPEC_LIMITS)
+MAX_SPEC_CHARS = 1_000_000  # a stored spec is a few kB; a longer one is not parsed at all
+MAX_STUDY_NAME = 100
+MAX_NAMES_SHOWN = 20  # studies listed in an error about a missing one
 
 
 # --- what a study searches and how it scores ---------------------------------------------
@@ -60,8 +75,12 @@ class TuneSpec:
         return "minimize" if self.objective == "steps" else "maximize"
 
     def config_for(self, params: dict[str, Any]) -> Config:
-        """The full config of a trial (ConfigError when the values break a cross-field rule)."""
-        return Config.from_dict(self.base).with_changes(**params)
+        """The full config of a trial: ConfigError when a value or a cross-field rule is refused, or a
+        param (a stored trial's, written elsewhere) is not one this study searches."""
+        for name in params:
+            if name not in self.space:
+                raise TuneError(f"{shown(name)} is not a parameter this study searches ({', '.join(self.space)})")
+        return Config.from_dict(self.base).with_changes(**{name: typed(name, v) for name, v in params.items()})
 
     def to_json(self) -> str:
         data = {"base": self.base, "space": {k: d.to_json() for k, d in self.space.items()},
@@ -70,21 +89,77 @@ class TuneSpec:
         return json.dumps(data, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> TuneSpec:
-        data = json.loads(text)
-        space = {k: Dist.from_json(d) for k, d in data.pop("space").items()}
-        return cls(space=space, **data)
+    def from_json(cls, text: Any) -> TuneSpec:
+        """A stored spec, checked as `make_spec` checks arguments; TuneError saying what is refused."""
+        if not isinstance(text, str):
+            raise TuneError(f"it is a {type(text).__name__}, not JSON text")
+        if len(text) > MAX_SPEC_CHARS:
+            raise TuneError(f"it is {len(text):,} characters; allowed: at most {MAX_SPEC_CHARS:,}")
+        try:
+            data = strict_json(text)
+        except ValueError as exc:
+            raise TuneError(f"it is not valid JSON: {line(str(exc), 120)}") from None
+        if not isinstance(data, dict):
+            raise TuneError(f"it must be a JSON object, not a {type(data).__name__}")
+        if missing := [key for key in SPEC_KEYS if key not in data]:
+            raise TuneError(f"it lacks {', '.join(missing)}")
+        if extra := [key for key in data if key not in SPEC_KEYS]:
+            raise TuneError(f"unknown key {shown(extra[0])}; a spec has {', '.join(SPEC_KEYS)}")
+        space = space_from_json(data["space"])
+        try:
+            base = Config.from_dict(data["base"])
+        except ConfigError as exc:
+            raise TuneError(f"base config: {exc}") from None
+        return make_spec(base, space, data["objective"], *(data[key] for key in SPEC_LIMITS), stored=True)
 
 
 def make_spec(base: Config, space: dict[str, Dist], objective: str = "steps", seeds: int = 3,
-              budget: int = 100_000, eval_every: int = 20, eval_episodes: int = 100) -> TuneSpec:
-    """A checked TuneSpec: the objective `steps` needs a solve threshold."""
+              budget: int = 100_000, eval_every: int = 20, eval_episodes: int = 100, stored: bool = False) -> TuneSpec:
+    """A checked TuneSpec: sizes within SPEC_LIMITS, and the objective `steps` needs a solve threshold.
+    `stored`: the values come from a study's storage, and messages name them as it does."""
+    def name(key: str) -> str:
+        return key if stored else "--" + key.replace("_", "-")
+
     if objective not in OBJECTIVES:
-        raise TuneError(f"--objective {shown(objective)}; allowed: {', '.join(OBJECTIVES)}")
+        raise TuneError(f"{name('objective')} = {shown(objective)} is not allowed; allowed: {', '.join(OBJECTIVES)}")
+    sizes = {"seeds": seeds, "budget": budget, "eval_every": eval_every, "eval_episodes": eval_episodes}
+    for key, value in sizes.items():
+        low, high = SPEC_LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise TuneError(f"{name(key)} = {shown(value)} is not allowed; allowed: an integer from {low} to {high}")
     if objective == "steps" and threshold_of(base) is None:
-        raise TuneError(f"--objective steps needs a solve threshold and {base.env_id} registers none; "
+        raise TuneError(f"{name('objective')} steps needs a solve threshold and {base.env_id} registers none; "
                         "give --set solve_threshold=VALUE or use --objective score")
     return TuneSpec(base.to_dict(), dict(space), objective, seeds, budget, eval_every, eval_episodes)
+
+
+def stored_spec(name: str, attrs: dict[str, Any]) -> TuneSpec | None:
+    """The spec study `name` holds (its user attributes `attrs`), or None if `tune` did not make it;
+    TuneError, one line, if what it holds is refused."""
+    if SPEC_ATTR not in attrs:
+        return None
+    try:
+        return TuneSpec.from_json(attrs[SPEC_ATTR])
+    except TuneError as exc:
+        raise TuneError(line(f"study {shown(name)}: its stored search is refused: {exc}", 500)) from None
+
+
+def check_env(env_id: str) -> None:
+    """TuneError unless the env can be made on this machine: made once, as `train` makes it, before a
+    study or trial is created (an env needing a missing extra would otherwise fail every trial)."""
+    try:
+        make_env(env_id).close()
+    except EnvError as exc:  # a missing extra, an action or observation space a DQN cannot use
+        raise TuneError(line(str(exc), 300)) from None
+    except Exception as exc:  # the env's own constructor failing: its registration is not ours
+        raise TuneError(line(f"cannot make env {shown(env_id)}: {type(exc).__name__}: {exc}", 300)) from None
+
+
+def study_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a study (from `--study` or the Tune view), or None."""
+    if not name or len(name) > MAX_STUDY_NAME or not name.isprintable():
+        return f"{shown(name)} is not allowed; allowed: 1 to {MAX_STUDY_NAME} printable characters"
+    return None
 
 
 def threshold_of(config: Config) -> float | None:
@@ -320,33 +395,38 @@ def study_names(storage: Any) -> list[str]:
 
 
 def load_study(storage: Any, name: str, **kwargs: Any) -> optuna.Study:
-    """The named study; TuneError naming the studies there if it is missing."""
+    """The named study; TuneError naming (escaped, a few) the studies there if it is missing."""
     import optuna
 
     try:
         return optuna.load_study(study_name=name, storage=storage, **kwargs)
     except KeyError:
         names = study_names(storage)
-        raise TuneError(f"no study {shown(name)} in this storage; studies: {', '.join(names) or 'none'}") from None
+        listed = ", ".join(shown(n, 40) for n in names[:MAX_NAMES_SHOWN]) or "none"
+        if len(names) > MAX_NAMES_SHOWN:
+            listed += f" and {len(names) - MAX_NAMES_SHOWN:,} more"
+        raise TuneError(f"no study {shown(name)} in this storage; studies: {listed}") from None
 
 
 def prepare_study(storage: Any, name: str, spec: TuneSpec, explicit: bool) -> tuple[optuna.Study, TuneSpec, bool]:
     """Create the study, or join it: (study, the spec it runs, whether it already existed).
 
     A study keeps the spec it was made with; joining without search options takes it as it is, and
-    joining with options that define another search is refused (pick another --study)."""
+    joining with options that define another search is refused (pick another --study). Either way the
+    stored spec is checked and the env made once here before anything is written (TuneError)."""
     import optuna
 
     if name in study_names(storage):
         study = optuna.load_study(study_name=name, storage=storage)
-        stored = study.user_attrs.get(SPEC_ATTR)
-        if stored is None:
+        joined = stored_spec(name, study.user_attrs)
+        if joined is None:
             raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune; pick another --study")
-        stored_spec = TuneSpec.from_json(stored)
-        if explicit and json.loads(stored) != json.loads(spec.to_json()):
-            raise TuneError(f"study {shown(name)} already searches something else (objective {stored_spec.objective}, "
-                            f"{', '.join(stored_spec.space)}); join it without search options or pick another --study")
-        return study, stored_spec, True
+        if explicit and json.loads(joined.to_json()) != json.loads(spec.to_json()):
+            raise TuneError(f"study {shown(name)} already searches something else (objective {joined.objective}, "
+                            f"{', '.join(joined.space)}); join it without search options or pick another --study")
+        check_env(joined.base["env_id"])
+        return study, joined, True
+    check_env(spec.base["env_id"])
     study = optuna.create_study(study_name=name, storage=storage, direction=spec.direction, load_if_exists=True)
     study.set_user_attr(SPEC_ATTR, spec.to_json())
     return study, spec, False

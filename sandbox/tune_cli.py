@@ -1,4 +1,9 @@
-"""The `tune` and `tune show` subcommands (hyperparameter search on Optuna, `sandbox/tune.py`)."""
+"""The `tune` and `tune show` subcommands (hyperparameter search on Optuna, `sandbox/tune.py`).
+
+What they print from a storage (study names, env ids, params, attributes) was written elsewhere,
+perhaps by an attacker: every such string goes through `sandbox/text.py`, escaped and cut, so no
+terminal escape, carriage return or fake `error:` line reaches the terminal, and no megabyte param.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,16 @@ from typing import Any
 from tqdm import tqdm
 
 from sandbox.cli import SEED, bounded_int
-from sandbox.config import load_config_file, load_preset, preset_names, shown
+from sandbox.config import load_config_file, load_preset, preset_names
+from sandbox.text import cut, escaped, line, shown
 from sandbox.trainer import limit_threads
 from sandbox.tune import (
     DONE_STATES,
     OBJECTIVES,
     PRUNERS,
     SAMPLERS,
+    SPEC_LIMITS,
+    TRIALS_LIMIT,
     TuneSpec,
     count,
     default_storage_url,
@@ -26,6 +34,8 @@ from sandbox.tune import (
     open_storage,
     prepare_study,
     shown_url,
+    stored_spec,
+    study_name_problem,
 )
 from sandbox.tune_results import best_trials, check_export, export_best, importances
 from sandbox.tune_space import TuneError, build_space, parse_params
@@ -34,11 +44,13 @@ from sandbox.tune_workers import WorkerPlan, run_worker, start_workers
 # Options that define what a study searches; given when joining a study, they must match it.
 SEARCH_OPTIONS = ("preset", "config", "env", "params", "set", "objective", "seeds", "budget", "eval_every",
                   "eval_episodes")
+MAX_PARAM_TEXT = 60  # characters of one param value printed in a trials table
+MAX_NAME_TEXT = 40  # … and of a param's name
 
 
 def _study_name(text: str) -> str:
-    if not text or len(text) > 100 or not text.isprintable():
-        raise argparse.ArgumentTypeError(f"{shown(text)} is not allowed; allowed: 1 to 100 printable characters")
+    if problem := study_name_problem(text):
+        raise argparse.ArgumentTypeError(problem)
     return text
 
 
@@ -63,15 +75,15 @@ def add_tune_commands(sub: argparse._SubParsersAction) -> None:
                       "(memory_capacity=50000); repeatable")
     tune.add_argument("--objective", choices=OBJECTIVES, help="steps: env steps to solve (greedy, 100 episodes; "
                       "default); score: best greedy mean")
-    tune.add_argument("--seeds", type=bounded_int(1, 100), help="seeds trained per trial, scored by their median "
-                      "(default 3)")
-    tune.add_argument("--budget", type=bounded_int(1, 10**9), metavar="STEPS",
+    tune.add_argument("--seeds", type=bounded_int(*SPEC_LIMITS["seeds"]), help="seeds trained per trial, scored by "
+                      "their median (default 3)")
+    tune.add_argument("--budget", type=bounded_int(*SPEC_LIMITS["budget"]), metavar="STEPS",
                       help="env steps per seed of a trial (default 100000)")
-    tune.add_argument("--eval-every", type=bounded_int(1, 10**6), metavar="EPISODES",
+    tune.add_argument("--eval-every", type=bounded_int(*SPEC_LIMITS["eval_every"]), metavar="EPISODES",
                       help="episodes between greedy evaluations (default 20)")
-    tune.add_argument("--eval-episodes", type=bounded_int(1, 10**4), metavar="N",
+    tune.add_argument("--eval-episodes", type=bounded_int(*SPEC_LIMITS["eval_episodes"]), metavar="N",
                       help="episodes of each greedy evaluation (default 100)")
-    tune.add_argument("--trials", type=bounded_int(1, 10**6), default=50,
+    tune.add_argument("--trials", type=bounded_int(*TRIALS_LIMIT), default=50,
                       help="finished trials the study should hold (a rerun completes the rest; default 50)")
     tune.add_argument("--timeout", type=bounded_int(1, 10**8), metavar="SECONDS",
                       help="wall time after which no new trial starts")
@@ -121,10 +133,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     study, spec, existed = prepare_study(storage, args.study, spec, explicit)
     done = count(study, *DONE_STATES)
     joined = f"joined, {done} finished trials; " if existed else ""
-    print(f"study {args.study!r} in {shown_url(url)}: {joined}"
-          f"objective {spec.objective} ({spec.direction}), {spec.seeds} seeds per trial (median), budget "
-          f"{spec.budget:,} steps per seed, greedy check of {spec.eval_episodes} episodes every {spec.eval_every}")
-    print("searching: " + "; ".join(d.describe() for d in spec.space.values()))
+    print(line(f"study {shown(args.study, 120)} in {shown_url(url)}: {joined}"
+               f"objective {spec.objective} ({spec.direction}), {spec.seeds} seeds per trial (median), budget "
+               f"{spec.budget:,} steps per seed, greedy check of {spec.eval_episodes} episodes every "
+               f"{spec.eval_every}"))
+    print(line("searching: " + "; ".join(d.describe() for d in spec.space.values())))
     deadline = time.time() + args.timeout if args.timeout else None
     plans = [WorkerPlan(url, args.study, args.trials, deadline, args.sampler, args.seed, args.pruner, args.heartbeat,
                         worker=i) for i in range(args.jobs)]
@@ -162,46 +175,54 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import json
-
-    from sandbox.tune import SPEC_ATTR
-
     export = check_export(args.export_best)
     url = args.storage or default_storage_url()
     storage = open_storage(url)
     study = load_study(storage, args.study)
-    stored = study.user_attrs.get(SPEC_ATTR)
-    print(f"study {args.study!r} in {shown_url(url)}: direction {study.direction.name.lower()}")
-    if stored:
-        spec = TuneSpec.from_json(stored)
-        print(f"objective {spec.objective}, {spec.seeds} seeds per trial, budget {spec.budget:,} steps per seed, "
-              f"env {json.loads(stored)['base']['env_id']}")
+    spec = stored_spec(args.study, study.user_attrs)  # checked before anything is printed
+    print(line(f"study {shown(args.study, 120)} in {shown_url(url)}: direction {study.direction.name.lower()}"))
+    if spec is not None:
+        print(line(f"objective {spec.objective}, {spec.seeds} seeds per trial, budget {spec.budget:,} steps per "
+                   f"seed, env {spec.base['env_id']}"))
     print_trials(study, best_only=False)
     found = importances(study)
     if isinstance(found, str):
-        print(f"parameter importances: {found}")
+        print(line(f"parameter importances: {found}"))
     else:
         print("parameter importances (Optuna's default evaluator):")
         for name, value in found.items():
-            print(f"  {name:<24} {value:6.3f}")
+            print(f"  {_name(name):<24} {value:6.3f}")
     if export is not None:
-        if not stored:
+        if spec is None:
             raise TuneError(f"study {shown(args.study)} was not made by rl-sandbox tune; nothing to export")
-        _export(study, TuneSpec.from_json(stored), export)
+        _export(study, spec, export)
     return 0
 
 
 def _export(study: Any, spec: TuneSpec, path: Path) -> None:
     export_best(study, spec, path)
-    print(f"saved the best trial's config to {path} (train --config {path})")
+    print(line(f"saved the best trial's config to {path} (train --config {path})"))
 
 
 def _value(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
+def _name(name: Any) -> str:
+    return escaped(cut(name, MAX_NAME_TEXT)) if isinstance(name, str) else shown(name, MAX_NAME_TEXT)
+
+
+def _param(value: Any) -> str:
+    """A param as a trials table prints it: floats to 4 digits, text as it is (escaped, cut), others as repr."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return escaped(cut(value, MAX_PARAM_TEXT))
+    return shown(value, MAX_PARAM_TEXT)
+
+
 def _params(params: dict[str, Any]) -> str:
-    return "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+    return "  ".join(f"{_name(k)}={_param(v)}" for k, v in params.items())
 
 
 def print_trials(study: Any, best_only: bool) -> None:
@@ -217,5 +238,5 @@ def print_trials(study: Any, best_only: bool) -> None:
     print(f"  {'#':>4}  {'state':<9} {'value':>12}  params")
     for t in trials:
         retry = t.system_attrs.get("failed_trial")
-        note = f"  (retry of #{retry})" if retry is not None else ""
-        print(f"  {t.number:>4}  {t.state.name.lower():<9} {_value(t.value):>12}  {_params(t.params)}{note}")
+        note = f"  (retry of #{shown(retry, 20)})" if retry is not None else ""
+        print(line(f"  {t.number:>4}  {t.state.name.lower():<9} {_value(t.value):>12}  {_params(t.params)}{note}"))

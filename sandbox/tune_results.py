@@ -1,5 +1,9 @@
 """What a study found, for people: the best trials, parameter importances, the best config as a
-preset file, plain rows for a table, and a search started (and stopped) from the app."""
+preset file, plain rows for a table, and a search started (and stopped) from the app.
+
+Trials are read from a storage other machines and versions write: an attribute of any JSON type, a
+param the config refuses or a name holding terminal escapes is shown as text or refused in one line
+(TuneError), never raised on as something else."""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.config import Config, shown
+from sandbox.config import Config, ConfigError
 from sandbox.files import PathError, atomic_write, check_output, data_dir, shown_path
+from sandbox.text import cut, escaped, line, shown
 from sandbox.tune import (
     SPEC_ATTR,
     TuneSpec,
@@ -21,6 +26,7 @@ from sandbox.tune import (
     load_study,
     open_storage,
     prepare_study,
+    stored_spec,
     study_names,
 )
 from sandbox.tune_space import TuneError
@@ -46,8 +52,8 @@ def importances(study: optuna.Study) -> dict[str, float] | str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "importances will be equal" for a handful of trials
             return optuna.importance.get_param_importances(study)
-    except (RuntimeError, ValueError, ZeroDivisionError) as exc:
-        return f"not available: {' '.join(str(exc).split())[:120]}"
+    except Exception as exc:  # trials written elsewhere, of any shape: say why, never raise
+        return f"not available: {line(' '.join(str(exc).split()), 120)}"
 
 
 def config_toml(config: Config, description: str) -> str:
@@ -72,7 +78,7 @@ def export_best(study: optuna.Study, spec: TuneSpec, path: Path) -> Config:
     if not best:
         raise TuneError(f"study {shown(study.study_name)} has no complete trial to export yet")
     trial = best[0]
-    config = spec.config_for(trial.params)
+    config = trial_config(spec, trial.number, trial.params, study.study_name)
     text = config_toml(config, f"Best trial {trial.number} of tune study {study.study_name!r} "
                        f"(objective {spec.objective}: {trial.value:g}).")
     try:
@@ -80,6 +86,14 @@ def export_best(study: optuna.Study, spec: TuneSpec, path: Path) -> Config:
     except PathError as exc:
         raise TuneError(str(exc)) from None
     return config
+
+
+def trial_config(spec: TuneSpec, number: int, params: dict[str, Any], study: str) -> Config:
+    """The full config of a stored trial; TuneError (one line) when its params are refused."""
+    try:
+        return spec.config_for(params)
+    except ConfigError as exc:
+        raise TuneError(line(f"trial #{number} of study {shown(study)}: {exc}", 500)) from None
 
 
 def check_export(path: Path | None) -> Path | None:
@@ -102,7 +116,15 @@ class TrialRow:
     state: str  # running, pruned, complete, failed, waiting
     value: float | None
     params: dict[str, Any]
-    note: str = ""  # why it was pruned, failed or stopped
+    note: str = ""  # why it was pruned, failed or stopped (escaped, cut)
+
+
+MAX_NOTE = 300  # characters of a trial's note
+
+
+def _note(value: Any) -> str:
+    """A stored attribute as one line of text, whatever its type."""
+    return escaped(cut(value, MAX_NOTE)) if isinstance(value, str) else shown(value, MAX_NOTE)
 
 
 def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[TrialRow]:
@@ -111,7 +133,7 @@ def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[
     study_id = storage.get_study_id_from_name(study_name)
     rows = []
     for t in storage.get_all_trials(study_id, deepcopy=False):
-        note = t.user_attrs.get("stopped") or t.user_attrs.get("invalid") or ""
+        note = _note(t.user_attrs.get("stopped") or t.user_attrs.get("invalid") or "")
         seeds = t.user_attrs.get("seeds")
         if objective == "steps" and t.state.name == "COMPLETE" and isinstance(seeds, list) and seeds:
             unsolved = sum(not isinstance(s, dict) or s.get("solved_at") is None for s in seeds)
@@ -119,7 +141,7 @@ def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[
                 note = f"{unsolved}/{len(seeds)} seeds unsolved (each: budget + penalty)"
         retry = t.system_attrs.get("failed_trial")
         if retry is not None:
-            note = f"retry of #{retry}" + (f"; {note}" if note else "")
+            note = f"retry of #{shown(retry, 40)}" + (f"; {note}" if note else "")
         state = "failed" if t.state.name == "FAIL" else t.state.name.lower()
         rows.append(TrialRow(t.number, state, t.value, dict(t.params), note))
     return sorted(rows, key=lambda r: r.number)
@@ -146,11 +168,17 @@ class StoredStudy:
     def direction(self) -> str:
         return self.spec.direction
 
+    def config_for(self, row: TrialRow) -> Config:
+        return trial_config(self.spec, row.number, row.params, self.name)
+
 
 def stored_study_names(url: str | None = None) -> list[str]:
     """The studies `tune` made in the storage, newest name last; none (and no file made) if it does not exist."""
     if url is None:
-        if not (data_dir() / "tune.db").exists():
+        try:
+            if not (data_dir() / "tune.db").exists():
+                return []
+        except PathError:  # no data folder: no stored studies (the view says why it cannot store any)
             return []
         url = default_storage_url()
     import optuna
@@ -161,12 +189,12 @@ def stored_study_names(url: str | None = None) -> list[str]:
 
 
 def read_study(name: str, url: str | None = None) -> StoredStudy:
-    """A stored study's search and trials; TuneError if there is no such study or `tune` did not make it."""
+    """A stored study's search and trials; TuneError if there is no such study, `tune` did not make it or
+    its stored search is refused."""
     storage = open_storage(url or default_storage_url())
-    stored = load_study(storage, name).user_attrs.get(SPEC_ATTR)
-    if not stored:
+    spec = stored_spec(name, load_study(storage, name).user_attrs)
+    if spec is None:
         raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune")
-    spec = TuneSpec.from_json(stored)
     return StoredStudy(name, spec, trial_rows(storage, name, spec.objective))
 
 
@@ -210,6 +238,9 @@ class SearchRun:
     def rows(self) -> list[TrialRow]:
         return trial_rows(self.storage, self.study, self.spec.objective)
 
+    def config_for(self, row: TrialRow) -> Config:
+        return trial_config(self.spec, row.number, row.params, self.study)
+
     def alive(self) -> int:
         return sum(p.is_alive() for p in self.procs)
 
@@ -243,7 +274,8 @@ class SearchRun:
         study_id = self.storage.get_study_id_from_name(self.study)
         failed = 0
         for t in self.storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            if t.user_attrs.get("worker_pid") in pids:
+            pid = t.user_attrs.get("worker_pid")
+            if isinstance(pid, int) and pid in pids:  # another machine's attribute may be of any type
                 self.storage.set_trial_user_attr(t._trial_id, "stopped", "stopped from the app")
                 self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
                 failed += 1

@@ -5,6 +5,10 @@ integers are int distributions; a range whose low is above 0 and whose high is a
 its low (learning rates, tau, memory sizes, intervals) is searched on a log scale; `choices` fields
 and booleans are categorical. The user narrows a field with `--set name=low..high` (numbers) or
 `--set name=a,b` (choices, booleans); a plain `--set name=value` fixes the field as `train --set` does.
+
+A space read back from a study's storage is checked as strictly as one built from arguments
+(`space_from_json`): another machine or an attacker wrote it, and Optuna would otherwise fail each
+trial on it, or search a field that says what is run.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.config import FIELDS, ConfigError, allowed, coerce, shown
+from sandbox.config import FIELDS, ConfigError, allowed, check_value, coerce, typed
+from sandbox.text import shown
 
 # What `tune` searches when --params is not given: the fields that decide whether MountainCar is solved.
 DEFAULT_PARAMS = ("learning_rate", "batch_size", "gamma", "update_interval", "update_times", "n_step",
@@ -27,6 +32,7 @@ NOT_TUNABLE = frozenset({"env_id", "seed", "device", "max_episodes", "solve_thre
 # recommended range (steps_per_decay allows 1 to 10^9).
 FALLBACK_RANGES: dict[str, tuple[float, float]] = {"steps_per_decay": (50, 5000), "learning_starts": (0, 10000)}
 LOG_RATIO = 10  # a positive range spanning this factor or more is searched on a log scale
+DIST_KEYS = ("name", "kind", "low", "high", "log", "choices")  # a stored distribution's keys, all of them
 
 
 class TuneError(ConfigError):
@@ -55,8 +61,30 @@ class Dist:
                 "choices": list(self.choices)}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Dist:
-        return cls(data["name"], data["kind"], data["low"], data["high"], data["log"], tuple(data["choices"]))
+    def from_json(cls, name: str, data: Any) -> Dist:
+        """A stored distribution of field `name`, checked against the field; TuneError saying what is wrong."""
+        _check_tunable(name, "space")
+        if not isinstance(data, dict):
+            raise TuneError(f"space {name}: not a JSON object")
+        if sorted(data) != sorted(DIST_KEYS):
+            odd = sorted(set(data) ^ set(DIST_KEYS), key=str)
+            raise TuneError(f"space {name}: keys {', '.join(shown(k) for k in odd[:5])} are wrong; "
+                            f"a distribution has {', '.join(DIST_KEYS)}")
+        if data["name"] != name:
+            raise TuneError(f"space {name}: the distribution is named {shown(data['name'])}")
+        kind = _kind(name)
+        if data["kind"] != kind:
+            raise TuneError(f"space {name}: kind {shown(data['kind'])}; {name} is a {kind} parameter")
+        if kind == "categorical":
+            return cls(name, kind, choices=_stored_choices(name, data))
+        if data["choices"] != [] or not isinstance(data["log"], bool):
+            raise TuneError(f"space {name}: a range has no choices and log true or false")
+        low, high = (_stored_value(name, data[key]) for key in ("low", "high"))
+        if low > high:
+            raise TuneError(f"space {name}: the range {shown(low)}..{shown(high)} is reversed")
+        if data["log"] and low <= 0:
+            raise TuneError(f"space {name}: a log scale needs a range above 0, not from {shown(low)}")
+        return cls(name, kind, low, high, data["log"])
 
 
 def _text(value: Any) -> str:
@@ -65,6 +93,51 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+MAX_CHOICES = 100  # choices of one stored categorical field; the fields' own lists are far shorter
+
+
+def _kind(name: str) -> str:
+    f = FIELDS[name]
+    if f.metadata["choices"] or f.type == "bool":
+        return "categorical"
+    return "int" if f.type == "int" else "float"
+
+
+def _stored_value(name: str, value: Any) -> Any:
+    try:
+        value = typed(name, value)
+        check_value(name, value)
+    except ConfigError as exc:
+        raise TuneError(f"space {exc}") from None
+    return value
+
+
+def _stored_choices(name: str, data: dict[str, Any]) -> tuple[Any, ...]:
+    choices = data["choices"]
+    if data["low"] is not None or data["high"] is not None or data["log"] is not False or not isinstance(choices, list):
+        raise TuneError(f"space {name}: a categorical field has a list of choices, no range and no log scale")
+    if not choices:
+        raise TuneError(f"space {name}: names no choices")
+    if len(choices) > MAX_CHOICES:
+        raise TuneError(f"space {name}: {len(choices):,} choices; allowed: at most {MAX_CHOICES}")
+    values: list[Any] = []
+    for choice in choices:
+        value = _stored_value(name, choice)
+        if value in values:
+            raise TuneError(f"space {name}: {shown(value)} is named twice")
+        values.append(value)
+    return tuple(values)
+
+
+def space_from_json(data: Any) -> dict[str, Dist]:
+    """A stored search space, every field checked as `--params` and `--set` check theirs; TuneError."""
+    if not isinstance(data, dict):
+        raise TuneError(f"its space is a {type(data).__name__}, not a JSON object")
+    if not data:
+        raise TuneError("its space names no parameter")
+    return {name: Dist.from_json(name, dist) for name, dist in data.items()}
 
 
 def tunable() -> list[str]:

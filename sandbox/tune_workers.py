@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sandbox.text import shown
 from sandbox.trainer import limit_threads
 from sandbox.tune import (
     DONE_STATES,
-    SPEC_ATTR,
     Objective,
-    TuneSpec,
     make_pruner,
     make_sampler,
     open_storage,
+    stored_spec,
 )
+from sandbox.tune_space import TuneError
 
 if TYPE_CHECKING:
     import optuna
@@ -103,7 +104,9 @@ def run_worker(plan: WorkerPlan, on_trial: Callable[[optuna.Study, Any], None] |
     storage = open_storage(plan.storage_url, plan.heartbeat)
     study = optuna.load_study(study_name=plan.study, storage=storage)
     study.sampler = make_sampler(plan.sampler, sampler_seed(plan, len(study.get_trials(deepcopy=False))))
-    spec = TuneSpec.from_json(study.user_attrs[SPEC_ATTR])
+    spec = stored_spec(plan.study, study.user_attrs)  # checked again: it may have changed since it was joined
+    if spec is None:
+        raise TuneError(f"study {shown(plan.study)} was not made by rl-sandbox tune")
     study.pruner = make_pruner(plan.pruner, spec.eval_every)
     objective = Objective(spec, plan.worker)
     callbacks = [on_trial] if on_trial else []

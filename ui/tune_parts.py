@@ -1,5 +1,6 @@
 """The Tune view's parts: the table of fields to search, the threads that run a search (and poll its
-trials) or read stored studies, and small formatters."""
+trials) or read stored studies, and small formatters (which show stored values as bounded, escaped
+text: another machine or an attacker wrote them)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from PyQt5.QtCore import Qt, QThread, pyqtSignal
 from PyQt5.QtWidgets import QHeaderView, QSpinBox, QTableWidget, QTableWidgetItem
 
 from sandbox.config import ConfigError
+from sandbox.text import cut, escaped, line
 from sandbox.tune_results import SearchRun, TrialRow
 from sandbox.tune_space import DEFAULT_PARAMS, Dist, build_space, default_dist, tunable
 from ui import format as fmt
+from ui import plain
 
 POLL_SECONDS = 0.3  # how often the poller reads the study's trials
+MAX_CELL = 40  # characters of a stored value in a table cell (its tooltip shows up to MAX_TIP)
+MAX_TIP = 2000
 
 
 def range_text(dist: Dist) -> str:
@@ -36,12 +41,18 @@ def counts_text(rows: list[TrialRow]) -> str:
     return ", ".join(f"{sum(r.state == state for r in rows)} {state}" for state in ("complete", "pruned", "failed"))
 
 
+def full_text(value: Any, limit: int = MAX_TIP) -> str:
+    """A stored value as one line of text, at most about `limit` characters, whatever its type."""
+    return escaped(cut(value if isinstance(value, str) else repr(value), limit))
+
+
 def value_text(value: Any) -> str:
-    """A cell's text, as the rest of the app writes numbers: 91,974 steps, learning rate 0.0007413."""
+    """A cell's text, as the rest of the app writes numbers: 91,974 steps, learning rate 0.0007413;
+    anything else (a stored param or note) escaped and cut to MAX_CELL characters."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return str(value)
+        return full_text(value if isinstance(value, str) else str(value), MAX_CELL)
     if isinstance(value, int) or abs(value) >= 1000:
         return fmt.count(round(value))
     return f"{value:.4g}"
@@ -66,10 +77,10 @@ class SpaceTable(QTableWidget):
             tick = QTableWidgetItem(name)
             tick.setFlags(Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
             tick.setCheckState(Qt.Checked if name in DEFAULT_PARAMS else Qt.Unchecked)
-            tick.setToolTip(dist.describe())
+            plain.tooltip(tick, dist.describe())
             self.defaults[name] = range_text(dist)
             text = QTableWidgetItem(self.defaults[name])
-            text.setToolTip(dist.describe() + (" — searched on a log scale" if dist.log else ""))
+            plain.tooltip(text, dist.describe() + (" — searched on a log scale" if dist.log else ""))
             self.setItem(row, 0, tick)
             self.setItem(row, 1, text)
         self.resizeRowsToContents()
@@ -117,7 +128,7 @@ class SearchThread(QThread):
             self.failed.emit(str(exc))
             return
         except Exception as exc:  # a broken storage: say it, never crash the window
-            self.failed.emit(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+            self.failed.emit(line(f"{type(exc).__name__}: {' '.join(str(exc).split())}", 200))
             self.run_.stop()
             return
         self.started_search.emit()
@@ -151,9 +162,9 @@ class ReadThread(QThread):
         try:
             self.done.emit(self.read())
         except ConfigError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(line(str(exc), 500))
         except Exception as exc:  # a damaged or locked database: say it, never crash the window
-            self.failed.emit(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+            self.failed.emit(line(f"{type(exc).__name__}: {' '.join(str(exc).split())}", 200))
 
 
 def spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
@@ -162,5 +173,5 @@ def spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
     box.setValue(value)
     box.setSingleStep(step)
     box.setGroupSeparatorShown(True)
-    box.setToolTip(tip)
+    plain.tooltip(box, tip)
     return box

@@ -8,6 +8,11 @@ them and polls the study's storage a few times a second, so the GUI thread never
 database or on training. The best complete trial is highlighted; "Use these parameters" starts a
 new agent with its config through the window's normal path. The study lives in the same SQLite
 file as the CLI's, so `rl-sandbox tune show --study NAME` shows it too.
+
+Stored studies are untrusted input: their names, params and notes are shown as plain text
+(`ui/plain.py`: Qt would render a name like `<img src=…>` as rich text and open the path), cut to
+fit a cell, and a stored search or a trial's params that the checks refuse is said in the status
+line; no slot lets an exception out.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -34,8 +38,9 @@ from PyQt5.QtWidgets import (
 )
 
 from sandbox.config import Config, ConfigError
-from sandbox.files import data_dir
-from sandbox.tune import PRUNERS, make_spec
+from sandbox.files import PathError, data_dir
+from sandbox.text import shown
+from sandbox.tune import PRUNERS, make_spec, study_name_problem
 from sandbox.tune_results import (
     SearchRun,
     StoredStudy,
@@ -45,7 +50,8 @@ from sandbox.tune_results import (
     stored_study_names,
     study_name_now,
 )
-from ui.tune_parts import ReadThread, SearchThread, SpaceTable, counts_text, range_text, spin, value_text
+from ui import plain
+from ui.tune_parts import ReadThread, SearchThread, SpaceTable, counts_text, full_text, range_text, spin, value_text
 
 BEST_BRUSH = QBrush(QColor("#d6f5d6"))
 OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
@@ -130,7 +136,7 @@ class TuneView(QWidget):
         setup = QWidget()
         left = QVBoxLayout(setup)
         left.setContentsMargins(0, 0, 0, 0)
-        self.base_label = QLabel()
+        self.base_label = plain.label()
         self.base_label.setWordWrap(True)
         self.base_label.setStyleSheet("color: #666;")
         left.addWidget(self.space_table, 1)
@@ -145,16 +151,16 @@ class TuneView(QWidget):
         options.setColumnStretch(1, 1)
         options.setColumnStretch(3, 1)
         study_row = QHBoxLayout()
-        study_row.addWidget(QLabel("Study"))
+        study_row.addWidget(plain.label("Study"))
         study_row.addWidget(self.study_box, 1)
         pairs = (("Objective", self.objective), ("Pruner", self.pruner), ("Seeds per trial", self.seeds),
                  ("Trials", self.trials), ("Steps per seed", self.budget), ("Jobs (processes)", self.jobs),
                  ("Greedy episodes", self.eval_episodes), ("Check every", self.eval_every))
         for i, (label, widget) in enumerate(pairs):
-            options.addWidget(QLabel(label), i // 2, 2 * (i % 2))
+            options.addWidget(plain.label(label), i // 2, 2 * (i % 2))
             options.addWidget(widget, i // 2, 2 * (i % 2) + 1)
-        self.status = QLabel("Not started. Each trial trains its seeds in worker processes; training here "
-                             "goes on.")
+        self.status = plain.label("Not started. Each trial trains its seeds in worker processes; training here "
+                                  "goes on.")
         self.status.setWordWrap(True)
         self.trials_table = QTableWidget(0, 0)
         self.trials_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
@@ -187,8 +193,12 @@ class TuneView(QWidget):
     # --- setting up -------------------------------------------------------------------
     def refresh_base(self) -> None:
         config = self.base_config()
+        try:
+            where = f"Studies are stored in {data_dir() / 'tune.db'}."
+        except PathError as exc:
+            where = f"Studies cannot be stored: {exc}."
         self.base_label.setText(f"Trials start from the panel's config ({config.env_id}); unticked fields keep "
-                                f"its values. Studies are stored in {data_dir() / 'tune.db'}.")
+                                f"its values. {where}")
 
     # --- running ----------------------------------------------------------------------
     @property
@@ -209,9 +219,16 @@ class TuneView(QWidget):
             self.status.setText(f"Not started: {str(exc).removeprefix('--set ')}")
             return
         name = self.study_edit.text().strip() or study_name_now()
+        if problem := study_name_problem(name):
+            self.status.setText(f"Not started: the study name {problem}")
+            return
         self.study_edit.setText(name)
-        self.search = self.source = SearchRun(spec, name, self.trials.value(), self.jobs.value(),
-                                              self.pruner.currentData())
+        try:
+            self.search = self.source = SearchRun(spec, name, self.trials.value(), self.jobs.value(),
+                                                  self.pruner.currentData())
+        except PathError as exc:  # no data folder for the default storage
+            self.status.setText(f"Not started: {exc}")
+            return
         self._clear_trials(list(spec.space))
         thread = SearchThread(self.search)
         thread.started_search.connect(self._on_started)
@@ -220,7 +237,7 @@ class TuneView(QWidget):
         thread.ended.connect(self._on_ended)
         self.thread_ = thread
         self._set_running(True)
-        self.status.setText(f"Starting study {name!r}: {self.jobs.value()} worker process"
+        self.status.setText(f"Starting study {shown(name, 120)}: {self.jobs.value()} worker process"
                             f"{'es' if self.jobs.value() > 1 else ''}…")
         thread.start()
 
@@ -252,7 +269,7 @@ class TuneView(QWidget):
     def _on_started(self) -> None:
         s = self.search
         joined = " (continued: it already held trials)" if s.existed else ""
-        self.status.setText(f"Study {s.study!r}{joined}: {s.jobs} worker process{'es' if s.jobs > 1 else ''} "
+        self.status.setText(f"Study {shown(s.study, 120)}{joined}: {s.jobs} worker process{'es' if s.jobs > 1 else ''} "
                             f"running, objective {s.spec.objective} ({s.direction}).")
 
     def _on_failed(self, message: str) -> None:
@@ -264,12 +281,12 @@ class TuneView(QWidget):
         self._set_running(False)
         done, s = counts_text(rows), self.search
         if stopped:
-            text = f"Stopped study {s.study!r}: {done}"
+            text = f"Stopped study {shown(s.study, 120)}: {done}"
             if left:
                 text += f" ({left} stopped while running)"
         else:
             codes = [p.exitcode for p in s.procs if p.exitcode]
-            text = f"Finished study {s.study!r}: {done}"
+            text = f"Finished study {shown(s.study, 120)}: {done}"
             if codes:
                 text += f"; {len(codes)} worker process(es) failed (exit codes {codes})"
         self.status.setText(text + f".\nrl-sandbox tune show --study {s.study} prints it.")
@@ -289,19 +306,20 @@ class TuneView(QWidget):
     def open_study(self, name: str) -> None:
         """Show a stored study's trials and search (picked from the list); Start would continue it."""
         if not self.running:
-            self.status.setText(f"Reading study {name!r}…")
-            self._read(lambda: read_study(name), self._show_study)
+            self.status.setText(f"Reading study {shown(name, 120)}…")
+            self._read(lambda: read_study(name), self._show_study, self._study_refused)
 
     def _name_edited(self, name: str) -> None:
         """Another name typed: the table must not go on showing (and offering) the last study's trials."""
-        shown = self.source.study if isinstance(self.source, SearchRun) else getattr(self.source, "name", None)
+        showing = self.source.study if isinstance(self.source, SearchRun) else getattr(self.source, "name", None)
         if self.running:
             return
-        if shown is not None and name.strip() != shown:
+        if showing is not None and name.strip() != showing:
             self.source = None
             self._clear_trials(self.columns)
         if self.source is None:
-            self.status.setText(f"Study {name.strip()!r}: Start begins it, or continues it if it is stored.")
+            self.status.setText(f"Study {shown(name.strip(), 120)}: Start begins it, or continues it if it is "
+                                "stored.")
 
     def _show_study(self, study: StoredStudy) -> None:
         if self.running or study.name != self.study_edit.text().strip():  # another name typed while it was read
@@ -314,14 +332,25 @@ class TuneView(QWidget):
             box.setValue(value)
         self._clear_trials(list(spec.space))
         self.show_rows(study.rows)
-        self.status.setText(f"Study {study.name!r} (stored): {counts_text(study.rows)}; objective {spec.objective} "
-                            f"({study.direction}), from {spec.base['env_id']}. Start continues it from the panel's "
-                            "config.")
+        self.status.setText(f"Study {shown(study.name, 120)} (stored): {counts_text(study.rows)}; objective "
+                            f"{spec.objective} ({study.direction}), from {spec.base['env_id']}. Start continues it "
+                            "from the panel's config.")
 
-    def _read(self, read: Callable[[], Any], then: Callable[[Any], None]) -> None:
+    def _study_refused(self, message: str) -> None:
+        """A stored study that cannot be shown (its search refused, a damaged database): nothing of it is."""
+        if not self.running:
+            self.source = None
+            self._clear_trials(self.columns)
+        self._read_failed(message)
+
+    def _read_failed(self, message: str) -> None:
+        self.status.setText(f"Could not read the studies: {message}")
+
+    def _read(self, read: Callable[[], Any], then: Callable[[Any], None],
+              failed: Callable[[str], None] | None = None) -> None:
         thread = ReadThread(read)
         thread.done.connect(then)
-        thread.failed.connect(lambda message: self.status.setText(f"Could not read the studies: {message}"))
+        thread.failed.connect(failed or self._read_failed)
         thread.finished.connect(lambda: self.readers.remove(thread))
         self.readers.append(thread)
         thread.start()
@@ -350,32 +379,39 @@ class TuneView(QWidget):
         table = self.trials_table
         table.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            cells = [str(row.number), row.state, value_text(row.value),
-                     *(value_text(row.params.get(name)) for name in self.columns), row.note]
             raw = [row.number, row.state, row.value, *(row.params.get(name) for name in self.columns), row.note]
             is_best = best is not None and row.number == best.number
-            for j, (text, value) in enumerate(zip(cells, raw, strict=True)):
+            for j, value in enumerate(raw):
                 item = table.item(i, j)
                 if item is None:
                     item = QTableWidgetItem()
                     table.setItem(i, j, item)
+                text = value_text(value)
                 item.setText(text)
                 item.setData(Qt.UserRole, value)
                 item.setBackground(BEST_BRUSH if is_best else QBrush())
                 font = QFont(item.font())
                 font.setBold(is_best)
                 item.setFont(font)
-                item.setToolTip("the best trial so far" if is_best else "")
+                cut_text = isinstance(value, str) and text != full_text(value)  # a cut cell shows more on hover
+                tip = [full_text(value)] if cut_text else []
+                plain.tooltip(item, "\n".join(tip + (["the best trial so far"] if is_best else [])))
         table.resizeColumnsToContents()
         self.use_button.setEnabled(best is not None)
         if best is not None:
             self.use_button.setText(f"Use these parameters (#{best.number})")
 
     def best_config(self) -> Config | None:
+        """The best trial's full config; ConfigError (one line) when its stored params are refused."""
         best = self.best()
-        return None if best is None else self.source.spec.config_for(best.params)
+        return None if best is None else self.source.config_for(best)
 
     def use_best(self) -> None:
-        best, config = self.best(), self.best_config()
+        best = self.best()
+        try:
+            config = self.best_config()
+        except ConfigError as exc:  # a trial written elsewhere, with params the config refuses
+            self.status.setText(f"Cannot use {exc}")
+            return
         if config is not None:
             self.apply(config, f"start a new agent with trial {best.number}'s parameters")

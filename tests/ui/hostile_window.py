@@ -162,6 +162,11 @@ def main(folder: Path, mode: str) -> None:
         runs.item(i).setCheckState(2)  # ticked: ghost curves with the run's name as tooltip
         runs.item(i).setSelected(True)
     window.runs_view.show_diff()
+    window.act_tune.trigger()  # the Tune dock, told to read a study of that name
+    window.tune_view.study_edit.setText(text)
+    window.tune_view.study_edit.textEdited.emit(text)
+    window.tune_view.open_study(text)
+    wait_for(app, lambda: "Reading study" not in window.tune_view.status.text())
     check_no_raw_markup(app)
     shown = draw_everything(app)
 

@@ -7,8 +7,12 @@ the machinery, not what it finds. The storage is `tune.db` in the test's data fo
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import optuna
 import pytest
@@ -16,7 +20,8 @@ import pytest
 import main
 from sandbox.config import load_preset
 from sandbox.files import data_dir
-from sandbox.tune import SPEC_ATTR, TuneSpec
+from sandbox.tune import SPEC_ATTR, TuneSpec, make_spec
+from sandbox.tune_space import build_space
 from ui.tune_parts import value_text
 
 CARTPOLE = dict(learning_starts=100, memory_capacity=2000, batch_size=32)
@@ -147,3 +152,106 @@ def test_a_study_made_earlier_is_listed_shown_and_usable_after_a_restart(qtbot, 
     tune.use_button.click()
     qtbot.waitUntil(lambda: len(began) == 1, timeout=15_000)
     assert window.session.config.gamma == best.params["gamma"] and window.session.config.env_id == "CartPole-v1"
+
+
+# --- stored studies are untrusted input --------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[2]
+STORED = make_spec(load_preset("cartpole").with_changes(**CARTPOLE), build_space(["gamma"], [])[0], "score", seeds=1,
+                   budget=600, eval_every=5, eval_episodes=2).to_json()
+
+
+def _store(name: str, spec: str = STORED, trials: tuple = ()) -> None:
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{data_dir() / 'tune.db'}")
+    study.set_user_attr(SPEC_ATTR, spec)
+    for trial in trials:
+        study.add_trial(trial)
+
+
+def _open(tune, name: str) -> None:
+    tune.study_edit.setText(name)  # as picking it from the list does
+    tune.open_study(name)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d.update(seeds=10**6), "seeds = 1000000 is not allowed; allowed: an integer from 1 to 100"),
+    (lambda d: d.pop("space"), "it lacks space"),
+    (lambda d: d["base"].update(env_id="evil:Env-v0"), "'module:Env' ids would make Gymnasium import that module"),
+])
+def test_a_stored_study_whose_search_is_refused_says_so_in_the_status_line(qtbot, tune, change, message):
+    data = json.loads(STORED)
+    change(data)
+    _store("bad", json.dumps(data))
+    before = [box.value() for box in (tune.seeds, tune.budget, tune.eval_every, tune.eval_episodes)]
+    _open(tune, "bad")
+    qtbot.waitUntil(lambda: not tune.readers, timeout=15_000)
+    assert "study 'bad': its stored search is refused" in tune.status.text() and message in tune.status.text()
+    assert [box.value() for box in (tune.seeds, tune.budget, tune.eval_every, tune.eval_episodes)] == before
+    assert tune.rows == [] and tune.source is None and not tune.use_button.isEnabled()
+
+
+def test_odd_trial_attributes_are_shown_and_refused_params_say_so_in_the_status_line(qtbot, window, tune):
+    """Another version or machine wrote the trials: a note of another type, params the config refuses."""
+    odd = optuna.distributions.CategoricalDistribution(["\x1b[2J<b>x</b>" + "y" * 5000])
+    _store("odd", trials=(
+        optuna.trial.create_trial(value=1.0, user_attrs={"stopped": {"by": ["someone"]}},
+                                  system_attrs={"failed_trial": [3]}),
+        optuna.trial.create_trial(value=2.0, params={"gamma": odd.choices[0]}, distributions={"gamma": odd})))
+    _open(tune, "odd")
+    qtbot.waitUntil(lambda: len(tune.rows) == 2, timeout=15_000)
+    assert "Study 'odd' (stored): 2 complete" in tune.status.text()
+    table = tune.trials_table
+    assert table.item(0, 4).text() == "retry of #[3]; {'by': ['someone']}"
+    cell = table.item(1, 3)
+    assert cell.text().startswith("\\x1b[2J<b>x</b>yyy") and len(cell.text()) < 100
+    assert cell.toolTip().startswith("<qt>") and "&lt;b&gt;" in cell.toolTip() and len(cell.toolTip()) < 3000
+    began = []
+    window.session.began.connect(began.append)
+    tune.use_button.click()  # the best trial (score: the highest) has a gamma the config refuses
+    assert tune.status.text().startswith("Cannot use trial #1 of study 'odd': gamma = ")
+    assert "is not allowed" in tune.status.text() and began == []
+
+
+# Run in its own process, watched from outside: a label that loads `<img src=FIFO>` blocks for ever.
+HTML_NAME_CHILD = """
+import sys
+from PyQt5.QtTest import QTest
+from PyQt5.QtWidgets import QApplication, QLabel
+app = QApplication([])
+import optuna
+from sandbox.config import load_preset
+from sandbox.files import data_dir
+from sandbox.tune import SPEC_ATTR
+from ui.tune_view import TuneView
+name, spec = sys.argv[1], sys.argv[2]
+optuna.create_study(study_name=name, storage=f"sqlite:///{data_dir() / 'tune.db'}").set_user_attr(SPEC_ATTR, spec)
+view = TuneView(lambda: load_preset("cartpole"), lambda config, doing: None)
+view.resize(900, 500)
+view.show()
+view.load_names()
+while view.readers:
+    QTest.qWait(10)
+view.study_box.setCurrentIndex(view.study_box.findText(name))
+view.study_box.activated[str].emit(name)
+view.grab()  # lays out and paints "Reading study ..."
+while view.readers:
+    QTest.qWait(10)
+view.grab()
+print("formats:", sorted({label.textFormat() for label in view.findChildren(QLabel) if name in label.text()}))
+print("shown:", view.status.text())
+"""
+
+
+def test_a_study_name_that_looks_like_html_is_shown_as_text_and_opens_nothing(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # Qt opening it as an image would block the GUI thread for ever
+    name = f"<img src={fifo}>"
+    env = {**os.environ, "RL_SANDBOX_DATA_DIR": str(tmp_path / "data"), "QT_QPA_PLATFORM": "offscreen"}
+    (tmp_path / "data").mkdir()
+    try:
+        proc = subprocess.run([sys.executable, "-c", HTML_NAME_CHILD, name, STORED], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the Tune view hung on a study name holding <img src=FIFO>: Qt opened the path")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "formats: [0]" in proc.stdout  # Qt.PlainText, every label that shows the name
+    assert f"shown: Study '{name}' (stored): 0 complete" in proc.stdout, proc.stdout
