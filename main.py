@@ -1,4 +1,8 @@
-"""RL Sandbox: `python main.py` opens the app; subcommands run the same engine headless."""
+"""RL Sandbox: `python main.py` opens the app; subcommands run the same engine headless.
+
+Arguments are echoed in messages only through `sandbox.text` (escaped, cut): what is typed or
+pasted cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,16 @@ import sys
 from pathlib import Path
 
 from sandbox.cli import OneLineParser, add_commands, bounded_int, run_command
+from sandbox.text import shown
 
 
 def _size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1400x900") from None
+        raise argparse.ArgumentTypeError(f"size {shown(text)} is not WIDTHxHEIGHT, e.g. 1400x900") from None
     if not (200 <= w <= 8000 and 200 <= h <= 8000):
-        raise argparse.ArgumentTypeError(f"size {text!r}: width and height must be from 200 to 8000")
+        raise argparse.ArgumentTypeError(f"size {shown(text)}: width and height must be from 200 to 8000")
     return w, h
 
 

@@ -1,4 +1,8 @@
-"""DQNAgent: epsilon-greedy acting, Double-DQN learning, soft or hard target updates."""
+"""DQNAgent: epsilon-greedy acting, Double-DQN learning, soft or hard target updates.
+
+The device it runs on is the running machine's choice (`config.device`, resolved here); nothing
+in its learned state depends on it, so an agent saved on one device opens on another.
+"""
 
 from __future__ import annotations
 
@@ -37,10 +41,11 @@ def flatten_parameters(net: BoundNetwork) -> torch.Tensor:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device `name` (a `device` choice) means on this machine; ConfigError if it has none such."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device = 'cuda' but this machine has no CUDA device; allowed here: 'auto' or 'cpu'")
+        raise ConfigError("device 'cuda' was chosen but this machine has no CUDA device; allowed here: 'cpu' or 'auto'")
     return torch.device(name)
 
 

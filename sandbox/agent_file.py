@@ -5,8 +5,13 @@ env spec, counters, RNG states, optimizer hyperparameters, live-edit log, versio
 `online.*`, `target.*` (network weights), `optim.<i>.*` (Adam moments and step counts),
 `memory.*` (replay memory, optional), `history.*` (per-episode stats and every loss).
 
-Resume is exact for saves at an episode boundary. A save made mid-episode keeps everything up to
-that step, but the partial episode is dropped: training resumes with a fresh episode.
+Resume is exact for saves at an episode boundary, on the device the run was on. A save made
+mid-episode keeps everything up to that step, but the partial episode is dropped: training
+resumes with a fresh episode.
+
+The device is the loading machine's choice, not the file's: tensors are stored on no device, and
+the config's `device` (the one it was trained on) is replaced by the one asked for at load
+(default cpu). A file saved on CUDA opens on a machine without it, and the reverse.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from sandbox.agent_schema import (
     check_table,
     check_values,
 )
-from sandbox.config import ConfigError, shown
+from sandbox.config import DEFAULT_DEVICE, ConfigError, shown
 from sandbox.diagnostics import diagnose
 from sandbox.envs import EnvError
 from sandbox.files import PathError, atomic_write, open_regular, pread_exact, shown_path, strict_json
@@ -299,16 +304,17 @@ def _guarded(name: str, fn: Callable[[], T]) -> T:
         raise AgentFileError(f"{name} is inconsistent: {type(exc).__name__}: {shown(str(exc), 200)}") from None
 
 
-def load_trainer(path: str | Path, render: bool = False) -> Trainer:
-    """Rebuild a trainer exactly as it was saved (see the module docstring for mid-episode saves)."""
+def load_trainer(path: str | Path, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:
+    """Rebuild a trainer exactly as it was saved, on `device` (see the module docstring for
+    mid-episode saves and devices)."""
     with _opened(path) as source:
-        return _guarded(source.name, lambda: _build(parse(source), render))
+        return _guarded(source.name, lambda: _build(parse(source), render, device))
 
 
-def from_bytes(data: bytes, render: bool = False) -> Trainer:
-    """Rebuild a trainer from what `to_bytes` produced (the kept best agent, for one)."""
+def from_bytes(data: bytes, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:
+    """Rebuild a trainer from what `to_bytes` produced (the kept best agent, for one), on `device`."""
     source = Source("agent", data=data)
-    return _guarded("agent", lambda: _build(parse(source), render))
+    return _guarded("agent", lambda: _build(parse(source), render, device))
 
 
 def file_info(path: str | Path) -> AgentFileInfo:
@@ -328,9 +334,9 @@ def resume_note(info: AgentFileInfo) -> str | None:
             "match the uninterrupted run")
 
 
-def _build(parsed: Parsed, render: bool) -> Trainer:
+def _build(parsed: Parsed, render: bool, device: str) -> Trainer:
     plan, info = parsed.plan, parsed.plan.info
-    trainer = Trainer(plan.config, render=render)
+    trainer = Trainer(plan.config.with_changes(device=device), render=render)
     if (plan.obs_dim, plan.n_actions) != (trainer.spec.obs_dim, trainer.spec.n_actions):
         trainer.close()
         raise AgentFileError(

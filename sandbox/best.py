@@ -33,6 +33,7 @@ class BestAgent:
     def __init__(self) -> None:
         self.mark: BestMark | None = None
         self._data: bytes | None = None
+        self._device = "cpu"
 
     def offer(self, trainer: Trainer, stats: EpisodeStats) -> bool:
         """Call right after each episode; keeps a snapshot when `stats` sets a new record."""
@@ -47,6 +48,7 @@ class BestAgent:
         if self.mark is not None and self.mark.measure == measure and value <= self.mark.value:
             return False
         self._data = to_bytes(trainer, include_memory=True)
+        self._device = trainer.config.device  # restored where the run is training
         self.mark = BestMark(stats.index, value, stats.total_steps, measure)
         return True
 
@@ -55,7 +57,7 @@ class BestAgent:
         if self._data is None:
             raise ValueError("there is no best agent yet: it is kept at the first evaluation (or once the "
                              "moving-average window is full)")
-        return from_bytes(self._data, render)
+        return from_bytes(self._data, render, self._device)
 
     @property
     def data(self) -> bytes:

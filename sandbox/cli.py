@@ -1,4 +1,8 @@
-"""Headless subcommands (`train`, `evaluate`): the same engine as the app, without a window."""
+"""Headless subcommands (`train`, `evaluate`): the same engine as the app, without a window.
+
+What they print that came from outside (an agent file's hints, a file name, an exception's text)
+goes through `sandbox.text.line`: one escaped, bounded line, so a file cannot drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +21,31 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 from tqdm import tqdm
 
-from sandbox.config import Config, ConfigError, load_config_file, load_preset, parse_assignments, preset_names, shown
+from sandbox.agent import resolve_device
+from sandbox.config import (
+    DEFAULT_DEVICE,
+    FIELDS,
+    Config,
+    ConfigError,
+    load_config_file,
+    load_preset,
+    parse_assignments,
+    preset_names,
+    shown,
+)
 from sandbox.diagnostics import Hint, diagnose
 from sandbox.envs import EnvError
 from sandbox.files import PathError, atomic_write, check_output, data_dir, same_file, shown_path
+from sandbox.text import escaped, line
 from sandbox.trainer import EpisodeStats, Trainer, TrainingDiverged, limit_threads
 
 if TYPE_CHECKING:
     from sandbox.best import BestAgent
 
 EXIT_USAGE = 2
+MAX_ARGUMENT_ERROR = 400  # argparse quotes what was typed: cut, a pasted file must not flood the terminal
+MAX_HINT_LINE = 500  # a saved hint, as printed (the schema allows 2,000 characters)
+DEVICES = FIELDS["device"].metadata["choices"]
 
 
 class UsageError(Exception):
@@ -37,7 +56,12 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse that reports errors as a single line (no usage dump) with exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {line(message, MAX_ARGUMENT_ERROR)}\n")
+
+
+def say_error(message: str) -> None:
+    """One `error:` line on stderr; what the message quotes from outside arrives escaped and bounded."""
+    print(f"error: {line(message)}", file=sys.stderr)
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -77,6 +101,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--eval-episodes", type=bounded_int(0, 10**6), default=10, metavar="N",
                        help="greedy episodes in the final evaluation (0 = none; default 10)")
     train.add_argument("--quiet", action="store_true", help="print only the summary")
+    _add_device(train)
     train.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="run greedy episodes of a saved agent",
@@ -84,9 +109,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("agent_file", type=Path, help="an .agent file")
     ev.add_argument("--episodes", type=bounded_int(1, 10**6), default=100, help="greedy episodes (default 100)")
     ev.add_argument("--seed", type=SEED, help="evaluation env seed (default: derived from the agent's seed)")
+    _add_device(ev)
     ev.set_defaults(func=cmd_evaluate)
     from sandbox.tune_cli import add_tune_commands  # `tune`, `tune show`: sandbox/tune_cli.py
     add_tune_commands(sub)
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", choices=DEVICES, help="torch device to run on: this machine's choice, not the "
+                        "agent file's (default: cpu, faster than a GPU for nets this small; auto = cuda if present)")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -95,7 +126,7 @@ def run_command(args: argparse.Namespace) -> int:
         with np.errstate(all="ignore"):  # a diverging net is reported by the trainer, once, not by numpy per op
             return args.func(args)
     except (UsageError, ConfigError, EnvError, PathError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(str(exc))
         return EXIT_USAGE
 
 
@@ -108,14 +139,16 @@ def build_config(args: argparse.Namespace) -> Config:
         changes["seed"] = args.seed
     if args.episodes is not None:
         changes["max_episodes"] = args.episodes
+    if args.device is not None:
+        changes["device"] = args.device
     return config.with_changes(**changes)
 
 
-def _load(path: Path) -> Trainer:
+def _load(path: Path, device: str) -> Trainer:
     from sandbox.agent_file import AgentFileError, load_trainer
 
     try:
-        return load_trainer(path)
+        return load_trainer(path, device=device)
     except AgentFileError as exc:
         raise UsageError(str(exc)) from None
 
@@ -157,7 +190,7 @@ class EpisodeLog:
             self._file.write(json.dumps(_jsonable(stats)) + "\n")
         except OSError as exc:
             self.error = f"could not write the episode log {shown_path(self.path)}: {exc.strerror or exc}"
-            print(f"error: {self.error}; logging stopped, training continues", file=sys.stderr)
+            say_error(f"{self.error}; logging stopped, training continues")
             self.close()
 
     def write_summary(self, trainer: Trainer, hints: list[Hint]) -> None:
@@ -174,8 +207,7 @@ class EpisodeLog:
                                                      "solved": trainer.solved,
                                                      "hints": [h.to_json() for h in hints]}}) + "\n")
         except OSError as exc:
-            print(f"error: could not write the summary to {shown_path(self.path)}: {exc.strerror or exc}",
-                  file=sys.stderr)
+            say_error(f"could not write the summary to {shown_path(self.path)}: {exc.strerror or exc}")
         self.close()
 
     def close(self) -> None:
@@ -189,15 +221,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     limit_threads()  # an entry point: one torch thread, one BLAS thread
     if args.resume:
         if args.set or args.env is not None or args.seed is not None or args.preset or args.config:
-            raise UsageError("--resume continues a saved run as it was; only --episodes, --save and output "
-                             "options can be given with it")
+            raise UsageError("--resume continues a saved run as it was; only --episodes, --device, --save and "
+                             "output options can be given with it")
+        device = args.device or DEFAULT_DEVICE
+        resolve_device(device)  # `--device cuda` without CUDA: refused before the file is read
         outputs = check_outputs(args)
-        trainer = _load(args.resume)
+        trainer = _load(args.resume, device)
         _say_resume_note(args.resume)
         episodes = args.episodes if args.episodes is not None else trainer.config.max_episodes
         trainer.apply({"max_episodes": min(trainer.episodes_done + episodes, 10**9)})
     else:
         config = build_config(args)
+        resolve_device(config.device)
         outputs = check_outputs(args)
         trainer = Trainer(config)
         episodes = trainer.config.max_episodes
@@ -224,14 +259,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     except TrainingDiverged as exc:
-        print(f"error: training stopped: {exc}", file=sys.stderr)
+        say_error(f"training stopped: {exc}")
         failed = True
     finally:
         log.close()
     _print_summary(trainer, time.perf_counter() - started, first, args.eval_episodes, sys.stdout)
     coach = diagnose(trainer.history, trainer.config, trainer.spec, trainer.agent.epsilon, finished=True)
     for hint in coach:
-        print(f"coach: {hint.line()}")
+        print(f"coach: {line(hint.line())}")
     log.write_summary(trainer, coach)
     if args.save:
         failed |= not _save(trainer, args.save, not args.no_memory)
@@ -246,7 +281,7 @@ def _say_resume_note(path: Path) -> None:
 
     note = resume_note(file_info(path))
     if note:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {line(note)}", file=sys.stderr)
 
 
 def _offer(best: BestAgent, trainer: Trainer, stats: EpisodeStats) -> BestAgent | None:
@@ -256,7 +291,7 @@ def _offer(best: BestAgent, trainer: Trainer, stats: EpisodeStats) -> BestAgent 
     try:
         best.offer(trainer, stats)
     except AgentFileError as exc:
-        print(f"error: no best agent is kept from episode {stats.index + 1} on: {exc}", file=sys.stderr)
+        say_error(f"no best agent is kept from episode {stats.index + 1} on: {exc}")
         return None
     return best
 
@@ -268,7 +303,7 @@ def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:
     try:
         data = to_bytes(trainer, include_memory)
     except AgentFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(str(exc))
         return False
     return _write(data, path, "agent")
 
@@ -277,13 +312,13 @@ def _write(data: bytes, path: Path, what: str) -> bool:
     try:
         atomic_write(path, data, f"{what} file")
     except PathError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say_error(str(exc))
         try:
             rescue = data_dir() / "rescued" / f"{path.stem[:60]}-{time.strftime('%Y%m%d-%H%M%S')}.agent"
             rescue.parent.mkdir(exist_ok=True)
             atomic_write(rescue, data, f"rescued {what} file")
         except (OSError, PathError) as again:
-            print(f"error: the {what} could not be saved anywhere: {again}", file=sys.stderr)
+            say_error(f"the {what} could not be saved anywhere: {again}")
             return False
         print(f"saved the {what} to {shown_path(rescue)} instead ({len(data) / 1e6:.1f} MB)", file=sys.stderr)
         return False
@@ -300,7 +335,7 @@ def _save_best(best: BestAgent | None, trainer: Trainer, path: Path) -> bool:
                 f"fewer than {trainer.config.solve_window} episodes (the moving-average window)")
         print(f"no best agent to save: {wait}", file=sys.stderr)
         return True
-    print(f"the best agent: {best.mark.describe()}")
+    print(f"the best agent: {line(best.mark.describe())}")
     return _write(best.data, path, "best agent")
 
 
@@ -309,15 +344,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
 
     limit_threads()
-    trainer = _load(args.agent_file)
+    device = args.device or DEFAULT_DEVICE
+    resolve_device(device)
+    trainer = _load(args.agent_file, device)
     seed = args.seed if args.seed is not None else trainer.config.seed + EVAL_SEED_OFFSET
     result = evaluate(trainer.agent, trainer.scaler, trainer.spec.env_id, args.episodes, seed, trainer.threshold)
     verdict = "solved" if result.solved else "not solved"
-    print(f"{trainer.spec.env_id}: {args.episodes} greedy episodes, mean {result.mean:.1f} ± {result.std:.1f} "
+    print(f"{escaped(trainer.spec.env_id)}: {args.episodes} greedy episodes, mean {result.mean:.1f} ± {result.std:.1f} "
           f"(min {result.min:.0f}, max {result.max:.0f}), success {result.success_rate:.0%}: {verdict}")
     trainer.close()
-    for line in file_info(args.agent_file).hints:
-        print(f"coach when saved: {line}")
+    for hint in file_info(args.agent_file).hints:  # as the file holds them: text from outside
+        print(f"coach when saved: {line(hint, MAX_HINT_LINE)}")
     return 0
 
 

@@ -12,14 +12,24 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
 from sandbox.env_profiles import SHAPING_ENVS
 from sandbox.envs import SUGGESTED_ENVS, env_id_problem
 from sandbox.files import PathError, read_regular, shown_path, strict_json
+from sandbox.text import escaped, shown  # `shown` is also imported from here across the package
 
 MAX_CONFIG_BYTES = 1024 * 1024
+DEFAULT_DEVICE = "cpu"  # for nets this small, a GPU's per-step synchronisation costs more than it saves
+# A config is flat `name = value` pairs (about 40 fields). Its text is measured against these bounds
+# before a parser sees it: tomllib's work grows with the square of a dotted key's depth (120 KB of
+# `gamma.a.a.… = 1` asks for gigabytes), and nesting is parsed by recursion. Real configs have no
+# dotted keys and no brackets; the bounds leave room for comments and a description.
+MAX_CONFIG_KEYS = 500  # '=' signs (TOML) or ':' signs (JSON), and TOML table headers
+MAX_KEY_DOTS = 64  # dots in the keys of one TOML line
+MAX_NESTING = 32  # brackets and braces open at once
 MAX_LEARNING_WORK = 2e10  # FLOP per env step: a file or a field can ask for heavy learning, never for a hang
 # Package data (setup.cfg [options.package_data]): found the same way in a checkout, an editable
 # install and a wheel.
@@ -148,7 +158,9 @@ class Config:
     solve_window: int = param(100, "Episodes in the training moving average (the 'training_mean' rule and the "
                               "score plot's curve).", "Run", live=True, low=1, high=100000)
     stop_when_solved: bool = param(True, "Stop training once solved.", "Run", live=True)
-    device: str = param("auto", "Torch device: 'auto' picks cuda when available, else cpu.", "Run",
+    device: str = param(DEFAULT_DEVICE, "Torch device for this run: 'cpu' (for nets this small, faster than a GPU's "
+                        "per-step synchronisation), 'cuda', or 'auto' (cuda when available). The running machine's "
+                        "choice, not the agent's: a saved agent opens on whichever device is chosen then.", "Run",
                         choices=("auto", "cpu", "cuda"))
 
     def __post_init__(self) -> None:
@@ -221,12 +233,6 @@ def allowed(name: str) -> str:
 
 def _number(value: float, kind: str) -> str:
     return str(int(value)) if kind == "int" else f"{value:g}"  # as it must be typed: no separators
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """repr(value) cut to `limit` characters: messages never echo a hostile value in full."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check(f: dataclasses.Field, value: Any) -> None:
@@ -344,30 +350,73 @@ def load_preset(name: str) -> Config:
 
 
 def load_config_file(path: str | Path) -> Config:
-    """Read a TOML or JSON config file (flat `name = value` pairs); the suffix says which."""
+    """Read a TOML or JSON config file (flat `name = value` pairs); the suffix says which.
+
+    Whatever the file holds, the answer is a Config or one ConfigError line.
+    """
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("toml", "json"):
         raise ConfigError(f"config file {shown_path(path)} must end in .toml or .json")
+    where = f"config file {shown_path(path)}"
     try:
         raw = read_regular(path, MAX_CONFIG_BYTES, "config file")
+        return _parse_config(raw, kind, where)
     except PathError as exc:
         raise ConfigError(str(exc)) from None
+    except MemoryError:
+        raise ConfigError(f"{where} is too large to read in the memory available") from None
+
+
+def _parse_config(raw: bytes, kind: str, where: str) -> Config:
     try:
         text = raw.decode("utf-8")
-        data = strict_json(text) if kind == "json" else tomllib.loads(text)
     except UnicodeDecodeError:
-        raise ConfigError(f"config file {shown_path(path)} is not UTF-8 text") from None
+        raise ConfigError(f"{where} is not UTF-8 text") from None
+    if problem := _shape_problem(text, kind):
+        raise ConfigError(f"{where} {problem}; it must hold flat name = value pairs")
+    try:
+        data = strict_json(text) if kind == "json" else tomllib.loads(text)
     except RecursionError:
-        raise ConfigError(f"config file {shown_path(path)} is nested too deeply; it must hold name = value pairs") \
-            from None
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {shown_path(path)} is not valid {kind.upper()}: {str(exc)[:120]}") \
-            from None
+        raise ConfigError(f"{where} is nested too deeply; it must hold name = value pairs") from None
+    except (ValueError, tomllib.TOMLDecodeError) as exc:  # also a decimal integer longer than Python converts
+        raise ConfigError(f"{where} is not valid {kind.upper()}: {escaped(str(exc)[:120])}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {shown_path(path)} must hold name = value pairs")
+        raise ConfigError(f"{where} must hold name = value pairs")
     data.pop("description", None)
-    return Config.from_dict(data)
+    try:
+        return Config.from_dict(data)
+    except RecursionError:
+        raise ConfigError(f"{where} holds a value nested too deeply to check") from None
+
+
+_TOML_KEY_LINE = re.compile(r"^[ \t]*\[[^\n]*|^[^\n]*=", re.MULTILINE)  # a header line; a line up to its last '='
+_BRACKET_STEPS = {"[": 1, "{": 1, "]": -1, "}": -1}
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _shape_problem(text: str, kind: str) -> str | None:
+    """What makes `text` too costly to parse, or None; linear in its length.
+
+    A TOML key lies on one line, so the dots before a line's last '=' (or on a header line) bound
+    its depth; an '=' or a dot inside a string only makes the count larger. Brackets inside strings
+    can hide nesting from the count: the parsers' recursion limit (RecursionError, caught) is then
+    what stops them.
+    """
+    sign = "=" if kind == "toml" else ":"
+    if (signs := text.count(sign)) > MAX_CONFIG_KEYS:
+        return f"holds {signs:,} {sign!r} signs, more than the {MAX_CONFIG_KEYS:,} a config may"
+    if kind == "toml":
+        for count, match in enumerate(_TOML_KEY_LINE.finditer(text), 1):
+            if count > MAX_CONFIG_KEYS:
+                return f"holds more than {MAX_CONFIG_KEYS:,} keys and tables"
+            if (dots := match.group().count(".")) > MAX_KEY_DOTS:
+                return f"has a key with {dots:,} dots (at most {MAX_KEY_DOTS} are allowed)"
+    steps = map(_BRACKET_STEPS.__getitem__, _NOT_BRACKETS.sub("", text))
+    depth = max(accumulate(steps, lambda level, step: max(level + step, 0), initial=0))
+    if depth > MAX_NESTING:
+        return f"is nested too deeply ({depth:,} levels of brackets; at most {MAX_NESTING})"
+    return None
 
 
 def preset_description(name: str) -> str:

@@ -167,7 +167,7 @@ def build_corpus(base: Path, out: Path) -> list[Case]:
     edit("weights_huge.agent", lambda m, i, t: [t[k].__setitem__(slice(None), 3e38) for k in t
                                                 if k.startswith(("online.", "target."))],
          "Q-values are not finite")
-    info_edit("device_cuda.agent", lambda i: i["config"].update(device="cuda"), "no CUDA device")
+    info_edit("device_unknown.agent", lambda i: i["config"].update(device="tpu"), r"device = 'tpu' is not allowed")
     info_edit("compute_bomb.agent", lambda i: i["config"].update(batch_size=65536, update_times=1000,
                                                                   update_interval=1), "GFLOP of learning per env step")
     bomb = json.dumps(info)[:-1] + ', "x": [' + "{}," * 60_000 + "{}]}"
