@@ -16,11 +16,13 @@ from pathlib import Path
 
 import optuna
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import main
 from sandbox.config import load_preset
-from sandbox.tune import SPEC_ATTR, make_spec
-from sandbox.tune_space import build_space
+from sandbox.tune import SPEC_ATTR, TuneSpec, make_spec
+from sandbox.tune_space import TuneError, build_space, tunable
 
 ROOT = Path(__file__).resolve().parent.parent
 # A stored search that runs in a blink: CartPole, 20 env steps per seed, greedy checks of 1 episode.
@@ -264,3 +266,38 @@ def test_the_best_trial_with_params_the_config_refuses_is_one_line_on_export(tmp
     error = _one_error_line(capsys.readouterr().err)
     assert "trial #0 of study 's'" in error and "learning_rate = 'fast' is not allowed" in error
     assert not (tmp_path / "best.toml").exists()
+
+
+# --- the stored-spec parser, fuzzed -------------------------------------------------------------
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+_json_values = st.recursive(
+    _scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20)
+
+@st.composite
+def _mutated_specs(draw: st.DrawFn) -> str:
+    """The good spec with keys dropped, added or replaced by arbitrary JSON (often in the space and base)."""
+    spec = json.loads(GOOD)
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.sampled_from(["top", "space", "base"]))
+        target = spec if where == "top" else spec.get(where) if isinstance(spec.get(where), dict) else spec
+        keys = sorted(target) or ["x"]
+        key = draw(st.sampled_from(keys) | st.text(max_size=12))
+        if draw(st.booleans()) and key in target:
+            del target[key]
+        else:
+            target[key] = draw(_json_values)
+    return json.dumps(spec)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_mutated_specs() | st.text(max_size=200))
+def test_a_stored_spec_is_a_checked_spec_or_one_refusal_line(text):
+    """Whatever a storage holds, reading its spec gives a spec within the CLI's limits or a TuneError line."""
+    try:
+        spec = TuneSpec.from_json(text)
+    except TuneError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 2_000
+        return
+    assert 1 <= spec.seeds <= 100 and set(spec.space) <= set(tunable())
+    assert TuneSpec.from_json(spec.to_json()) == spec
