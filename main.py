@@ -1,6 +1,6 @@
 """RL Sandbox: `python main.py` opens the app; subcommands run the same engine headless.
 
-Arguments are echoed in messages only through `sandbox.text` (escaped, cut): what is typed or
+Arguments are echoed in messages only through `sandbox.io.text` (escaped, cut): what is typed or
 pasted cannot drive the terminal.
 """
 
@@ -10,8 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from sandbox.cli import OneLineParser, add_commands, bounded_int, run_command
-from sandbox.text import shown
+from sandbox.cli.args import OneLineParser, bounded_int, run_command
+from sandbox.cli.commands import add_commands
+from sandbox.cli.tune import add_tune_commands
+from sandbox.io.text import shown
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -32,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("agent_file", nargs="?", type=Path, help="an .agent file to open")
     gui.set_defaults(func=_gui)
     add_commands(sub)
+    add_tune_commands(sub)
     shot = sub.add_parser("screenshot", help="save a PNG of the real main window, optionally after training",
                           description="Build the main window offscreen, optionally train N episodes through "
                           "the real worker, and save a PNG of the whole window.")

@@ -13,9 +13,9 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 
-from sandbox.config import Config, load_preset
-from sandbox.diagnostics import diagnose
-from sandbox.trainer import Trainer, limit_threads
+from sandbox.core.config import Config, load_preset
+from sandbox.core.diagnostics import diagnose
+from sandbox.core.trainer import Trainer, limit_threads
 
 STARTS = {  # deliberately poor starting points
     "MountainCar-v0": lambda: load_preset("notebook").with_changes(solve_rule="greedy"),

@@ -10,7 +10,7 @@
     python -m benchmarks.measure sb3_solve SEED MAX_STEPS
     python -m benchmarks.measure quality PRESET SEED MAX_STEPS
 
-Our engine runs as the CLI does (`sandbox.trainer.limit_threads`: one torch thread, one BLAS thread).
+Our engine runs as the CLI does (`sandbox.core.trainer.limit_threads`: one torch thread, one BLAS thread).
 Peers (the notebook loop, SB3) run with torch's default thread count unless RL_BENCH_THREADS is set,
 and numpy's BLAS held to one thread as ours is.
 """
@@ -36,8 +36,8 @@ ZOO_AS_OURS = dict(learning_rate=4e-3, batch_size=128, memory_capacity=10_000, l
 
 
 def ours(preset: str, steps: int, changes: dict) -> dict:
-    from sandbox.config import load_preset
-    from sandbox.trainer import Trainer
+    from sandbox.core.config import load_preset
+    from sandbox.core.trainer import Trainer
 
     trainer = Trainer(load_preset(preset).with_changes(**changes, max_episodes=10**9, stop_when_solved=False))
     started = time.perf_counter()
@@ -50,7 +50,7 @@ def solve(preset: str, seed: int, max_steps: int) -> dict:
     from dataclasses import asdict
 
     from benchmarks.solve import time_to_solve
-    from sandbox.config import load_preset
+    from sandbox.core.config import load_preset
 
     return asdict(time_to_solve(preset, load_preset(preset).with_changes(seed=seed), max_steps=max_steps))
 
@@ -88,7 +88,7 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PyQt5.QtCore import QSettings, QTimer
 
-    from sandbox.config import load_preset
+    from sandbox.core.config import load_preset
     from ui.app import make_application
     from ui.main_window import MainWindow
     from ui.screenshot import wait_until
@@ -155,10 +155,10 @@ def recovery(preset: str, steps: int, repeats: int) -> dict:
     import tempfile
     from pathlib import Path
 
-    from sandbox.agent_file import save_trainer
-    from sandbox.config import load_preset
-    from sandbox.trainer import Trainer
-    from ui.recovery import AUTOSAVE_SECONDS
+    from sandbox.app.recovery import AUTOSAVE_SECONDS
+    from sandbox.core.config import load_preset
+    from sandbox.core.trainer import Trainer
+    from sandbox.formats.agent_file import save_trainer
 
     trainer = Trainer(load_preset(preset).with_changes(max_episodes=10**9, stop_when_solved=False))
     for _ in range(steps):
@@ -219,8 +219,8 @@ def exit_time(mode: str) -> dict:
 
 def rss(first: int, second: int) -> dict:
     """Peak RSS (MB) after `first` and after `second` headless episodes of a short-episode run."""
-    from sandbox.config import load_preset
-    from sandbox.trainer import Trainer
+    from sandbox.core.config import load_preset
+    from sandbox.core.trainer import Trainer
 
     config = load_preset("cartpole").with_changes(epsilon_start=1.0, epsilon_end=1.0, update_interval=5,
                                                   max_episodes=10**9, stop_when_solved=False)
@@ -251,7 +251,7 @@ def limit_threads(kind: str) -> None:
 
         threadpool_limits(1, user_api="blas")  # torch's own pool stays as RL_BENCH_THREADS says
     elif kind not in ("launch", "exit"):
-        from sandbox.trainer import limit_threads as ours_limits
+        from sandbox.core.trainer import limit_threads as ours_limits
 
         ours_limits()
 
@@ -260,7 +260,7 @@ def main(argv: list[str]) -> None:
     kind, args = argv[0], argv[1:]
     limit_threads(kind)
     if kind == "ours":
-        from sandbox.config import parse_assignments
+        from sandbox.core.config import parse_assignments
 
         result = ours(args[0], int(args[1]), parse_assignments(args[2:]))
     elif kind == "notebook":

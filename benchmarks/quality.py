@@ -12,10 +12,10 @@ import json
 import time
 from dataclasses import asdict, dataclass
 
-from sandbox.best import BestAgent
-from sandbox.config import load_preset
-from sandbox.evaluate import evaluate
-from sandbox.trainer import Trainer, limit_threads
+from sandbox.app.best import BestAgent
+from sandbox.core.config import load_preset
+from sandbox.core.evaluate import evaluate
+from sandbox.core.trainer import Trainer, limit_threads
 
 JUDGE_EPISODES = 1_000
 JUDGE_SEED = 2_026  # no training or solve-rule evaluation env is seeded with this stream

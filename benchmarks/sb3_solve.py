@@ -13,7 +13,7 @@ import torch
 
 from benchmarks.measure import ZOO_MOUNTAINCAR
 from benchmarks.solve import SolveRun
-from sandbox.trainer import EVAL_STREAM
+from sandbox.core.trainer import EVAL_STREAM
 
 THRESHOLD = -110.0
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sandbox.config import Config
-from sandbox.evaluate import EvalResult
-from sandbox.trainer import Trainer
+from sandbox.core.config import Config
+from sandbox.core.evaluate import EvalResult
+from sandbox.core.trainer import Trainer
 
 
 @dataclass

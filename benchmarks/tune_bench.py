@@ -96,7 +96,7 @@ def headline(timeout: int, storage: Path, check_seeds: tuple[int, ...] = (1000, 
 def found(storage: Path, study: str, check_seeds: tuple[int, ...]) -> dict:
     """What a study found: its best config among those that solved every seed, checked on `check_seeds`."""
     from benchmarks.solve import time_to_solve
-    from sandbox.tune import SPEC_ATTR, TuneSpec
+    from sandbox.tune.search import SPEC_ATTR, TuneSpec
 
     loaded = trials_study(storage, study)
     done = loaded.get_trials(deepcopy=False)

@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 import main
-from sandbox.agent_file import AgentFileError, load_trainer
-from ui.recovery import RecoveryStore
+from sandbox.app.recovery import RecoveryStore
+from sandbox.formats.agent_file import AgentFileError, load_trainer
 
 SECONDS_PER_CASE = 60
 EXTRA_ADDRESS_SPACE = 3 * 1024**3  # room for one legitimate load; a 4 GB runaway fails instead

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from sandbox.agent import DQNAgent
-from sandbox.config import Config, load_preset
-from sandbox.envs import EnvSpec
+from sandbox.core.agent import DQNAgent
+from sandbox.core.config import Config, load_preset
+from sandbox.core.envs import EnvSpec
 
 SPEC = EnvSpec("MountainCar-v0", 2, 3, (-1.2, -0.07), (0.6, 0.07), -110.0, 200)
 

@@ -11,12 +11,12 @@ import pytest
 import safetensors.numpy
 import torch
 
-from sandbox import files
-from sandbox.agent_file import AgentFileError, file_info, load_trainer, save_trainer, to_bytes
-from sandbox.config import load_preset
-from sandbox.diagnostics import diagnose
-from sandbox.files import PathError
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.diagnostics import diagnose
+from sandbox.core.trainer import Trainer
+from sandbox.formats.agent_file import AgentFileError, file_info, load_trainer, save_trainer, to_bytes
+from sandbox.io import files
+from sandbox.io.files import PathError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def test_resume_is_exact_at_an_episode_boundary(saved):
 
 
 def test_resume_in_a_fresh_process_matches(saved, tmp_path):
-    code = (f"from sandbox.agent_file import load_trainer; t = load_trainer({str(saved)!r}); "
+    code = (f"from sandbox.formats.agent_file import load_trainer; t = load_trainer({str(saved)!r}); "
             "print([round(e.score, 3) for e in t.run()], sum(t.history.losses))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          timeout=300).stdout
@@ -201,7 +201,7 @@ def test_killed_saves_never_corrupt_the_file(saved, tmp_path):
     payload = to_bytes(big)
     blob = tmp_path / "payload.bin"
     blob.write_bytes(payload * 20)  # a slow, large write to interrupt
-    code = ("import sys; from sandbox.agent_file import atomic_write; "
+    code = ("import sys; from sandbox.formats.agent_file import atomic_write; "
             f"data = open({str(blob)!r}, 'rb').read(); print('ready', flush=True); "
             f"atomic_write({str(target)!r}, data)")
     killed = 0

@@ -1,9 +1,9 @@
 import pytest
 
-from sandbox.agent_file import load_trainer
-from sandbox.best import BestAgent
-from sandbox.config import load_preset
-from sandbox.trainer import Trainer
+from sandbox.app.best import BestAgent
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import Trainer
+from sandbox.formats.agent_file import load_trainer
 
 
 def config():

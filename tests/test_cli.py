@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import main
-from sandbox.agent_file import file_info
-from sandbox.config import load_config_file
+from sandbox.core.config import load_config_file
+from sandbox.formats.agent_file import file_info
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def test_help_lists_the_app_and_subcommands():
 
 
 def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
-    from sandbox.agent_file import file_info
+    from sandbox.formats.agent_file import file_info
 
     last, best = tmp_path / "last.agent", tmp_path / "best.agent"
     code = main.main(["train", "--episodes", "5", "--set", "solve_window=2", "--quiet", "--eval-episodes", "0",
@@ -99,7 +99,7 @@ def test_save_best_and_no_memory_write_loadable_files(tmp_path, capsys):
     (["train", "--set", "hidden_units=١٢"], "hidden_units = '١٢' is not allowed"),
     (["train", "--set", "learning_rate=nan"], "learning_rate = 'nan' is not allowed"),
     (["train", "--set", "seed=3000000000"], "allowed: an integer from 0 to 2147483647"),
-    (["train", "--preset", "../sandbox/presets/notebook"], "unknown preset"),
+    (["train", "--preset", "../resources/presets/notebook"], "unknown preset"),
     (["evaluate", "x.agent", "--seed", "-1"], "argument --seed: '-1' is not allowed"),
     (["evaluate", "/dev/zero"], "is a system path (dev)"),
     (["train", "--save", "a" * 250 + ".agent"], "File name too long"),
@@ -248,7 +248,7 @@ def test_the_best_agent_is_rescued_when_its_path_fails_at_the_end(tmp_path):
     out, data = tmp_path / "out", tmp_path / "data"
     out.mkdir()
     env = dict(os.environ, RL_SANDBOX_DATA_DIR=str(data))
-    code = (f"import shutil, main, sandbox.cli as cli\n"
+    code = (f"import shutil, main, sandbox.cli.commands as cli\n"
             f"real = cli._save_best\n"
             f"def gone(*a):\n    shutil.rmtree({str(out)!r})\n    return real(*a)\n"
             f"cli._save_best = gone\n"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.config import (
+from sandbox.core.config import (
     FIELDS,
     GROUPS,
     LIVE_FIELDS,

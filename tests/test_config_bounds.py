@@ -17,7 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.config import FIELDS, MAX_CONFIG_KEYS, MAX_KEY_DOTS, MAX_NESTING, Config, ConfigError, load_config_file
+from sandbox.core.config import (
+    FIELDS,
+    MAX_CONFIG_KEYS,
+    MAX_KEY_DOTS,
+    MAX_NESTING,
+    Config,
+    ConfigError,
+    load_config_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # Imports everything, then allows 1 GB more address space than the process holds, and trains on
@@ -84,8 +92,8 @@ def test_parser_bombs_are_one_line_under_a_memory_limit(refusals, name, message)
 # Loads a config once, then again with only a little more address space than the process holds.
 _SHORT_OF_MEMORY = """
 import resource, sys
-from sandbox.config import ConfigError, load_config_file
-load_config_file('sandbox/presets/notebook.toml')
+from sandbox.core.config import ConfigError, load_config_file
+load_config_file('resources/presets/notebook.toml')
 size = int(open('/proc/self/status').read().split('VmSize:')[1].split()[0]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (size + 512 * 1024, resource.RLIM_INFINITY))
 try:

@@ -14,9 +14,9 @@ import safetensors.numpy
 import torch
 
 import main
-from sandbox.agent_file import AgentFileError, load_trainer, save_trainer
-from sandbox.config import Config, load_preset
-from sandbox.trainer import Trainer
+from sandbox.core.config import Config, load_preset
+from sandbox.core.trainer import Trainer
+from sandbox.formats.agent_file import AgentFileError, load_trainer, save_trainer
 
 NO_CUDA = not torch.cuda.is_available()
 

@@ -3,9 +3,9 @@ healthy runs."""
 
 import pytest
 
-from sandbox.config import load_preset
-from sandbox.diagnostics import Hint, diagnose, learning_summary
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.diagnostics import Hint, diagnose, learning_summary
+from sandbox.core.trainer import Trainer
 
 
 def hints(trainer: Trainer, finished: bool = False) -> dict[str, Hint]:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sandbox.envs import EnvError, ObservationScaler, make_env, potential, spec_of
+from sandbox.core.envs import EnvError, ObservationScaler, make_env, potential, spec_of
 
 
 @pytest.mark.parametrize(("env_id", "obs_dim", "n_actions"),

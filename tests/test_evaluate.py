@@ -1,6 +1,6 @@
-from sandbox.config import load_preset
-from sandbox.evaluate import evaluate, greedy_steps
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.evaluate import evaluate, greedy_steps
+from sandbox.core.trainer import Trainer
 
 
 def test_evaluation_is_greedy_reproducible_and_leaves_training_alone():

@@ -4,9 +4,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from sandbox.config import load_preset
-from sandbox.export import ExportError, episodes_from_csv, episodes_to_csv, greedy_video, losses_to_csv
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import Trainer
+from sandbox.formats.export import ExportError, episodes_from_csv, episodes_to_csv, greedy_video, losses_to_csv
 
 
 @pytest.fixture(scope="module")

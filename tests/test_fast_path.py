@@ -1,6 +1,6 @@
 """The learning fast path against a plain reference, and the nets' bound layer views.
 
-The fast path (sandbox/agent.py, sandbox/networks.py) backpropagates the MLP by hand, keeps the
+The fast path (sandbox/core/agent.py, sandbox/core/networks.py) backpropagates the MLP by hand, keeps the
 online weights, their gradients and the target weights in flat buffers, clips the global norm
 itself, steps a fused Adam on one flat parameter, updates the target with one `lerp_` and computes
 TD targets in numpy. The reference below is the textbook version: per-layer `nn.Linear` modules,
@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import sandbox.agent
-from sandbox.agent import DQNAgent, flatten_parameters
-from sandbox.config import Config
-from sandbox.envs import EnvSpec
-from sandbox.networks import build_network
+import sandbox.core.agent
+from sandbox.core.agent import DQNAgent, flatten_parameters
+from sandbox.core.config import Config
+from sandbox.core.envs import EnvSpec
+from sandbox.core.networks import build_network
 
 SPEC = EnvSpec("MountainCar-v0", 4, 3, (-1.0,) * 4, (1.0,) * 4, None, None)
 
@@ -43,7 +43,7 @@ MIN_LEARNS = 200
 
 @pytest.fixture(autouse=True)
 def one_torch_thread():
-    """As the app runs (sandbox.trainer.configure_torch): on this 2-core machine, shared, torch's
+    """As the app runs (sandbox.core.trainer.configure_torch): on this 2-core machine, shared, torch's
     second intra-op thread makes each tiny op wait for a busy core (a fused Adam step took ~5 ms)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -260,7 +260,7 @@ def test_numpy_q_before_flattening_then_learning_follows_the_learned_weights(kin
         net.numpy_q(OBS)  # acts on the parameters' original storage, before the agent flattens them
         return net
 
-    monkeypatch.setattr(sandbox.agent, "build_network", build_and_act)
+    monkeypatch.setattr(sandbox.core.agent, "build_network", build_and_act)
     config = Config().with_changes(network=kind, tau=0.1, **{k: v for k, v in BASE.items() if k != "tau"})
     agent = DQNAgent(config, SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))
     before = agent.online.numpy_q(OBS).copy()

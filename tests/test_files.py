@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.files import TEMP_SUFFIX, PathError, atomic_write, check_output, read_regular, strict_json
+from sandbox.io.files import TEMP_SUFFIX, PathError, atomic_write, check_output, read_regular, strict_json
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def test_killed_saves_leave_temps_that_the_next_save_removes(tmp_path):
     target.write_bytes(b"old")
     blob = tmp_path / "blob"
     blob.write_bytes(os.urandom(1024) * 200_000)  # 200 MB: long enough to be killed mid-write
-    code = ("from pathlib import Path; from sandbox.files import atomic_write; "
+    code = ("from pathlib import Path; from sandbox.io.files import atomic_write; "
             f"atomic_write({str(target)!r}, Path({str(blob)!r}).read_bytes())")
     for _ in range(3):
         proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from crafted import EVIL_MODULE, build_corpus, write_evil_module
 
-from sandbox.agent_file import save_trainer
-from sandbox.config import load_preset
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import Trainer
+from sandbox.formats.agent_file import save_trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent

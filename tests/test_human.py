@@ -1,4 +1,4 @@
-from sandbox.human import HumanEpisode
+from sandbox.app.human import HumanEpisode
 
 
 def test_a_human_episode_scores_like_the_env():

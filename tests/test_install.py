@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "main.py", "sandbox", "ui")
+SOURCES = ("setup.cfg", "pyproject.toml", "README.md", "main.py", "sandbox", "ui", "resources")
 
 
 def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> str:
@@ -51,7 +51,7 @@ def installed(tmp_path_factory) -> Path:
          "--disable-pip-version-check", "--quiet", "-w", dist], cwd=tmp)
     (wheel,) = dist.glob("rl_sandbox-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "sandbox/presets/notebook.toml" in names and "main.py" in names
+    assert "sandbox/resources/presets/notebook.toml" in names and "main.py" in names
 
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp)
@@ -78,7 +78,7 @@ def user_env(tmp_path) -> dict[str, str]:
 
 
 def test_the_installed_package_comes_from_the_new_venv(installed, tmp_path, user_env):
-    code = ("import json, sys, main, sandbox, sandbox.config as c, ui; "
+    code = ("import json, sys, main, sandbox, sandbox.core.config as c, ui; "
             "print(json.dumps([sys.path, main.__file__, sandbox.__file__, ui.__file__, str(c.PRESETS), "
             "c.preset_names()]))")
     path, *files, presets, names = json.loads(run([installed / "bin" / "python", "-c", code], cwd=tmp_path,

@@ -1,8 +1,8 @@
 """The engine really learns: CartPole-v1 reaches a greedy mean of 195 within a bounded budget."""
 
-from sandbox.config import load_preset
-from sandbox.evaluate import EVAL_SEED_OFFSET, evaluate
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.evaluate import EVAL_SEED_OFFSET, evaluate
+from sandbox.core.trainer import Trainer
 
 
 def test_cartpole_reaches_195_over_20_greedy_episodes():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sandbox.memory import NStepBuffer, ReplayMemory
+from sandbox.core.memory import NStepBuffer, ReplayMemory
 
 
 def _fill(mem: ReplayMemory, n: int, start: int = 0) -> None:

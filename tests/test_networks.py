@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sandbox.networks import QNetwork, build_network, mlp_loss_and_gradients
+from sandbox.core.networks import QNetwork, build_network, mlp_loss_and_gradients
 
 
 @pytest.mark.parametrize("kind", ["mlp", "dueling"])

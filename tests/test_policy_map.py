@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from sandbox.config import load_preset
-from sandbox.policy_map import coverage, policy_map, unavailable_reason
-from sandbox.trainer import Trainer
+from sandbox.app.policy_map import coverage, policy_map, unavailable_reason
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import Trainer
 
 
 def test_the_map_equals_the_networks_q_over_the_grid():

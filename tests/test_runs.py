@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from sandbox.config import load_preset
-from sandbox.runs import RunRecord, config_diff, seed_band
+from sandbox.app.runs import RunRecord, config_diff, seed_band
+from sandbox.core.config import load_preset
 
 
 def record(name, averages, seed=0, group=None):

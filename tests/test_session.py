@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from sandbox.config import load_preset
-from sandbox.runs import RunsLog
-from sandbox.session import Origin, Session, Snapshot, State, Status
-from sandbox.trainer import History, Trainer
+from sandbox.app.runs import RunsLog
+from sandbox.app.session import Origin, Session, Snapshot, State, Status
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import History, Trainer
 
 
 def small(**changes):

@@ -104,7 +104,7 @@ def test_errors_quoting_values_from_files_are_one_escaped_line(tmp_path, capsys)
 
 
 def test_text_shown_never_raises_and_stays_on_one_line():
-    from sandbox.config import shown
+    from sandbox.core.config import shown
 
     deep: list = []
     for _ in range(100_000):

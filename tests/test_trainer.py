@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sandbox.config import ConfigError, load_preset
-from sandbox.trainer import Trainer, TrainingDiverged
+from sandbox.core.config import ConfigError, load_preset
+from sandbox.core.trainer import Trainer, TrainingDiverged
 
 
 def quick(**changes):
@@ -118,7 +118,7 @@ def test_render_gives_frames_only_when_asked():
 
 
 def test_a_diverging_update_takes_no_step_so_the_agent_stays_finite_and_savable(tmp_path):
-    from sandbox.agent_file import AgentFileError, load_trainer, save_trainer, to_bytes
+    from sandbox.formats.agent_file import AgentFileError, load_trainer, save_trainer, to_bytes
 
     t = Trainer(load_preset("notebook").with_changes(memory_capacity=300, batch_size=32, update_interval=1))
     t.run(1)
@@ -139,7 +139,7 @@ def test_a_diverging_update_takes_no_step_so_the_agent_stays_finite_and_savable(
 
 
 def test_the_greedy_rule_evaluates_every_n_episodes_and_solves_on_the_evaluation(tmp_path):
-    from sandbox.agent_file import load_trainer, save_trainer
+    from sandbox.formats.agent_file import load_trainer, save_trainer
 
     config = load_preset("cartpole").with_changes(max_episodes=7, eval_every=2, eval_episodes=3, solve_threshold=9.0,
                                                    memory_capacity=500, learning_starts=0, stop_when_solved=False)
@@ -161,7 +161,7 @@ def test_version_1_agent_files_load_with_the_rule_they_were_trained_under(tmp_pa
 
     import safetensors.numpy
 
-    from sandbox.agent_file import load_trainer, save_trainer
+    from sandbox.formats.agent_file import load_trainer, save_trainer
 
     t = Trainer(load_preset("cartpole").with_changes(max_episodes=2, memory_capacity=300))
     t.run(2)

@@ -1,4 +1,4 @@
-"""Hyperparameter search (`sandbox/tune.py`, `tune` / `tune show`): the space, bad input, reproducibility,
+"""Hyperparameter search (`sandbox/tune/search.py`, `tune` / `tune show`): the space, bad input, reproducibility,
 worker processes, retries of a killed worker, pruning, export, and a real PostgreSQL study.
 
 Budgets are tiny (CartPole, a thousand env steps per seed, 2 seeds, 2 trials): these tests check the
@@ -20,9 +20,9 @@ import optuna
 import pytest
 
 import main
-from sandbox.config import FIELDS, Config, load_config_file, load_preset
-from sandbox.tune import SPEC_ATTR, Objective, TuneSpec, make_spec
-from sandbox.tune_space import DEFAULT_PARAMS, build_space, default_dist, tunable
+from sandbox.core.config import FIELDS, Config, load_config_file, load_preset
+from sandbox.tune.search import SPEC_ATTR, Objective, TuneSpec, make_spec
+from sandbox.tune.space import DEFAULT_PARAMS, build_space, default_dist, tunable
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,8 +202,8 @@ def test_a_killed_workers_trial_is_retried(tmp_path, capsys):
     assert trials[0].user_attrs["worker_pid"] == proc.pid
     assert trials[1].system_attrs["failed_trial"] == 0 and trials[1].params == trials[0].params
     assert trials[1].user_attrs["worker_pid"] == os.getpid()
-    from sandbox.tune import open_storage
-    from sandbox.tune_results import trial_rows
+    from sandbox.tune.results import trial_rows
+    from sandbox.tune.search import open_storage
 
     rows = trial_rows(open_storage(url), "k", "steps")  # a value of 3,000+ steps must not read as a solve
     assert rows[1].note == "retry of #0; 1/1 seeds unsolved (each: budget + penalty)"
@@ -222,7 +222,7 @@ def test_a_trial_whose_worker_died_before_claiming_it_does_not_hold_the_study_fo
 
 
 def test_only_trials_seen_unclaimed_for_the_grace_period_are_failed(tmp_path):
-    from sandbox.tune_workers import UnclaimedTrials
+    from sandbox.tune.workers import UnclaimedTrials
 
     study = optuna.create_study(storage=_url(tmp_path / "c.db"), study_name="c")
     claimed, _unclaimed, retried, older = (study.ask() for _ in range(4))
@@ -240,8 +240,8 @@ def test_only_trials_seen_unclaimed_for_the_grace_period_are_failed(tmp_path):
 
 def test_the_trials_table_reads_odd_attributes_without_raising(tmp_path):
     """Other versions and machines write the storage the table polls: one odd trial must not blank it."""
-    from sandbox.tune import open_storage
-    from sandbox.tune_results import trial_rows
+    from sandbox.tune.results import trial_rows
+    from sandbox.tune.search import open_storage
 
     url = _url(tmp_path / "o.db")
     study = optuna.create_study(storage=url, study_name="o")
@@ -270,7 +270,7 @@ def test_the_pruner_stops_a_hopeless_trial_but_not_a_finished_one(budget, state)
 def test_the_pruner_tells_unsolved_mountaincar_trials_apart_by_their_progress():
     """Greedy means stay at -200 until the first solve, so two unsolved trials end with the same value;
     what the pruner sees tells the learning one from the one that does not learn."""
-    from sandbox.tune import run_trial
+    from sandbox.tune.search import run_trial
 
     finals, reports = [], []
     for rate in (1e-3, 1e-5):  # the notebook's own rate, and one far too small to learn in this budget
@@ -286,7 +286,7 @@ def test_the_pruner_tells_unsolved_mountaincar_trials_apart_by_their_progress():
 
 
 def test_steps_objective_penalises_unsolved_runs():
-    from sandbox.tune import run_trial, unsolved_value
+    from sandbox.tune.search import run_trial, unsolved_value
 
     spec = make_spec(load_preset("fast"), build_space(["gamma"], [])[0], "steps", seeds=1, budget=400,
                      eval_every=1, eval_episodes=1)

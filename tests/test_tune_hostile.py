@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import main
-from sandbox.config import load_preset
-from sandbox.tune import SPEC_ATTR, TuneSpec, make_spec
-from sandbox.tune_space import TuneError, build_space, tunable
+from sandbox.core.config import load_preset
+from sandbox.tune.search import SPEC_ATTR, TuneSpec, make_spec
+from sandbox.tune.space import TuneError, build_space, tunable
 
 ROOT = Path(__file__).resolve().parent.parent
 # A stored search that runs in a blink: CartPole, 20 env steps per seed, greedy checks of 1 episode.
@@ -237,8 +237,8 @@ def test_the_studies_named_in_an_error_are_escaped_and_bounded(tmp_path, capsys)
 
 
 def test_odd_trial_attributes_become_text_and_never_raise(tmp_path):
-    from sandbox.tune import open_storage
-    from sandbox.tune_results import SearchRun, TrialRow, trial_rows
+    from sandbox.tune.results import SearchRun, TrialRow, trial_rows
+    from sandbox.tune.search import open_storage
 
     url = _url(tmp_path / "t.db")
     study = _stored(url, "s")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QMenu, QMenuBar, QToolBar, QWidget
 
-from sandbox.session import BUSY, State
+from sandbox.app.session import BUSY, State
 from ui import plain
 
 EVAL_EPISODES = 100

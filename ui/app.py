@@ -11,7 +11,7 @@ import PyQt5
 from PyQt5.QtCore import QEvent, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
-from sandbox.session import Origin
+from sandbox.app.session import Origin
 from ui.settings import APPLICATION, ORGANIZATION
 
 

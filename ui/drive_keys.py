@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from PyQt5.QtCore import QEvent, QObject, Qt
 
-from sandbox.env_profiles import profile
-from sandbox.session import Session, State
+from sandbox.app.session import Session, State
+from sandbox.core.env_profiles import profile
 
 ARROWS = {Qt.Key_Left: "Left", Qt.Key_Right: "Right", Qt.Key_Up: "Up"}
 

@@ -1,8 +1,8 @@
 """The main window: views bound to the session, and the commands that drive the worker.
 
-The session (`sandbox/session.py`) holds the run; the worker reports into it, and every view here
+The session (`sandbox/app/session.py`) holds the run; the worker reports into it, and every view here
 draws from it. Actions come from one table (`ui/actions.py`); settings from one typed wrapper
-(`ui/settings.py`); file dialogs and prompts live in `ui/file_commands.py`.
+(`ui/settings.py`); file dialogs and prompts live in `ui/dialogs/file_commands.py`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,32 @@ from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
 
-from sandbox.config import LIVE_FIELDS, Config, load_preset, preset_names
-from sandbox.env_profiles import profile
-from sandbox.evaluate import EvalResult, GreedyStep
-from sandbox.files import PathError, data_dir
-from sandbox.policy_map import unavailable_reason
-from sandbox.runs import RunsLog
-from sandbox.session import Origin, Session, Snapshot, State
-from sandbox.trainer import StepResult
+from sandbox.app.policy_map import unavailable_reason
+from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
+from sandbox.app.runs import RunsLog
+from sandbox.app.session import Origin, Session, Snapshot, State
+from sandbox.core.config import LIVE_FIELDS, Config, load_preset, preset_names
+from sandbox.core.env_profiles import profile
+from sandbox.core.evaluate import EvalResult, GreedyStep
+from sandbox.core.trainer import StepResult
+from sandbox.io.files import PathError, data_dir
 from ui import format as fmt
 from ui import plain
 from ui.actions import EVAL_EPISODES, build_actions, speed_box, update_enabled
-from ui.coach_view import CoachView
+from ui.dialogs.file_commands import FileCommands, error_box
 from ui.drive_keys import DriveKeys
-from ui.file_commands import FileCommands, error_box
-from ui.inspector import MapView
-from ui.parameter_panel import ParameterPanel
-from ui.plots import TrainingPlots
-from ui.recovery import AUTOSAVE_SECONDS, RecoveryStore
-from ui.render_view import RenderView
-from ui.result_line import ResultLine
-from ui.runs_view import RunsView
 from ui.settings import Settings
-from ui.status_bar import StatusFields
-from ui.tune_dock import install as install_tune_view
-from ui.worker import start_worker
-from ui.worker_modes import Inspection
+from ui.tune.dock import install as install_tune_view
+from ui.views.coach_view import CoachView
+from ui.views.inspector import MapView
+from ui.views.parameter_panel import ParameterPanel
+from ui.views.plots import TrainingPlots
+from ui.views.render_view import RenderView
+from ui.views.result_line import ResultLine
+from ui.views.runs_view import RunsView
+from ui.views.status_bar import StatusFields
+from ui.worker.modes import Inspection
+from ui.worker.worker import start_worker
 
 APP_NAME = "RL Sandbox"
 # Commands connected straight to the worker's slot of the same name (queued across threads).
@@ -86,12 +86,14 @@ class MainWindow(QMainWindow):
         for name, action in self.actions_.items():
             setattr(self, f"act_{name}", action)
         self._build_speed_box()
-        self.files = FileCommands(self)
+        self.files = FileCommands(self, self)
         self.installEventFilter(DriveKeys(self.session, self.cmd_human_action.emit, self))
         self._bind_session()
         self._connect_worker()
         self._connect_actions()
-        self.tune_view = install_tune_view(self)  # the Tune dock and its action
+        self.tune_view = install_tune_view(  # the Tune dock, shown by its action
+            self, self.act_tune, lambda: self.panel.config,
+            lambda config, doing: self.files.after_discard(doing, lambda: self.begin_run(config)))
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_SECONDS * 1000)
         self.autosave_timer.timeout.connect(self.files.autosave)

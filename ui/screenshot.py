@@ -10,8 +10,8 @@ from pathlib import Path
 from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import QApplication
 
-from sandbox.config import load_preset
-from sandbox.session import State
+from sandbox.app.session import State
+from sandbox.core.config import load_preset
 
 
 def wait_until(app: QApplication, condition, timeout: float) -> bool:

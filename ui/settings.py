@@ -16,8 +16,8 @@ from typing import Any
 
 from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
-from sandbox.config import Config, ConfigError, load_preset
-from sandbox.files import shown_path, strict_json
+from sandbox.core.config import Config, ConfigError, load_preset
+from sandbox.io.files import shown_path, strict_json
 
 ORGANIZATION = "RL Sandbox"
 APPLICATION = "rl-sandbox"

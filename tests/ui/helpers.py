@@ -6,7 +6,7 @@ In a module of their own (not conftest): imported under one name, so the env is 
 import gymnasium as gym
 import numpy as np
 
-from sandbox.config import load_preset
+from sandbox.core.config import load_preset
 
 QUICK = dict(memory_capacity=500, batch_size=32, update_interval=2, max_episodes=1000)
 

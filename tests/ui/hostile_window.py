@@ -80,8 +80,8 @@ def check_no_raw_markup(app: QApplication) -> None:
 
 def agent_file_with_tensor_named(path: Path, name: str) -> None:
     """A saved agent whose first tensor is renamed `name` (the loader refuses it, quoting the name)."""
-    from sandbox.agent_file import save_trainer
-    from sandbox.trainer import Trainer
+    from sandbox.core.trainer import Trainer
+    from sandbox.formats.agent_file import save_trainer
     from tests.ui.helpers import quick_config
 
     save_trainer(Trainer(quick_config()), path, include_memory=False)
@@ -118,8 +118,8 @@ def main(folder: Path, mode: str) -> None:
         return
     from PyQt5.QtWidgets import QMessageBox
 
-    from sandbox.diagnostics import Hint
-    from sandbox.session import Origin
+    from sandbox.app.session import Origin
+    from sandbox.core.diagnostics import Hint
     from ui import plain
     from ui.main_window import MainWindow
 

@@ -2,8 +2,8 @@
 
 from PyQt5.QtWidgets import QMessageBox
 
-from sandbox.diagnostics import Suggestion
-from sandbox.session import State
+from sandbox.app.session import State
+from sandbox.core.diagnostics import Suggestion
 from tests.ui.helpers import settle
 from ui import plain
 

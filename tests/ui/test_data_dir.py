@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from PyQt5.QtWidgets import QMessageBox
 
-from sandbox.config import load_preset
-from sandbox.files import data_dir
-from sandbox.runs import RunsLog
-from sandbox.session import State
+from sandbox.app.recovery import AUTOSAVE_SECONDS, FILE_NAME, RecoveryStore
+from sandbox.app.runs import RunsLog
+from sandbox.app.session import State
+from sandbox.core.config import load_preset
+from sandbox.io.files import data_dir
 from tests.ui.helpers import EpisodeCounter
 from ui import plain
 from ui.main_window import MainWindow
-from ui.recovery import AUTOSAVE_SECONDS, FILE_NAME, RecoveryStore
 from ui.settings import Settings, settings_problem
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import sys
 from crafted import EVIL_MODULE, write_evil_module
 from PyQt5.QtWidgets import QFileDialog
 
-from sandbox.agent_file import save_trainer
-from sandbox.config import load_preset
-from sandbox.trainer import Trainer
+from sandbox.core.config import load_preset
+from sandbox.core.trainer import Trainer
+from sandbox.formats.agent_file import save_trainer
 
 
 def test_an_env_id_naming_a_module_is_an_inline_error_and_imports_nothing(qtbot, window, monkeypatch, tmp_path):

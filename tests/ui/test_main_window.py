@@ -5,16 +5,16 @@ import pytest
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
-from sandbox.export import episodes_from_csv
-from sandbox.policy_map import policy_map
-from sandbox.session import State
-from sandbox.trainer import Trainer
+from sandbox.app.policy_map import policy_map
+from sandbox.app.session import State
+from sandbox.core.trainer import Trainer
+from sandbox.formats.export import episodes_from_csv
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
 from ui import plain
-from ui.car_view import MIN_X
 from ui.format import size as human_size
 from ui.main_window import MainWindow
-from ui.worker_modes import MAP_RESOLUTION
+from ui.views.car_view import MIN_X
+from ui.worker.modes import MAP_RESOLUTION
 
 
 def wait_state(qtbot, window, state, timeout=30_000):

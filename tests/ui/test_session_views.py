@@ -9,12 +9,12 @@ from pathlib import Path
 from PyQt5.QtCore import QPoint, Qt
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
-from sandbox.session import State
+from sandbox.app.session import State
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
 from ui import format as fmt
 from ui import plain
-from ui.file_commands import version
-from ui.render_view import HINT
+from ui.dialogs.file_commands import version
+from ui.views.render_view import HINT
 
 ROOT = Path(__file__).resolve().parents[2]
 

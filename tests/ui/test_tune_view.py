@@ -1,4 +1,4 @@
-"""The Tune view (`ui/tune_view.py`): a search started from the window, its live trials table, the best
+"""The Tune view (`ui/tune/view.py`): a search started from the window, its live trials table, the best
 trial applied to a new agent, and Stop or closing the window ending every worker process.
 
 Budgets are tiny (CartPole, 1000 env steps per seed, greedy checks of 3 episodes): these tests check
@@ -18,11 +18,11 @@ import optuna
 import pytest
 
 import main
-from sandbox.config import load_preset
-from sandbox.files import data_dir
-from sandbox.tune import SPEC_ATTR, TuneSpec, make_spec
-from sandbox.tune_space import build_space
-from ui.tune_parts import value_text
+from sandbox.core.config import load_preset
+from sandbox.io.files import data_dir
+from sandbox.tune.search import SPEC_ATTR, TuneSpec, make_spec
+from sandbox.tune.space import build_space
+from ui.tune.parts import value_text
 
 CARTPOLE = dict(learning_starts=100, memory_capacity=2000, batch_size=32)
 
@@ -218,10 +218,10 @@ from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication, QLabel
 app = QApplication([])
 import optuna
-from sandbox.config import load_preset
-from sandbox.files import data_dir
-from sandbox.tune import SPEC_ATTR
-from ui.tune_view import TuneView
+from sandbox.core.config import load_preset
+from sandbox.io.files import data_dir
+from sandbox.tune.search import SPEC_ATTR
+from ui.tune.view import TuneView
 name, spec = sys.argv[1], sys.argv[2]
 optuna.create_study(study_name=name, storage=f"sqlite:///{data_dir() / 'tune.db'}").set_user_attr(SPEC_ATTR, spec)
 view = TuneView(lambda: load_preset("cartpole"), lambda config, doing: None)

@@ -1,0 +1,2 @@
+"""The app's model, Qt-free: the session, the runs log, the best agent, crash recovery, human play
+and the policy map."""

@@ -1,0 +1,2 @@
+"""The learning engine: config, envs, replay memory, networks, the agent, the trainer, greedy
+evaluation and the coach's diagnosis of a run. Imports no Optuna, safetensors, psygnal or Qt."""

@@ -1,0 +1,1 @@
+"""File formats: agent files and their schema, and exports (CSV, video)."""

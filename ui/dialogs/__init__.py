@@ -1,0 +1,1 @@
+"""File dialogs and the questions around them."""

@@ -1,0 +1,137 @@
+"""See inside the agent: the policy and value map, or the Q-values as bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import QRectF, Qt
+from PyQt5.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+
+from sandbox.app.policy_map import PolicyMap
+from sandbox.core.env_profiles import EnvProfile
+from ui import plain
+
+ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
+
+
+def policy_image(policy: np.ndarray) -> np.ndarray:
+    """Greedy actions [iy, ix] as an RGB image indexed [ix, iy] (pyqtgraph's column-major order)."""
+    colors = np.array(ACTION_COLORS * (1 + policy.max() // len(ACTION_COLORS)), dtype=np.uint8)
+    return colors[policy].transpose(1, 0, 2)
+
+
+class MapView(QWidget):
+    """Value (max Q) or memory coverage, and the greedy policy, over position × velocity, with the
+    trajectory on top; bars of the current Q-values for envs without a 2-D map."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.coverage_box = QCheckBox("Show replay-memory coverage instead of the value")
+        self.coverage_box.setToolTip("Where the agent's remembered states lie (log scale): it can only learn "
+                                     "about places it has been")
+        self.note = plain.label("")
+        self.note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics, 1)
+        self.legend = plain.rich_label("")
+        layout.addWidget(self.legend)
+        layout.addWidget(self.coverage_box)
+        layout.addWidget(self.note)
+
+        self.value_plot = self.graphics.addPlot(row=0, col=0, title="Value (max Q)")
+        self.policy_plot = self.graphics.addPlot(row=0, col=1, title="Greedy action")
+        self.value_image, self.policy_image = pg.ImageItem(), pg.ImageItem()
+        self.value_image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
+        self.value_bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False, width=10)
+        self.value_bar.setImageItem(self.value_image, insert_in=self.value_plot)
+        self.trajectories: list[pg.PlotDataItem] = []
+        self.goal_lines: list[pg.InfiniteLine] = []
+        for plot, image in ((self.value_plot, self.value_image), (self.policy_plot, self.policy_image)):
+            plot.addItem(image)
+            plot.setLabel("bottom", "position")
+            plot.setLabel("left", "velocity")
+            plot.setMouseEnabled(False, False)
+            for axis in ("bottom", "left"):
+                plot.getAxis(axis).enableAutoSIPrefix(False)
+            trajectory = pg.PlotDataItem(pen=pg.mkPen("w", width=2), symbol=None)
+            plot.addItem(trajectory)
+            self.trajectories.append(trajectory)
+            goal = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 215, 0), width=2, style=Qt.DashLine),
+                                   label="goal", labelOpts={"position": 0.95, "color": (160, 130, 0)})
+            goal.setVisible(False)
+            plot.addItem(goal, ignoreBounds=True)
+            self.goal_lines.append(goal)
+        self.bars_plot = self.graphics.addPlot(row=1, col=0, colspan=2, title="Q-values of the current state")
+        self.bars_plot.setLabel("bottom", "action")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(31, 119, 180))
+        self.bars_plot.addItem(self.bars)
+        self.bars_plot.hide()
+        self.map: PolicyMap | None = None
+        self.counts: np.ndarray | None = None
+        self.coverage_box.toggled.connect(lambda _on: self._draw_value())
+        self.env_id = ""
+
+    def set_env(self, env: EnvProfile, reason: str | None, n_actions: int) -> None:
+        """Switch between the map and the Q bars for a new run (maybe on another env)."""
+        self.env_id = env.env_id
+        has_map = reason is None
+        for item in (self.value_plot, self.policy_plot):
+            item.setVisible(has_map)
+        self.coverage_box.setVisible(has_map)
+        self.bars_plot.setVisible(not has_map)
+        self.note.setText(reason or "The map is refreshed every two seconds while training; the white line "
+                          "is the current (or last) episode.")
+        for line in self.goal_lines:
+            line.setVisible(has_map and env.goal is not None)
+            if env.goal is not None:
+                line.setValue(env.goal)
+        names = [env.action_name(a) for a in range(n_actions)]
+        self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
+        self.bars.setOpts(x=[], height=[])
+        self.legend.setText("Greedy action: " + " ".join(
+            f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
+            for a, name in enumerate(names)))
+        self.legend.setVisible(has_map)
+        self.map, self.counts = None, None
+        self.value_image.clear()
+        self.policy_image.clear()
+        for t in self.trajectories:
+            t.setData([], [])
+
+    def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
+        self.map, self.counts = m, counts
+        dx, dy = m.xs[1] - m.xs[0], m.ys[1] - m.ys[0]
+        self._rect = QRectF(m.xs[0] - dx / 2, m.ys[0] - dy / 2, dx * len(m.xs), dy * len(m.ys))
+        self.policy_image.setImage(policy_image(m.policy), autoLevels=False, levels=(0, 255))
+        self.policy_image.setRect(self._rect)  # after setImage: the rect scales the image it has
+        self._draw_value()
+
+    def show_trajectory(self, states: np.ndarray) -> None:
+        x, y = (states[:, 0], states[:, 1]) if len(states) else ([], [])
+        for t in self.trajectories:
+            t.setData(x, y)
+
+    def show_q(self, q_values: np.ndarray) -> None:
+        """Bars from zero to each action's Q; the axis follows the values (Q is often far from 0–1)."""
+        self.bars.setOpts(x=np.arange(len(q_values)), height=q_values)
+        low, high = min(0.0, float(q_values.min())), max(0.0, float(q_values.max()))
+        pad = 0.1 * (high - low) or 1.0
+        self.bars_plot.setYRange(low - pad, high + pad, padding=0)
+        self.bars_plot.setXRange(-0.6, len(q_values) - 0.4, padding=0)
+
+    def _draw_value(self) -> None:
+        m = self.map
+        if m is None:
+            return
+        if self.coverage_box.isChecked() and self.counts is not None:
+            data = np.log1p(self.counts).T
+            self.value_plot.setTitle("Memory coverage (log)")  # as short as the value's title: nothing clips
+        else:
+            data = m.value.T
+            self.value_plot.setTitle("Value (max Q)")
+        low, high = float(data.min()), float(data.max())
+        self.value_image.setImage(data, autoLevels=False)
+        self.value_image.setRect(self._rect)
+        self.value_bar.setLevels((low, high if high > low else low + 1e-6))

@@ -1,0 +1,304 @@
+"""Live training plots: score with moving average, threshold and solve point; loss per update; epsilon.
+
+Curves are created once and fed with `setData` from growing numpy buffers; a timer redraws at
+most every 400 ms (painting shares the GIL with training, so fewer redraws mean faster training),
+and long series are downsampled and clipped to the view, so the plots stay smooth after 10,000
+episodes and 1,000,000 updates.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtWidgets import QVBoxLayout, QWidget
+
+from sandbox.core.trainer import EpisodeStats, History, LiveEdit
+from sandbox.io.files import check_output
+from ui import plain
+
+REDRAW_MS = 400
+SCORE_COLOR = (150, 160, 175)
+AVERAGE_COLOR = (31, 119, 180)
+LOSS_COLOR = (214, 39, 40)
+EPSILON_COLOR = (44, 160, 44)
+MARKER_COLOR = (200, 120, 0)
+GHOST_COLORS = [(31, 119, 180, 70), (214, 39, 40, 70), (44, 160, 44, 70), (148, 103, 189, 70), (140, 86, 75, 70)]
+
+
+class Series:
+    """An append-only float array with amortised O(1) appends and a view of the filled part."""
+
+    def __init__(self, dtype: type = np.float64, capacity: int = 1024) -> None:
+        self._data = np.empty(capacity, dtype=dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def extend(self, values: np.ndarray | list[float]) -> None:
+        values = np.asarray(values, dtype=self._data.dtype)
+        need = self._n + len(values)
+        if need > len(self._data):
+            grown = np.empty(max(need, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = values
+        self._n = need
+
+    def clear(self) -> None:
+        self._n = 0
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._n]
+
+
+def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y_label: str) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0, title=title)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    return plot
+
+
+class TrainingPlots(QWidget):
+    """Score, loss and epsilon plots of the current run (and markers for live parameter edits)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.layout_widget)
+        self._build_score_plot()
+        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
+        self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
+        self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
+        self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
+        # Not X-linked to the score plot though both count episodes: a pyqtgraph link turns the follower's
+        # auto-range off whenever either plot is resized, and the score plot then froze mid-run.
+
+        self.episodes = Series(np.int64)
+        self.scores = Series()
+        self.averages = Series()
+        self.epsilons = Series()
+        self.losses = Series(np.float32)
+        self.markers: list[pg.InfiniteLine] = []
+        self.solved_at: tuple[int, float] | None = None
+        self._dirty = False
+        self._settle = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def _build_score_plot(self) -> None:
+        """The score plot with its marks (threshold, solved, best, greedy, yours, random) and the legend."""
+        # The legend gets its own strip above the plots, where it can never hide a curve.
+        self.legend = pg.LegendItem(colCount=4, horSpacing=4)
+        self.layout_widget.addItem(self.legend, row=0, col=0)
+        self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
+        self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
+        self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving avg")
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
+                                              pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
+                                              label="solve threshold",
+                                              labelOpts={"position": 0.02, "color": (0, 120, 0), "anchors":
+                                                         [(0, 0), (0, 0)]})  # left end, below the line
+        self.threshold_line.setVisible(False)
+        self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
+        self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
+                                               pen=pg.mkPen("k"), name="solved")
+        self.solved_point.setZValue(10)  # above the best-agent dot, which often sits at the same point
+        self.score_plot.addItem(self.solved_point)
+        self.human_points = pg.ScatterPlotItem(symbol="d", size=13, brush=pg.mkBrush(255, 140, 0),
+                                               pen=pg.mkPen("k"), name="you")
+        self.score_plot.addItem(self.human_points)
+        self.random_points = pg.ScatterPlotItem(symbol="x", size=12, brush=pg.mkBrush(90, 90, 90),
+                                                pen=pg.mkPen((90, 90, 90), width=2), name="random")
+        self.score_plot.addItem(self.random_points)
+        self.human_scores: list[tuple[float, float]] = []
+        self.random_scores: list[tuple[float, float]] = []
+        self.greedy_points = pg.ScatterPlotItem(symbol="s", size=8, brush=pg.mkBrush(0, 150, 0),
+                                                pen=pg.mkPen("w", width=1), name="greedy eval")
+        self.score_plot.addItem(self.greedy_points)
+        self.greedy: list[tuple[float, float]] = []  # (episode, greedy mean) of the solve rule's evaluations
+        self.ghost_runs: list[tuple[str, np.ndarray]] = []
+        self.ghosts: list[pg.PlotDataItem] = []
+        self.bands: list[pg.GraphicsObject] = []
+        self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
+                                             pen=pg.mkPen("w", width=1.5), name="best kept")
+        self.score_plot.addItem(self.best_point)
+
+        for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
+                     self.human_points, self.random_points):
+            self.legend.addItem(item, item.opts["name"])
+
+    # --- data in -----------------------------------------------------------------------
+    def reset(self, history: History, threshold: float | None) -> None:
+        """Show a new run: its history so far, its threshold, its edit markers."""
+        for series in (self.episodes, self.scores, self.averages, self.epsilons, self.losses):
+            series.clear()
+        for plot in (self.score_plot, self.epsilon_plot):
+            for marker in self.markers:
+                if marker in plot.items:
+                    plot.removeItem(marker)
+        self.markers.clear()
+        self.solved_at = None
+        self.set_best(None, None)
+        for scores, points in ((self.human_scores, self.human_points), (self.random_scores, self.random_points),
+                               (self.greedy, self.greedy_points)):
+            scores.clear()
+            points.setData([], [])
+        self.set_threshold(threshold)
+        self.add_episodes(history.episodes)
+        self.add_losses(np.frombuffer(history.losses, dtype=np.float32))
+        for edit in history.edits:
+            self.add_edit(edit)
+        self._dirty = True  # even with no episodes: the old run's curves must go
+        self.redraw()
+        empty = not history.episodes
+        low, high = sorted((0.0, threshold if threshold is not None else 1.0))
+        high = max(high, low + 1.0)  # a threshold of 0 would make an empty range, which keeps the old one
+        for plot, y_range, no_data in ((self.score_plot, (low, high), empty), (self.epsilon_plot, (0, 1), empty),
+                                       (self.loss_plot, (0, 1), not history.losses)):
+            plot.enableAutoRange()  # nor may the old run's axis ranges stay: with nothing to fit, a fresh view
+            if no_data:
+                plot.getViewBox().setRange(xRange=(0, 10), yRange=y_range, disableAutoRange=False)
+
+    def set_threshold(self, threshold: float | None) -> None:
+        self.threshold_line.setVisible(threshold is not None)
+        if threshold is not None:
+            self.threshold_line.setValue(threshold)
+
+    def add_episodes(self, episodes: list[EpisodeStats]) -> None:
+        if not episodes:
+            return
+        self.episodes.extend([e.index + 1 for e in episodes])
+        self.scores.extend([e.score for e in episodes])
+        self.averages.extend([e.moving_average for e in episodes])
+        self.epsilons.extend([e.epsilon for e in episodes])
+        self.greedy.extend((e.index + 1, e.greedy_mean) for e in episodes if e.evaluated)
+        solved = next((e for e in episodes if e.solved), None)
+        if solved is not None and self.solved_at is None:
+            self.solved_at = (solved.index + 1, solved.greedy_mean if solved.evaluated else solved.moving_average)
+        self._dirty = True
+
+    def add_losses(self, losses: np.ndarray) -> None:
+        if len(losses):
+            self.losses.extend(losses)
+            self._dirty = True
+
+    def add_edit(self, edit: LiveEdit) -> None:
+        """A labelled vertical marker at the episode where a parameter changed."""
+        text = f"{edit.name} → {_short(edit.new)}"
+        for plot in (self.score_plot, self.epsilon_plot):
+            line = pg.InfiniteLine(pos=edit.episode + 0.5, angle=90, movable=False,
+                                   pen=pg.mkPen(MARKER_COLOR, width=1, style=Qt.DotLine),
+                                   label=text if plot is self.score_plot else None,
+                                   labelOpts={"position": 0.9, "color": MARKER_COLOR, "rotateAxis": (1, 0)})
+            plain.tooltip(line, f"episode {edit.episode}, step {edit.total_steps}: {edit.name} {edit.old} → {edit.new}")
+            plot.addItem(line, ignoreBounds=True)
+            self.markers.append(line)
+
+    def set_best(self, episode: int | None, moving_average: float | None) -> None:
+        """Mark where the kept best agent was taken (1-based episode), or clear the mark."""
+        if episode is None:
+            self.best_point.setData([], [])
+        else:
+            self.best_point.setData([episode], [moving_average])
+
+    def add_human(self, episodes_done: int, score: float) -> None:
+        """A human's score, placed at the training episode it was played after."""
+        self.human_scores.append((episodes_done + 0.5, score))
+        self.human_points.setData(*zip(*self.human_scores, strict=True))
+
+    def add_random(self, episodes_done: int, score: float) -> None:
+        """The random policy's score: the baseline the agent must beat."""
+        self.random_scores.append((episodes_done + 0.5, score))
+        self.random_points.setData(*zip(*self.random_scores, strict=True))
+
+    def set_ghosts(self, runs: list[tuple[str, np.ndarray]]) -> None:
+        """Earlier runs' moving averages, faint behind the current run: (label, averages) each."""
+        for item in self.ghosts:
+            self.score_plot.removeItem(item)
+        self.ghosts = []
+        self.ghost_runs = list(runs)
+        for i, (label, averages) in enumerate(runs):
+            color = GHOST_COLORS[i % len(GHOST_COLORS)]
+            item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
+            item.setZValue(-10)
+            plain.tooltip(item, label)
+            self.score_plot.addItem(item)
+            self.ghosts.append(item)
+
+    def set_band(self, band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None) -> None:
+        """Mean ± std of several seeds' moving averages, (x, mean, std, label); None clears it."""
+        for item in self.bands:
+            self.score_plot.removeItem(item)
+        self.bands = []
+        if band is None:
+            return
+        x, mean, std, label = band
+        upper = pg.PlotDataItem(x, mean + std, pen=pg.mkPen(None))
+        lower = pg.PlotDataItem(x, mean - std, pen=pg.mkPen(None))
+        fill = pg.FillBetweenItem(upper, lower, brush=pg.mkBrush(148, 103, 189, 60))
+        line = pg.PlotDataItem(x, mean, pen=pg.mkPen((148, 103, 189), width=2, style=Qt.DashLine), name=label)
+        for item in (upper, lower, fill, line):
+            item.setZValue(-5)
+            self.score_plot.addItem(item)
+            self.bands.append(item)
+
+    def export(self, path: str) -> None:
+        """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""
+        from pyqtgraph import exporters
+
+        suffix = Path(path).suffix.lower()
+        if suffix == ".png":
+            exporter = exporters.ImageExporter(self.layout_widget.ci)
+            exporter.parameters()["width"] = int(2 * self.layout_widget.width())
+        elif suffix == ".svg":
+            exporter = exporters.SVGExporter(self.layout_widget.ci)
+        else:
+            raise ValueError(f"{Path(path).name}: plots export to .png or .svg")
+        exporter.export(str(check_output(path, "plot image")))
+        if not Path(path).is_file():
+            raise OSError(f"could not write {path}")
+
+    def set_loss_log(self, on: bool) -> None:
+        self.loss_plot.setLogMode(y=on)
+        self.loss_plot.getAxis("left").setStyle(maxTickLevel=0 if on else 1)  # log ticks: decades only, no overlap
+
+    # --- drawing -----------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Push the data to the curves. With clipToView a curve is clipped to the range it had before
+        auto-ranging, so each change is drawn once more on the next tick, after the range settled."""
+        if not self._dirty and not self._settle:
+            return
+        self._settle = 1 if self._dirty else 0
+        self._dirty = False
+        x = self.episodes.values
+        self.score_curve.setData(x, self.scores.values)
+        self.average_curve.setData(x, self.averages.values)
+        self.epsilon_curve.setData(x, self.epsilons.values)
+        losses = self.losses.values
+        self.loss_curve.setData(np.arange(1, len(losses) + 1), losses)
+        self.greedy_points.setData(*(zip(*self.greedy, strict=True) if self.greedy else ([], [])))
+        if self.solved_at:
+            self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
+        else:
+            self.solved_point.setData([], [])
+
+
+def _short(value: object) -> str:
+    if isinstance(value, float) and value != 0 and not math.isnan(value):
+        return f"{value:.3g}"
+    return str(value)

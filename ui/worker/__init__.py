@@ -1,0 +1,1 @@
+"""The training worker on its QThread, and the modes its timer runs."""

@@ -1,0 +1,415 @@
+"""The training worker: a thin executor of the window's commands, on its own QThread, and the only
+code that touches the Trainer.
+
+What runs from its timer is one mode object at a time (training, watching a policy, a human
+driving); the worker's state is the mode's, so it is never stored twice. Each tick runs a bounded
+slice (a few ms) and emits plain data, so queued commands (pause, step, new parameters, stop) are
+handled between two ticks: pause lands exactly between two env steps, and no locks are needed.
+Every slot is guarded: an exception stops what was running, keeps the agent and is reported.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
+
+from sandbox.app.best import BestAgent
+from sandbox.app.human import HumanEpisode
+from sandbox.app.session import Origin, Snapshot, State, Status
+from sandbox.core.config import Config
+from sandbox.core.env_profiles import profile
+from sandbox.core.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps, random_steps
+from sandbox.core.trainer import StepResult, Trainer, limit_threads
+from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
+from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
+from ui.worker import modes
+from ui.worker.modes import Driving, Throttle, Training, Watching, guarded, inspect, readable, status_of
+
+
+class TrainingWorker(QObject):
+    began = pyqtSignal(object)  # Snapshot of a new, opened or restored run
+    episodes_finished = pyqtSignal(object)  # list[EpisodeStats], batched with the losses (4 Hz at most)
+    losses_added = pyqtSignal(object)  # np.ndarray of float32
+    frame_ready = pyqtSignal(object)  # np.ndarray (H, W, 3) uint8: an env's own picture
+    state_ready = pyqtSignal(object)  # np.ndarray: the observation, for envs the window draws itself
+    stepped = pyqtSignal(object)  # StepResult: a single step, watched training, or the last step before a pause
+    watched = pyqtSignal(object)  # GreedyStep of a watched greedy or random episode
+    watch_finished = pyqtSignal(str, float, int)  # (state value, score, training episodes done)
+    evaluated = pyqtSignal(object)  # EvalResult
+    edits_applied = pyqtSignal(object)  # list[LiveEdit]
+    status = pyqtSignal(object)  # Status
+    state_changed = pyqtSignal(str)
+    best_changed = pyqtSignal(object)  # BestMark, or None when there is none
+    inspected = pyqtSignal(object)  # Inspection
+    exported = pyqtSignal(str)  # a sentence saying what was written where
+    human_finished = pyqtSignal(float, int)  # (score, training episodes done when it was played)
+    saved = pyqtSignal(str, int)
+    autosaved = pyqtSignal(int)  # training steps in the recovery copy just written
+    autosave_failed = pyqtSignal(str)  # why it could not be written (training goes on)
+    run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
+    failed = pyqtSignal(str, str)  # (what was being done, readable message)
+    synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
+    stopped = pyqtSignal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trainer: Trainer | None = None
+        self.best = BestAgent()
+        self.mode: Training | Watching | Driving | None = None
+        self.timer: QTimer | None = None
+        self.render, self.watch = True, False
+        self.evaluating = False
+        self._pending_losses: list[float] = []
+        self._pending_episodes: list = []
+        self._last_step: StepResult | None = None
+        self._batch, self._frame = Throttle(modes.BATCH_SECONDS), Throttle(modes.FAST_FRAME_SECONDS)
+        self._inspection, self._status = Throttle(modes.INSPECT_SECONDS), Throttle(modes.BATCH_SECONDS)
+        self._elapsed = self._rate = 0.0
+
+    @property
+    def state(self) -> State:
+        if self.evaluating:
+            return State.EVALUATING
+        if self.mode is not None:
+            return self.mode.state
+        t = self.trainer
+        if t is not None and t.total_steps and t.finished:
+            return State.SOLVED if t.solved else State.STOPPED
+        return State.PAUSED if t is not None and t.total_steps else State.IDLE
+
+    # --- lifecycle ---------------------------------------------------------------------
+    @pyqtSlot()
+    def setup(self) -> None:
+        """Runs in the worker thread once it starts, so the timer belongs to that thread."""
+        limit_threads()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+
+    @pyqtSlot()
+    def sync(self) -> None:  # a barrier: signals sent before `synced` reach the window before it
+        self.synced.emit()
+
+    @pyqtSlot()
+    def stop(self) -> None:
+        """Stop everything and end the thread's event loop (the window waits for it)."""
+        self._halt()
+        if self.trainer:
+            self.trainer.close()
+        self.stopped.emit()
+        QThread.currentThread().quit()
+
+    # --- commands that replace the run ---------------------------------------------------
+    @pyqtSlot(object, str)
+    @guarded("creating the agent")
+    def new_agent(self, config: Config, origin: str = Origin.NEW.value) -> None:
+        self._replace(Trainer(config, render=True), Origin(origin))
+
+    @pyqtSlot(str, str)
+    @guarded("opening the agent file")
+    def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
+        self._replace(load_trainer(path, render=True), Origin(origin), path, note=resume_note(file_info(path)))
+
+    @pyqtSlot()
+    @guarded("restoring the best agent")
+    def restore_best(self) -> None:
+        """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
+        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True)
+
+    def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
+                 note: str | None = None) -> None:
+        self._halt()
+        self._pending_losses, self._pending_episodes, self._last_step = [], [], None
+        if self.trainer:
+            self.trainer.close()
+        self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
+        if not keep_best:
+            self.best = BestAgent()
+        self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
+                                 self._status_now(), path, note, origin, self.state))
+        self.best_changed.emit(self.best.mark)
+        self._set_state()
+        if trainer.mid_episode:
+            self.show(trainer.trajectory[-1], trainer.render() if self.frames_needed() else None)
+        self._inspect(force=True)
+
+    # --- commands on the run -------------------------------------------------------------
+    @pyqtSlot(str, bool)
+    @guarded("saving the agent")
+    def save(self, path: str, include_memory: bool) -> None:
+        self.saved.emit(path, save_trainer(self.require(), path, include_memory))
+
+    @pyqtSlot(str)
+    def autosave(self, path: str) -> None:
+        """A recovery copy (replay memory included), between two slices; unlike a save the user asked
+        for, a failure stops nothing: it is reported, and training goes on."""
+        if self.trainer is None:
+            return
+        try:
+            save_trainer(self.trainer, path, True)
+        except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
+            self.autosave_failed.emit(readable(exc))
+            return
+        self.autosaved.emit(self.trainer.total_steps)
+
+    @pyqtSlot()
+    @guarded("starting training")
+    def start(self) -> None:
+        trainer = self.require()
+        if trainer.finished or isinstance(self.mode, Training):
+            return
+        self._run(Training())
+
+    @pyqtSlot()
+    @guarded("stepping an episode")
+    def step_episode(self) -> None:
+        """Run to the end of the current episode (or one whole episode), then pause."""
+        if self.mode is None and not self.require().finished:
+            self._run(Training(until_episode_end=True))
+
+    @pyqtSlot()
+    @guarded("pausing")
+    def pause(self) -> None:
+        if self.mode is not None:
+            self.rest()
+
+    @pyqtSlot()
+    @guarded("stepping")
+    def step_once(self) -> None:
+        """One env step while nothing runs: shows the frame, state, action, reward and Q-values."""
+        if self.mode is None and not self.evaluating and not self.require().finished:
+            self.advance(1, True, False)
+            self._inspect(force=True)
+            self._set_state()
+
+    @pyqtSlot(object)
+    @guarded("changing parameters")
+    def apply(self, changes: dict[str, Any]) -> None:
+        self.edits_applied.emit(self.require().apply(changes))
+        self._status_out(force=True)
+        self._inspect(force=True)  # the coach reconsiders at once: an applied suggestion leaves its list
+        self._schedule()
+
+    @pyqtSlot(bool, bool)
+    @guarded("changing the view")
+    def set_render(self, render: bool, watch: bool) -> None:
+        self.render, self.watch = render, watch
+        self._schedule()
+
+    @pyqtSlot()
+    @guarded("watching the greedy policy")
+    def watch_greedy(self) -> None:
+        """The notebook's "inference" run: the current policy, no exploration, no learning, real time."""
+        t = self.require()
+        steps = greedy_steps(t.agent, t.scaler, t.spec.env_id, self._watch_seed(), render=self.frames_needed())
+        self._run(Watching(steps, State.GREEDY))
+
+    @pyqtSlot()
+    @guarded("watching the random policy")
+    def watch_random(self) -> None:
+        """The notebook's first step: a uniformly random policy, the baseline a DQN must beat."""
+        t = self.require()
+        steps = random_steps(t.spec.n_actions, t.spec.env_id, self._watch_seed(), render=self.frames_needed())
+        self._run(Watching(steps, State.RANDOM))
+
+    @pyqtSlot(int)
+    @guarded("evaluating")
+    def evaluate(self, episodes: int) -> None:
+        t = self.require()
+        self._halt()
+        self.evaluating = True
+        self._set_state()
+        try:
+            result = evaluate(t.agent, t.scaler, t.spec.env_id, episodes, t.config.seed + EVAL_SEED_OFFSET,
+                              t.threshold)
+        finally:
+            self.evaluating = False
+            self._set_state()
+        self.evaluated.emit(result)
+
+    @pyqtSlot(str, str)
+    @guarded("exporting")
+    def export(self, kind: str, path: str) -> None:
+        """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
+        t = self.require()
+        if kind == "episodes":
+            self.exported.emit(f"Wrote {episodes_to_csv(t.history, path):,} episodes to {path}")
+        elif kind == "losses":
+            self.exported.emit(f"Wrote {losses_to_csv(t.history, path):,} losses to {path}")
+        else:
+            frames, score = greedy_video(t.agent, t.scaler, t.spec.env_id, self._watch_seed(), path)
+            self.exported.emit(f"Wrote a greedy episode ({frames:,} frames, score {score:g}) to {path}")
+
+    @pyqtSlot()
+    @guarded("starting human play")
+    def human_start(self) -> None:
+        """Let the user drive a fresh episode (training pauses; its env is untouched)."""
+        t = self.require()
+        self._halt()
+        env_profile = profile(t.spec.env_id, t.spec.n_actions)
+        episode = HumanEpisode(t.spec.env_id, t.config.seed + t.episodes_done)
+        idle = env_profile.idle_action if env_profile.idle_action is not None else 0
+        self._run(Driving(episode, idle))
+        self.show(episode.state, episode.frame() if self.frames_needed() else None)
+
+    @pyqtSlot(int)
+    @guarded("driving")
+    def human_action(self, action: int) -> None:
+        if isinstance(self.mode, Driving) and 0 <= action < self.require().spec.n_actions:
+            self.mode.action, self.mode.started = action, True
+
+    @pyqtSlot()
+    @guarded("stopping human play")
+    def human_stop(self) -> None:
+        if isinstance(self.mode, Driving):
+            self.rest()
+
+    # --- the loop ----------------------------------------------------------------------
+    def _run(self, mode: Training | Watching | Driving) -> None:
+        self._halt()
+        self.mode = mode
+        self._set_state()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.mode is None or self.timer is None:
+            return
+        real_time = not isinstance(self.mode, Training) or (self.render and self.watch)
+        self.timer.start(modes.WATCH_INTERVAL_MS if real_time else 0)
+
+    @pyqtSlot()
+    def _tick(self) -> None:
+        if self.mode is None:
+            return
+        try:
+            self.mode.tick(self)
+        except Exception as exc:
+            self.fail(self.mode.what, exc)
+
+    def advance(self, max_steps: int | None, emit_steps: bool, until_episode_end: bool) -> None:
+        """Run steps for one slice (or `max_steps`), emitting episodes, losses, frames and status."""
+        trainer = self.require()
+        started = time.perf_counter()
+        deadline = started + modes.SLICE_SECONDS
+        steps, ended = 0, False
+        while not trainer.finished:
+            result = trainer.step()
+            self._last_step = result
+            steps += 1
+            self._pending_losses.extend(result.losses)
+            if emit_steps:
+                self.stepped.emit(result)
+            if result.episode is not None:
+                self._pending_episodes.append(result.episode)
+                if self.best.offer(trainer, result.episode):
+                    self.best_changed.emit(self.best.mark)
+                if until_episode_end:
+                    ended = True
+                    break
+            if (max_steps is not None and steps >= max_steps) or time.perf_counter() >= deadline:
+                break
+        spent = time.perf_counter() - started
+        self._elapsed += spent
+        if steps:
+            self._rate = 0.8 * self._rate + 0.2 * (steps / spent) if self._rate else steps / spent
+        stopping = ended or trainer.finished
+        if self.render and (emit_steps or self._frame.ready(force=stopping)):
+            self.show(trainer.trajectory[-1] if len(trainer.trajectory) else None,
+                       trainer.render() if self.frames_needed() else None)
+        if stopping and self.mode is not None:
+            self.rest()  # flushes everything and reports the truth
+            if trainer.finished:
+                self.run_finished.emit()
+            return
+        self._flush(force=emit_steps)
+        self._status_out(force=emit_steps)
+        self._inspect()
+
+    # --- helpers -----------------------------------------------------------------------
+    def require(self) -> Trainer:
+        if self.trainer is None:
+            raise RuntimeError("there is no agent yet; create one with New agent")
+        return self.trainer
+
+    def _halt(self) -> None:
+        """Stop whatever the timer runs (an unfinished human episode is closed)."""
+        if self.timer:
+            self.timer.stop()
+        if isinstance(self.mode, Driving):
+            self.mode.episode.close()
+        self.mode = None
+
+    def rest(self) -> None:
+        """Stop the mode and report everything as it now is: episodes, losses, status, last step, state."""
+        was_training = isinstance(self.mode, Training)
+        self._halt()
+        self._flush(force=True)
+        self._status_out(force=True)
+        if was_training and self._last_step is not None:
+            self.stepped.emit(self._last_step)  # the step readout shows where training paused
+        self._inspect(force=True)
+        self._set_state()
+
+    def fail(self, what: str, exc: Exception) -> None:
+        self._halt()
+        self.evaluating = False
+        self._flush(force=True)
+        message = readable(exc)
+        if self.trainer is not None:
+            self._status_out(force=True)
+            self._set_state(State.STOPPED if self.trainer.total_steps else None)
+        self.failed.emit(what, message)
+
+    def _set_state(self, state: State | None = None) -> None:
+        self.state_changed.emit((state or self.state).value)
+
+    def _watch_seed(self) -> int:
+        t = self.require()
+        return t.config.seed + EVAL_SEED_OFFSET + t.episodes_done
+
+    def frames_needed(self) -> bool:
+        t = self.trainer
+        return t is not None and not profile(t.spec.env_id, t.spec.n_actions).drawn_from_state
+
+    def show(self, state: np.ndarray | None, frame: np.ndarray | None) -> None:
+        """The env as it is now: its state for envs the window draws itself, else its own frame."""
+        if frame is not None:
+            self.frame_ready.emit(frame)
+        elif state is not None and not self.frames_needed():
+            self.state_ready.emit(np.array(state, dtype=np.float64))
+
+    def _flush(self, force: bool = False) -> None:
+        """Send the finished episodes and the losses gathered since the last flush."""
+        if not (self._pending_losses or self._pending_episodes) or not self._batch.ready(force):
+            return
+        if self._pending_episodes:
+            self.episodes_finished.emit(self._pending_episodes)
+            self._pending_episodes = []
+        if self._pending_losses:
+            self.losses_added.emit(np.asarray(self._pending_losses, dtype=np.float32))
+            self._pending_losses = []
+
+    def _inspect(self, force: bool = False) -> None:
+        """Emit the map and diagnostics: throttled while training, at once when forced."""
+        if self.trainer is not None and self._inspection.ready(force):
+            self.inspected.emit(inspect(self.trainer))
+
+    def _status_now(self) -> Status:
+        return status_of(self.require(), self._rate, self._elapsed)
+
+    def _status_out(self, force: bool = False) -> None:
+        if self.trainer is not None and self._status.ready(force):
+            self.status.emit(self._status_now())
+
+
+def start_worker() -> tuple[TrainingWorker, QThread]:
+    """A worker living in a started thread; stop it with `worker.stop` (queued) then `thread.wait()`."""
+    thread = QThread()
+    thread.setObjectName("training")
+    worker = TrainingWorker()
+    worker.moveToThread(thread)
+    thread.started.connect(worker.setup)
+    thread.start()
+    return worker, thread
