@@ -178,3 +178,44 @@ def test_version_1_agent_files_load_with_the_rule_they_were_trained_under(tmp_pa
     old = load_trainer(tmp_path / "v1.agent")
     assert old.config.solve_rule == "training_mean" and old.episodes_done == 2
     assert not any(e.evaluated for e in old.history.episodes)
+
+
+def test_an_evaluation_run_in_slices_gives_the_run_of_one_in_one_go(tmp_path):
+    """The app's worker defers each greedy evaluation and runs it a slice at a time (so Pause never
+    waits for one); the run must be the same, step for step, as the headless one."""
+    from sandbox.formats.agent_file import load_trainer, save_trainer
+
+    config = load_preset("cartpole").with_changes(max_episodes=6, eval_every=2, eval_episodes=4, memory_capacity=500,
+                                                   learning_starts=0, stop_when_solved=False)
+    whole = Trainer(config)
+    whole.run()
+    sliced, slices, refused = Trainer(config), 0, []
+    while not sliced.finished:
+        if sliced.evaluation is None:
+            sliced.step(defer_evaluation=True)
+            continue
+        slices += 1
+        if slices == 3:  # an episode waiting for its evaluation cannot be saved or edited: it has no stats yet
+            for attempt in (lambda: save_trainer(sliced, tmp_path / "x.agent"),
+                            lambda: sliced.apply({"learning_rate": 1e-4})):
+                with pytest.raises(ValueError, match="an evaluation is under way"):
+                    attempt()
+                refused.append(True)
+        sliced.continue_evaluation(7)
+    assert slices > 3 * 3 and refused == [True, True]  # three evaluations, each in many slices
+    assert [e.deterministic() for e in sliced.history.episodes] == [e.deterministic() for e in whole.history.episodes]
+    assert sliced.history.losses == whole.history.losses
+    # settle() completes one under way (what the worker does before a save): the file resumes exactly
+    again = Trainer(config)
+    while not (again.evaluation is not None and again.episodes_done == 3):  # the 4th episode, waiting
+        if again.evaluation is not None:
+            again.continue_evaluation(5)
+        else:
+            again.step(defer_evaluation=True)
+    again.continue_evaluation(5)
+    settled = again.settle()
+    assert settled is not None and settled.deterministic() == whole.history.episodes[3].deterministic()
+    assert again.evaluation is None
+    save_trainer(again, tmp_path / "settled.agent")
+    rest = load_trainer(tmp_path / "settled.agent").run()
+    assert [e.deterministic() for e in rest] == [e.deterministic() for e in whole.history.episodes[4:]]

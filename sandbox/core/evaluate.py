@@ -75,25 +75,59 @@ def random_steps(n_actions: int, env_id: str, seed: int, render: bool = False) -
     return policy_steps(lambda obs: (int(rng.integers(n_actions)), None), env_id, seed, render)
 
 
+class Evaluation:
+    """`episodes` greedy episodes on one env seeded once with `seed` (training never touches it), run
+    in slices: `advance(max_steps)` until it returns True, then `result()`. The agent does not learn
+    meanwhile, so slicing changes nothing: the scores are those of one uninterrupted evaluation."""
+
+    def __init__(self, agent: DQNAgent, scaler: ObservationScaler, env_id: str, episodes: int, seed: int,
+                 threshold: float | None) -> None:
+        self.agent, self.scaler, self.episodes, self.threshold = agent, scaler, episodes, threshold
+        self.env = make_env(env_id)
+        self.env.reset(seed=seed)
+        self.scores: list[float] = []
+        self._obs: np.ndarray | None = None
+        self._score = 0.0
+
+    @property
+    def done(self) -> bool:
+        return len(self.scores) >= self.episodes
+
+    def advance(self, max_steps: int) -> bool:
+        """Play up to `max_steps` greedy steps; returns whether the evaluation is complete."""
+        for _ in range(max_steps):
+            if self.done:
+                break
+            if self._obs is None:
+                self._obs, _ = self.env.reset()
+                self._score = 0.0
+            action, _ = self.agent.act(self.scaler(self._obs), greedy=True)
+            self._obs, reward, terminated, truncated, _ = self.env.step(action)
+            self._score += float(reward)
+            if terminated or truncated:
+                self.scores.append(self._score)
+                self._obs = None
+        if self.done:
+            self.close()
+        return self.done
+
+    def result(self) -> EvalResult:
+        arr = np.asarray(self.scores)
+        success = float(np.mean(arr >= self.threshold)) if self.threshold is not None else 0.0
+        return EvalResult(tuple(self.scores), float(arr.mean()), float(arr.std()), float(arr.min()),
+                          float(arr.max()), success, self.threshold)
+
+    def close(self) -> None:
+        self.env.close()
+
+
 def evaluate(agent: DQNAgent, scaler: ObservationScaler, env_id: str, episodes: int, seed: int,
              threshold: float | None) -> EvalResult:
-    """`episodes` greedy episodes on one env seeded once with `seed` (training never touches it)."""
-    env = make_env(env_id)
-    scores: list[float] = []
+    """`episodes` greedy episodes on one env seeded once with `seed`, in one go."""
+    evaluation = Evaluation(agent, scaler, env_id, episodes, seed, threshold)
     try:
-        env.reset(seed=seed)
-        for _ in range(episodes):
-            obs, _ = env.reset()
-            score, done = 0.0, False
-            while not done:
-                action, _ = agent.act(scaler(obs), greedy=True)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                score += float(reward)
-                done = terminated or truncated
-            scores.append(score)
+        while not evaluation.advance(1_000_000):
+            pass
     finally:
-        env.close()
-    arr = np.asarray(scores)
-    success = float(np.mean(arr >= threshold)) if threshold is not None else 0.0
-    return EvalResult(tuple(scores), float(arr.mean()), float(arr.std()), float(arr.min()), float(arr.max()),
-                      success, threshold)
+        evaluation.close()
+    return evaluation.result()

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 from sandbox.core.agent import DQNAgent
 from sandbox.core.config import LIVE_FIELDS, Config, ConfigError
 from sandbox.core.envs import ObservationScaler, make_env, potential, spec_of
-from sandbox.core.evaluate import EvalResult, evaluate
+from sandbox.core.evaluate import EvalResult, Evaluation
 
 EVAL_STREAM = 7  # the greedy evaluations' seeds: a stream of their own, apart from training's
 
@@ -151,6 +151,10 @@ class Trainer:
         self._discount = 1.0
         self._trajectory: list[np.ndarray] = []
         self._last_trajectory = np.zeros((0, self.spec.obs_dim))
+        # A greedy evaluation under way after an episode that ended (only with step(defer_evaluation=True)):
+        # the episode's stats are made when it completes.
+        self.evaluation: Evaluation | None = None
+        self._ended = (False, False)  # that episode's (terminated, truncated)
 
     # --- properties ------------------------------------------------------------------
     @property
@@ -187,6 +191,8 @@ class Trainer:
     # --- live parameters -------------------------------------------------------------
     def apply(self, changes: dict[str, Any]) -> list[LiveEdit]:
         """Change live parameters now; anything else needs a new agent and raises ConfigError."""
+        if self.evaluation is not None:  # an edit inside an episode's evaluation would be logged for no episode
+            raise ValueError("an evaluation is under way; settle() the trainer before changing it")
         fixed = sorted(set(changes) - LIVE_FIELDS)
         if fixed:
             raise ConfigError(f"{', '.join(fixed)} cannot change during a run; create a new agent to change it")
@@ -202,8 +208,15 @@ class Trainer:
         return edits
 
     # --- driving ---------------------------------------------------------------------
-    def step(self) -> StepResult:
-        """Advance one env step (resetting first if the last episode ended)."""
+    def step(self, defer_evaluation: bool = False) -> StepResult:
+        """Advance one env step (resetting first if the last episode ended).
+
+        An episode followed by a greedy evaluation ends with that evaluation, in this call, unless
+        `defer_evaluation`: then the evaluation is left under way in `self.evaluation`, for
+        `continue_evaluation` to run in slices (the app's worker, so Pause never waits for one), and
+        the episode's stats come from there. A step taken while one is under way finishes it first.
+        """
+        self.settle()
         started = time.perf_counter()
         if self._obs is None:
             self._obs, _ = self.env.reset(seed=self._env_seed)
@@ -239,7 +252,13 @@ class Trainer:
         self._episode_length += 1
         self._obs = next_state
         self._episode_seconds += time.perf_counter() - started
-        episode = self._finish_episode(terminated, truncated) if terminated or truncated else None
+        episode = None
+        if terminated or truncated:
+            if defer_evaluation and self.evaluation_due():
+                self.evaluation, self._ended = self.start_evaluation(), (bool(terminated), bool(truncated))
+            else:
+                episode = self._finish_episode(terminated, truncated,
+                                               self.evaluate_greedy() if self.evaluation_due() else None)
         return StepResult(state, action, reward, next_state, q, bool(terminated), bool(truncated), epsilon,
                           tuple(losses), episode)
 
@@ -278,6 +297,8 @@ class Trainer:
         return self.env.render() if self.env.render_mode == "rgb_array" else None
 
     def close(self) -> None:
+        if self.evaluation is not None:
+            self.evaluation.close()
         self.env.close()
 
     def evaluation_due(self) -> bool:
@@ -285,7 +306,7 @@ class Trainer:
         c = self.config
         return c.solve_rule == "greedy" and (self.episodes_done + 1) % c.eval_every == 0
 
-    def evaluate_greedy(self) -> EvalResult:
+    def start_evaluation(self) -> Evaluation:
         """The solve rule's evaluation: `eval_episodes` greedy episodes on an env of their own.
 
         The k-th evaluation of a run is seeded from (seed, k), so it is the same whether the run was
@@ -293,13 +314,34 @@ class Trainer:
         """
         k = sum(1 for e in self.history.episodes if e.evaluated)
         seed = int(np.random.SeedSequence([self.config.seed, EVAL_STREAM, k]).generate_state(1)[0])
-        return evaluate(self.agent, self.scaler, self.spec.env_id, self.config.eval_episodes, seed, self.threshold)
+        return Evaluation(self.agent, self.scaler, self.spec.env_id, self.config.eval_episodes, seed, self.threshold)
 
-    def _finish_episode(self, terminated: bool, truncated: bool) -> EpisodeStats:
+    def evaluate_greedy(self) -> EvalResult:
+        """The solve rule's evaluation, in one go."""
+        evaluation = self.start_evaluation()
+        try:
+            while not evaluation.advance(1_000_000):
+                pass
+        finally:
+            evaluation.close()
+        return evaluation.result()
+
+    def continue_evaluation(self, max_steps: int) -> EpisodeStats | None:
+        """Run up to `max_steps` steps of the evaluation under way; the episode's stats once it is complete."""
+        assert self.evaluation is not None, "no evaluation is under way"
+        if not self.evaluation.advance(max_steps):
+            return None
+        result, self.evaluation = self.evaluation.result(), None
+        return self._finish_episode(*self._ended, result)
+
+    def settle(self) -> EpisodeStats | None:
+        """Complete an evaluation under way (before a save, a live edit or a step); its episode's stats."""
+        return self.continue_evaluation(10**12) if self.evaluation is not None else None
+
+    def _finish_episode(self, terminated: bool, truncated: bool, greedy: EvalResult | None) -> EpisodeStats:
         self._recent.append(self._episode_score)
         moving = float(np.mean(self._recent))
         threshold = self.threshold
-        greedy = self.evaluate_greedy() if self.evaluation_due() else None
         if self.config.solve_rule == "greedy":
             solved = greedy is not None and greedy.solved
         else:

@@ -96,6 +96,8 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
     A diverged agent (NaN or infinite weights) is refused: written, it would replace a good file
     with one that no loader accepts.
     """
+    if trainer.evaluation is not None:  # its episode has no stats yet: the file would lose it
+        raise ValueError("an evaluation is under way; settle() the trainer before saving it")
     agent = trainer.agent
     if not (torch.isfinite(agent.weights).all() and torch.isfinite(agent.target_weights).all()):
         raise AgentFileError("the agent's weights are NaN or infinite (training diverged); it was not saved")

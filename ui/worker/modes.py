@@ -1,5 +1,6 @@
-"""What the worker's timer runs, one mode at a time (training, watching a policy, a human driving),
-and the small tools the worker is built from: a throttle and a guard for its slots."""
+"""What the worker's timer runs, one mode at a time (training, watching a policy, a human driving,
+an evaluation the user asked for), and the small tools the worker is built from: a throttle and a
+guard for its slots."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from sandbox.app.policy_map import PolicyMap, coverage, policy_map, unavailable_
 from sandbox.app.session import State, Status
 from sandbox.core.config import ConfigError
 from sandbox.core.diagnostics import Hint, diagnose
-from sandbox.core.evaluate import GreedyStep
+from sandbox.core.evaluate import Evaluation, GreedyStep
 from sandbox.core.trainer import Trainer
 
 MAP_RESOLUTION = 64
 SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
+EVAL_SLICE_STEPS = 200  # greedy steps between two looks at the clock while an evaluation runs (~2 ms)
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
 BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
@@ -38,6 +40,7 @@ class ModeHost(Protocol):
     watched: Any  # pyqtSignal(GreedyStep)
     watch_finished: Any  # pyqtSignal(str, float, int)
     human_finished: Any  # pyqtSignal(float, int)
+    evaluated: Any  # pyqtSignal(EvalResult)
 
     def advance(self, max_steps: int | None, emit_steps: bool, until_episode_end: bool) -> None: ...
     def show(self, state: np.ndarray | None, frame: np.ndarray | None) -> None: ...
@@ -135,6 +138,24 @@ class Driving:
         if self.episode.done:
             w.human_finished.emit(self.episode.score, w.require().episodes_done)
             w.rest()
+
+
+class Evaluating:
+    """The user's Evaluate: greedy episodes on an env of their own, a slice per tick, so Pause (which
+    ends it unreported) and every other command wait at most one slice."""
+
+    state, what = State.EVALUATING, "evaluating"
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+
+    def tick(self, w: ModeHost) -> None:
+        deadline = time.perf_counter() + SLICE_SECONDS
+        while not self.evaluation.advance(EVAL_SLICE_STEPS):
+            if time.perf_counter() >= deadline:
+                return
+        w.rest()
+        w.evaluated.emit(self.evaluation.result())
 
 
 def inspect(t: Trainer) -> Inspection:

@@ -21,12 +21,12 @@ from sandbox.app.human import HumanEpisode
 from sandbox.app.session import Origin, Snapshot, State, Status
 from sandbox.core.config import Config
 from sandbox.core.env_profiles import profile
-from sandbox.core.evaluate import EVAL_SEED_OFFSET, evaluate, greedy_steps, random_steps
-from sandbox.core.trainer import StepResult, Trainer, limit_threads
+from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, random_steps
+from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
 from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
-from ui.worker.modes import Driving, Throttle, Training, Watching, guarded, inspect, readable, status_of
+from ui.worker.modes import Driving, Evaluating, Throttle, Training, Watching, guarded, inspect, readable, status_of
 
 
 class TrainingWorker(QObject):
@@ -58,10 +58,9 @@ class TrainingWorker(QObject):
         super().__init__()
         self.trainer: Trainer | None = None
         self.best = BestAgent()
-        self.mode: Training | Watching | Driving | None = None
+        self.mode: Training | Watching | Driving | Evaluating | None = None
         self.timer: QTimer | None = None
         self.render, self.watch = True, False
-        self.evaluating = False
         self._pending_losses: list[float] = []
         self._pending_episodes: list = []
         self._last_step: StepResult | None = None
@@ -71,8 +70,6 @@ class TrainingWorker(QObject):
 
     @property
     def state(self) -> State:
-        if self.evaluating:
-            return State.EVALUATING
         if self.mode is not None:
             return self.mode.state
         t = self.trainer
@@ -139,7 +136,7 @@ class TrainingWorker(QObject):
     @pyqtSlot(str, bool)
     @guarded("saving the agent")
     def save(self, path: str, include_memory: bool) -> None:
-        self.saved.emit(path, save_trainer(self.require(), path, include_memory))
+        self.saved.emit(path, save_trainer(self.settled(), path, include_memory))
 
     @pyqtSlot(str)
     def autosave(self, path: str) -> None:
@@ -148,7 +145,7 @@ class TrainingWorker(QObject):
         if self.trainer is None:
             return
         try:
-            save_trainer(self.trainer, path, True)
+            save_trainer(self.settled(), path, True)
         except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
             self.autosave_failed.emit(readable(exc))
             return
@@ -179,15 +176,16 @@ class TrainingWorker(QObject):
     @guarded("stepping")
     def step_once(self) -> None:
         """One env step while nothing runs: shows the frame, state, action, reward and Q-values."""
-        if self.mode is None and not self.evaluating and not self.require().finished:
+        if self.mode is None and not self.require().finished:
             self.advance(1, True, False)
+            self.settled()  # a step that ended an episode ends its evaluation too
             self._inspect(force=True)
             self._set_state()
 
     @pyqtSlot(object)
     @guarded("changing parameters")
     def apply(self, changes: dict[str, Any]) -> None:
-        self.edits_applied.emit(self.require().apply(changes))
+        self.edits_applied.emit(self.settled().apply(changes))
         self._status_out(force=True)
         self._inspect(force=True)  # the coach reconsiders at once: an applied suggestion leaves its list
         self._schedule()
@@ -217,23 +215,16 @@ class TrainingWorker(QObject):
     @pyqtSlot(int)
     @guarded("evaluating")
     def evaluate(self, episodes: int) -> None:
+        """Evaluate: `episodes` greedy episodes on an env of their own, a slice per tick (Pause ends it)."""
         t = self.require()
-        self._halt()
-        self.evaluating = True
-        self._set_state()
-        try:
-            result = evaluate(t.agent, t.scaler, t.spec.env_id, episodes, t.config.seed + EVAL_SEED_OFFSET,
-                              t.threshold)
-        finally:
-            self.evaluating = False
-            self._set_state()
-        self.evaluated.emit(result)
+        self._run(Evaluating(Evaluation(t.agent, t.scaler, t.spec.env_id, episodes, t.config.seed + EVAL_SEED_OFFSET,
+                                        t.threshold)))
 
     @pyqtSlot(str, str)
     @guarded("exporting")
     def export(self, kind: str, path: str) -> None:
         """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
-        t = self.require()
+        t = self.settled()
         if kind == "episodes":
             self.exported.emit(f"Wrote {episodes_to_csv(t.history, path):,} episodes to {path}")
         elif kind == "losses":
@@ -267,7 +258,7 @@ class TrainingWorker(QObject):
             self.rest()
 
     # --- the loop ----------------------------------------------------------------------
-    def _run(self, mode: Training | Watching | Driving) -> None:
+    def _run(self, mode: Training | Watching | Driving | Evaluating) -> None:
         self._halt()
         self.mode = mode
         self._set_state()
@@ -295,16 +286,24 @@ class TrainingWorker(QObject):
         deadline = started + modes.SLICE_SECONDS
         steps, ended = 0, False
         while not trainer.finished:
-            result = trainer.step()
+            if trainer.evaluation is not None:  # the greedy evaluation after an episode, a slice at a time
+                episode = trainer.continue_evaluation(modes.EVAL_SLICE_STEPS)
+                if episode is not None:
+                    self._episode_ended(trainer, episode)
+                    if until_episode_end:
+                        ended = True
+                        break
+                if time.perf_counter() >= deadline:
+                    break
+                continue
+            result = trainer.step(defer_evaluation=True)
             self._last_step = result
             steps += 1
             self._pending_losses.extend(result.losses)
             if emit_steps:
                 self.stepped.emit(result)
             if result.episode is not None:
-                self._pending_episodes.append(result.episode)
-                if self.best.offer(trainer, result.episode):
-                    self.best_changed.emit(self.best.mark)
+                self._episode_ended(trainer, result.episode)
                 if until_episode_end:
                     ended = True
                     break
@@ -327,6 +326,21 @@ class TrainingWorker(QObject):
         self._status_out(force=emit_steps)
         self._inspect()
 
+    def _episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
+        self._pending_episodes.append(episode)
+        if self.best.offer(trainer, episode):
+            self.best_changed.emit(self.best.mark)
+
+    def settled(self) -> Trainer:
+        """The trainer with no evaluation under way: one is completed now (a save, an edit or an export
+        needs the episode before it whole) and its episode is reported like any other."""
+        trainer = self.require()
+        if (episode := trainer.settle()) is not None:
+            self._episode_ended(trainer, episode)
+            self._flush(force=True)
+            self._status_out(force=True)
+        return trainer
+
     # --- helpers -----------------------------------------------------------------------
     def require(self) -> Trainer:
         if self.trainer is None:
@@ -339,6 +353,8 @@ class TrainingWorker(QObject):
             self.timer.stop()
         if isinstance(self.mode, Driving):
             self.mode.episode.close()
+        if isinstance(self.mode, Evaluating):
+            self.mode.evaluation.close()
         self.mode = None
 
     def rest(self) -> None:
@@ -354,7 +370,6 @@ class TrainingWorker(QObject):
 
     def fail(self, what: str, exc: Exception) -> None:
         self._halt()
-        self.evaluating = False
         self._flush(force=True)
         message = readable(exc)
         if self.trainer is not None:
