@@ -160,3 +160,10 @@ def test_messages_cap_what_they_echo_and_print_limits_as_typed():
     with pytest.raises(ConfigError) as info:
         coerce("seed", "7" * 5000)
     assert len(str(info.value)) < 200 and "2147483647" in str(info.value) and "e+09" not in str(info.value)
+
+
+def test_a_config_file_saved_with_a_byte_order_mark_loads(tmp_path):
+    for suffix, text in ((".toml", "gamma = 0.95\n"), (".json", '{"gamma": 0.95}')):
+        path = tmp_path / f"bom{suffix}"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert load_config_file(path).gamma == 0.95

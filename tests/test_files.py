@@ -94,3 +94,22 @@ def test_a_temp_held_by_a_live_writer_is_not_removed(tmp_path):
         assert live.exists()
     atomic_write(tmp_path / "y.agent", b"data")
     assert not live.exists()
+
+
+def test_the_apps_own_files_replace_a_link_planted_at_their_path_instead_of_writing_through_it(tmp_path):
+    """A link to another file in the data folder (the runs log, the recovery copy) must not make the
+    app overwrite that file: the link is replaced by the app's own file."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's")
+    link = tmp_path / "runs.json"
+    link.symlink_to(victim)
+    atomic_write(link, b"[]", "the runs log", follow_links=False)
+    assert victim.read_text() == "someone else's" and not link.is_symlink() and link.read_bytes() == b"[]"
+    (tmp_path / "dev.json").symlink_to("/dev/null")
+    atomic_write(tmp_path / "dev.json", b"[]", "x", follow_links=False)  # replaced, not a system path written
+    assert (tmp_path / "dev.json").read_bytes() == b"[]"
+    other = tmp_path / "other.txt"
+    other.write_text("old")
+    (tmp_path / "save.agent").symlink_to(other)
+    atomic_write(tmp_path / "save.agent", b"new", "agent file")  # a user's save follows the link, as before
+    assert other.read_bytes() == b"new" and (tmp_path / "save.agent").is_symlink()

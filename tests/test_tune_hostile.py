@@ -9,6 +9,7 @@ refused in one line (exit code 2, nothing written to the study) or printed escap
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -266,6 +267,35 @@ def test_the_best_trial_with_params_the_config_refuses_is_one_line_on_export(tmp
     error = _one_error_line(capsys.readouterr().err)
     assert "trial #0 of study 's'" in error and "learning_rate = 'fast' is not allowed" in error
     assert not (tmp_path / "best.toml").exists()
+
+
+# --- rows tampered with below Optuna's API -------------------------------------------------------
+TAMPERED = {  # SQL on a good study with one complete trial; Optuna raises on each when it reads the row
+    "an int param of infinity": "UPDATE trial_params SET param_value = 9e999 WHERE param_name = 'batch_size'",
+    "a distribution with escapes": "UPDATE trial_params SET distribution_json = "
+                                   "'{\"name\": \"X\u001b[2J\u001b]0;pwned\u0007\", \"attributes\": {}}'",
+    "a state no version has": "UPDATE trials SET state = 'EVIL'",
+    "a date that is not one": "UPDATE trials SET datetime_start = 'not a date'",
+}
+
+
+@pytest.mark.parametrize("case", TAMPERED)
+def test_a_study_tampered_below_optunas_api_is_one_escaped_line_for_show_and_tune(case, tmp_path, capsys):
+    path = tmp_path / "t.db"
+    study = _stored(_url(path), "s")
+    D = optuna.distributions
+    study.add_trial(optuna.trial.create_trial(
+        params={"learning_rate": 1e-3, "batch_size": 32},
+        distributions={"learning_rate": D.FloatDistribution(1e-5, 1e-2, log=True),
+                       "batch_size": D.IntDistribution(16, 256)}, value=1.0))
+    with sqlite3.connect(path) as db:
+        db.execute(TAMPERED[case])
+    db.close()
+    for command in (["tune", "show"], ["tune", "--trials", "1"]):
+        assert main.main([*command, "--study", "s", "--storage", _url(path)]) == 2, command
+        captured = capsys.readouterr()
+        error = _one_error_line(captured.err)
+        assert "its storage failed or holds what cannot be read" in error and "\x1b" not in captured.out + error
 
 
 # --- the stored-spec parser, fuzzed -------------------------------------------------------------

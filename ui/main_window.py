@@ -28,7 +28,7 @@ from ui import plain
 from ui.actions import EVAL_EPISODES, build_actions, speed_box, update_enabled
 from ui.dialogs.file_commands import FileCommands, error_box
 from ui.drive_keys import DriveKeys
-from ui.settings import Settings
+from ui.settings import MemoryStore, Settings
 from ui.tune.dock import install as install_tune_view
 from ui.views.coach_view import CoachView
 from ui.views.inspector import MapView
@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
     cmd_export = pyqtSignal(str, str)
     cmd_human_action = pyqtSignal(int)
 
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | MemoryStore | None = None) -> None:
         super().__init__()
         self.settings = Settings(settings)
         problems = [self.settings.problem]

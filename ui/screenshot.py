@@ -7,11 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from PyQt5.QtCore import QSettings
 from PyQt5.QtWidgets import QApplication
 
 from sandbox.app.session import State
 from sandbox.core.config import load_preset
+from sandbox.io.files import check_output, shown_path
+from ui.settings import MemoryStore
 
 
 def wait_until(app: QApplication, condition, timeout: float) -> bool:
@@ -33,10 +34,9 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     from ui.app import dispose, make_application
     from ui.main_window import MainWindow
 
+    out = check_output(out, "screenshot")  # before any work: a folder, a FIFO, /dev/… is one line
     app = make_application()
-    settings = QSettings(str(Path(out).with_suffix(".ini")), QSettings.IniFormat)  # leave user settings alone
-    settings.clear()
-    window = MainWindow(settings)
+    window = MainWindow(MemoryStore())  # the user's settings are neither read nor changed, and nothing is left
     window.resize(*size)
     window.show()
     if not wait_until(app, lambda: window.session.config is not None, 60):
@@ -60,9 +60,8 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     window.close()
     episodes = len(window.plots.scores)
     dispose(window)
-    Path(settings.fileName()).unlink(missing_ok=True)
     if not ok:
-        print(f"error: cannot write {out}", file=sys.stderr)
+        print(f"error: cannot write {shown_path(out)}", file=sys.stderr)
         return 1
-    print(f"saved {out} ({size[0]}x{size[1]}, {episodes} episodes)")
+    print(f"saved {shown_path(out)} ({size[0]}x{size[1]}, {episodes} episodes)")
     return 0

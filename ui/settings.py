@@ -94,7 +94,7 @@ class Settings:
     include_memory = Setting("files/include_memory", True)
     last_dir = Setting("files/last_dir", str(Path.home()))
 
-    def __init__(self, store: QSettings | None = None) -> None:
+    def __init__(self, store: QSettings | MemoryStore | None = None) -> None:
         self.problem: str | None = None
         self.store: QSettings | MemoryStore
         if store is not None:

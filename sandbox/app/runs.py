@@ -7,6 +7,7 @@ said so), never a reason not to start.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from sandbox.io.files import PathError, atomic_write, read_regular, shown_path, 
 from sandbox.io.text import cut, escaped
 
 MAX_RUNS = 100  # the oldest runs leave the log first
+MAX_RUN_EPISODES = 100_000  # episodes of a run's curves kept (about 4 MB written)
 MAX_LOG_BYTES = 64 * 1024 * 1024
 MAX_SET_ASIDE = 20  # damaged logs kept beside the live one
 
@@ -55,7 +57,8 @@ class RunRecord:
         scores = np.asarray(data["scores"], dtype=np.float64)
         averages = np.asarray(data["averages"], dtype=np.float64)
         group = data["group"]
-        if scores.shape != averages.shape or scores.ndim != 1 or not np.isfinite(scores).all():
+        if scores.shape != averages.shape or scores.ndim != 1 or not (np.isfinite(scores).all() and
+                                                                       np.isfinite(averages).all()):
             raise ValueError("a run's curves are malformed")
         if not (isinstance(data["name"], str) and type(data["total_steps"]) is int and
                 isinstance(data["solved"], bool) and (group is None or type(group) is int)):
@@ -150,16 +153,27 @@ class RunsLog:
         return max(self.records, default=0) + 1
 
     def put(self, key: int, record: RunRecord) -> None:
+        if record.episodes > MAX_RUN_EPISODES:  # a run's first episodes are what a ghost curve compares
+            record = dataclasses.replace(record, scores=record.scores[:MAX_RUN_EPISODES],
+                                         averages=record.averages[:MAX_RUN_EPISODES])
         self.records[key] = record
         for old in sorted(self.records)[:-MAX_RUNS]:
             del self.records[old]
         self.save()
 
+    def encoded(self) -> bytes:
+        """The log as written: compact JSON, the oldest runs left out until it fits the size `load` reads."""
+        while True:
+            data = [{"key": key} | record.to_json() for key, record in self.records.items()]
+            raw = json.dumps(data, separators=(",", ":")).encode("utf-8")
+            if len(raw) <= MAX_LOG_BYTES or len(self.records) <= 1:
+                return raw
+            del self.records[min(self.records)]
+
     def save(self) -> None:
         if self.path is None:
             return
-        data = [{"key": key} | record.to_json() for key, record in self.records.items()]
         try:
-            atomic_write(self.path, json.dumps(data).encode("utf-8"), "the runs log")
+            atomic_write(self.path, self.encoded(), "the runs log", follow_links=False)
         except PathError as exc:  # a full disk, a folder put in its place: the runs stay, in memory
             self.path, self.problem = None, f"{exc}; runs are kept in memory from now on"

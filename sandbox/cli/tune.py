@@ -8,16 +8,20 @@ terminal escape, carriage return or fake `error:` line reaches the terminal, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from sandbox.cli.args import SEED, bounded_int
-from sandbox.core.config import load_config_file, load_preset, preset_names
+from sandbox.cli.args import SEED, UsageError, bounded_int
+from sandbox.core.config import ConfigError, load_config_file, load_preset, preset_names
+from sandbox.core.envs import EnvError
 from sandbox.core.trainer import limit_threads
+from sandbox.io.files import PathError
 from sandbox.io.text import cut, escaped, line, shown
 from sandbox.tune.results import best_trials, check_export, export_best, importances
 from sandbox.tune.search import (
@@ -123,7 +127,31 @@ def _spec(args: argparse.Namespace) -> TuneSpec:
                      args.eval_every or 20, args.eval_episodes or 100)
 
 
+@contextlib.contextmanager
+def storage_faults(study: str) -> Iterator[None]:
+    """Whatever Optuna raises on rows another version, machine or person wrote (a param of infinity, a
+    distribution that is not JSON, an unknown state), or on a storage that fails mid-write (a full
+    disk), is one line: `tune` and `tune show` read untrusted storage by design."""
+    try:
+        yield
+    except (UsageError, ConfigError, PathError, EnvError, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        raise UsageError(f"study {shown(study)}: its storage failed or holds what cannot be read "
+                         f"({type(exc).__name__}: {line(str(exc), 200)})") from None
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
+    with storage_faults(args.study):
+        return _tune(args)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with storage_faults(args.study):
+        return _show(args)
+
+
+def _tune(args: argparse.Namespace) -> int:
     limit_threads()
     spec = _spec(args)
     export = check_export(args.export_best)
@@ -174,7 +202,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+def _show(args: argparse.Namespace) -> int:
     export = check_export(args.export_best)
     url = args.storage or default_storage_url()
     storage = open_storage(url)

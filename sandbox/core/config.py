@@ -370,7 +370,7 @@ def load_config_file(path: str | Path) -> Config:
 
 def _parse_config(raw: bytes, kind: str, where: str) -> Config:
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a BOM, as some Windows editors write, is not a key
     except UnicodeDecodeError:
         raise ConfigError(f"{where} is not UTF-8 text") from None
     if problem := _shape_problem(text, kind):

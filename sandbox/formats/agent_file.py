@@ -154,11 +154,12 @@ def _self_check(info_json: str, tensors: dict[str, np.ndarray]) -> None:
         raise AgentFileError(f"this agent cannot be saved: {exc}") from None
 
 
-def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True) -> int:
+def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True, follow_links: bool = True) -> int:
     """Save atomically; returns the file's size in bytes. AgentFileError for a diverged agent,
-    PathError when the path is unsuitable or the write fails (the old file is then untouched)."""
+    PathError when the path is unsuitable or the write fails (the old file is then untouched).
+    `follow_links=False` for the app's own files: a link at the path is replaced, not followed."""
     data = to_bytes(trainer, include_memory)
-    atomic_write(path, data, "agent file")
+    atomic_write(path, data, "agent file", follow_links)
     return len(data)
 
 

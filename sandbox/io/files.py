@@ -148,21 +148,29 @@ def strict_json(text: str | bytes) -> Any:
 
 
 # --- writing ----------------------------------------------------------------------------
-def check_output(path: str | os.PathLike, what: str) -> Path:
+def check_output(path: str | os.PathLike, what: str, follow_links: bool = True) -> Path:
     """Check that `path` can take a new file, before any work; returns the path to write.
 
-    Symlinks are resolved, so a save replaces the file a link points to, not the link.
+    Symlinks are resolved, so a save replaces the file a link points to, not the link; the app's own
+    files in its data folder (`follow_links=False`) replace a link planted at their path instead.
     """
     if not str(path):
         raise PathError(f"{what}: the path is empty")
-    real = Path(os.path.realpath(path))
-    if system := _system_path(path):
+    if follow_links:
+        real = Path(os.path.realpath(path))
+        system = _system_path(path)
+    else:
+        real = Path(os.path.realpath(os.path.dirname(os.path.abspath(path)))) / os.path.basename(path)
+        system = _system_path(real.parent)
+    if system:
         raise PathError(f"{what} {shown_path(path)} is a system path ({system}); choose a file in a folder")
     folder = real.parent
     if not folder.is_dir():
         raise PathError(f"{what} {shown_path(path)}: the folder {shown_path(folder)} does not exist")
     try:
-        mode = os.stat(real).st_mode
+        mode = os.stat(real).st_mode if follow_links else os.lstat(real).st_mode
+        if stat.S_ISLNK(mode):
+            mode = None  # replaced, never followed
     except FileNotFoundError:
         mode = None
     except OSError as exc:
@@ -215,13 +223,13 @@ def remove_stale_temps(folder: Path) -> int:
     return removed
 
 
-def atomic_write(path: str | os.PathLike, data: bytes, what: str = "file") -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes, what: str = "file", follow_links: bool = True) -> Path:
     """Write `data` to `path` atomically (temp file, fsync, rename); returns the path written.
 
     PathError (one line) when the path is unsuitable or the write fails; the old file, if any,
     is then untouched and no temp file remains.
     """
-    real = check_output(path, what)
+    real = check_output(path, what, follow_links)
     remove_stale_temps(real.parent)
     try:
         fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=TEMP_SUFFIX)

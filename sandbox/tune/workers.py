@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import sys
 import threading
 import time
 import zlib
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sandbox.core.trainer import limit_threads
-from sandbox.io.text import shown
+from sandbox.io.text import line, shown
 from sandbox.tune.search import (
     DONE_STATES,
     Objective,
@@ -139,6 +140,9 @@ def _worker_main(plan: WorkerPlan, barrier: Any) -> None:
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches every worker; the parent says what happened
             run_worker(plan, started=started)
+    except Exception as exc:  # a storage that fails mid-write (a full disk) or holds rows it cannot read
+        print(f"error: tune worker {plan.worker}: {line(f'{type(exc).__name__}: {exc}', 300)}", file=sys.stderr)
+        raise SystemExit(1) from None  # one line, not a traceback; the parent reports the exit code
     finally:
         barrier.abort()  # a worker that failed before the barrier does not keep the others waiting
 

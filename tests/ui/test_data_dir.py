@@ -238,3 +238,22 @@ def test_settings_of_another_kind_fall_back_to_the_defaults(settings):
     settings.setValue("files/include_memory", "[1, 2]")
     typed = Settings(settings)
     assert typed.config == load_preset("notebook") and typed.include_memory is True
+
+
+def test_screenshot_neither_reads_nor_writes_a_settings_file_beside_its_output(tmp_path):
+    """It once kept its settings in OUT.ini: a user's notes.ini was replaced, a link's target overwritten."""
+    (tmp_path / "notes.ini").write_text("my notes")
+    (tmp_path / "target.txt").write_text("keep me")
+    (tmp_path / "link.ini").symlink_to(tmp_path / "target.txt")
+    os.mkfifo(tmp_path / "pipe.ini")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", RL_SANDBOX_DATA_DIR=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_RUNTIME_DIR=str(tmp_path))
+    for name in ("notes", "link", "pipe"):
+        out = subprocess.run([sys.executable, str(ROOT / "main.py"), "screenshot", f"{name}.png", "--size",
+                              "400x300"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=WATCHDOG_S)
+        assert out.returncode == 0 and (tmp_path / f"{name}.png").is_file(), out.stderr[-2000:]
+    assert (tmp_path / "notes.ini").read_text() == "my notes" and (tmp_path / "target.txt").read_text() == "keep me"
+    assert (tmp_path / "pipe.ini").is_fifo() and not (tmp_path / "config").exists()
+    fifo_out = subprocess.run([sys.executable, str(ROOT / "main.py"), "screenshot", "pipe.ini"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=WATCHDOG_S)
+    assert fifo_out.returncode == 2 and fifo_out.stderr.count("\n") == 1 and "FIFO" in fifo_out.stderr

@@ -145,7 +145,7 @@ class TrainingWorker(QObject):
         if self.trainer is None:
             return
         try:
-            save_trainer(self.settled(), path, True)
+            save_trainer(self.settled(), path, True, follow_links=False)  # the app's own file: a link is replaced
         except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
             self.autosave_failed.emit(readable(exc))
             return
