@@ -343,3 +343,21 @@ def test_two_workers_share_a_postgresql_study(postgres, capsys):
     assert len({t.user_attrs["worker_pid"] for t in trials}) == 2
     assert main.main(["tune", "show", "--study", "pg", "--storage", postgres]) == 0
     assert "trials (2 complete)" in capsys.readouterr().out
+
+
+def test_every_tunable_number_has_a_search_range_as_numbers_inside_its_bounds():
+    """The default search comes from typed metadata (`tune=(low, high)`), never from the help text: the
+    notebook's 5 in update_interval's advice once made it search 1..5."""
+    from sandbox.core.config import FIELDS
+    from sandbox.tune.space import default_dist, tunable
+
+    for name in tunable():
+        f = FIELDS[name]
+        if f.metadata["choices"] or f.type == "bool":
+            assert f.metadata["tune"] is None, name
+            continue
+        low, high = f.metadata["tune"]
+        assert f.metadata["low"] <= low < high <= f.metadata["high"], name
+        dist = default_dist(name)
+        assert (dist.low, dist.high) == (low, high), name
+    assert (default_dist("update_interval").low, default_dist("update_interval").high) == (1, 16)

@@ -56,7 +56,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--log-jsonl", type=Path, metavar="FILE", help="write one JSON object per episode")
     train.add_argument("--save", type=Path, metavar="FILE", help="save the agent file here when done")
     train.add_argument("--save-best", type=Path, metavar="FILE",
-                       help="also save the agent at its best moving average (DQN often peaks, then collapses)")
+                       help="also save the agent at its best point: its best greedy evaluation (with solve_rule "
+                            "training_mean, its best moving average); DQN often peaks, then collapses")
     train.add_argument("--no-memory", action="store_true",
                        help="leave the replay memory out of --save (smaller file; resume is then not exact)")
     train.add_argument("--every", type=EPISODES, default=1, metavar="K", help="print every K-th episode (default 1)")

@@ -52,8 +52,14 @@ def param(
     high: float | None = None,
     choices: tuple[Any, ...] | None = None,
     recommended: str = "",
+    tune: tuple[float, float] | None = None,
 ) -> Any:
-    """A config field with the metadata the validator and the parameter panel read."""
+    """A config field with the metadata the validator, the parameter panel and the Tune space read.
+
+    `recommended` is prose for a person (the panel's tooltip); `tune` is the range a search explores
+    by default, as numbers (choices and booleans search all their values; fields without a range
+    are not searched unless a range is given).
+    """
     meta = {
         "help": help,
         "group": group,
@@ -62,6 +68,7 @@ def param(
         "high": high,
         "choices": choices,
         "recommended": recommended,
+        "tune": tune,
     }
     return field(default=default, metadata=meta)
 
@@ -77,7 +84,7 @@ class Config:
                                 "with phi = the car's mechanical energy (MountainCar only; policy-invariant).",
                                 "Environment", choices=("none", "potential"))
     shaping_scale: float = param(10.0, "Size of the shaping potential phi (at most this value).", "Environment",
-                                 low=0.0, high=1000.0, recommended="1 – 100")
+                                 low=0.0, high=1000.0, recommended="1 – 100", tune=(1, 100))
     bootstrap_on_truncation: bool = param(True, "Keep bootstrapping when the time limit cuts an episode "
                                           "(correct). Off = the notebook's behaviour: the 200-step cut-off "
                                           "is treated as a terminal state. The trade-off: on, with a sparse "
@@ -90,55 +97,58 @@ class Config:
     network: str = param("mlp", "Q-network kind: 'mlp' (the notebook's 3-layer net) or 'dueling' "
                          "(separate value and advantage heads).", "Network", choices=("mlp", "dueling"))
     hidden_units: int = param(64, "Units in each hidden layer.", "Network", low=1, high=4096,
-                              recommended="64 – 512")
-    hidden_layers: int = param(2, "Number of hidden layers.", "Network", low=1, high=6, recommended="2")
+                              recommended="64 – 512", tune=(64, 512))
+    hidden_layers: int = param(2, "Number of hidden layers.", "Network", low=1, high=6, recommended="2", tune=(1, 6))
     # Learning
     learning_rate: float = param(1e-3, "Adam step size.", "Learning", live=True, low=1e-7, high=1.0,
-                                 recommended="1e-4 – 1e-3")
+                                 recommended="1e-4 – 1e-3", tune=(0.0001, 0.001))
     batch_size: int = param(64, "Transitions sampled from memory per gradient step.", "Learning", live=True,
-                            low=1, high=65536, recommended="64 – 256")
+                            low=1, high=65536, recommended="64 – 256", tune=(64, 256))
     gamma: float = param(0.99, "Discount factor for future rewards.", "Learning", live=True, low=0.0, high=1.0,
-                         recommended="0.95 – 0.999")
+                         recommended="0.95 – 0.999", tune=(0.95, 0.999))
     loss: str = param("mse", "TD loss: 'mse' (notebook) or 'huber' (robust to large errors).", "Learning",
                       live=True, choices=("mse", "huber"))
     double_dqn: bool = param(True, "Double DQN: the online net picks the next action, the target net "
                              "scores it (reduces over-estimation).", "Learning", live=True)
     gradient_clip: float = param(1.0, "Clip the gradient's global norm to this value (0 = no clipping).",
-                                 "Learning", live=True, low=0.0, high=1e6, recommended="1 – 10")
+                                 "Learning", live=True, low=0.0, high=1e6, recommended="1 – 10", tune=(1, 10))
     update_interval: int = param(5, "Learn every this many env steps. update_times / update_interval is the "
                                  "number of gradient steps per env step; DQN on these tasks usually needs ≥ 0.5.",
                                  "Learning", live=True, low=1, high=100000,
-                                 recommended="1 – 2 with update_times 1 (the notebook's 5 gives 0.2)")
+                                 recommended="1 – 2 with update_times 1 (the notebook's 5 gives 0.2)", tune=(1, 16))
     update_times: int = param(1, "Gradient steps each time the agent learns.", "Learning", live=True, low=1,
-                              high=1000, recommended="1 – 8")
+                              high=1000, recommended="1 – 8", tune=(1, 8))
     n_step: int = param(1, "Multi-step returns: learn from the discounted sum of the next n rewards plus "
                         "the value n steps later (1 = one-step DQN). Larger n spreads a rare reward "
-                        "back faster.", "Learning", low=1, high=100, recommended="1 – 10")
+                        "back faster.", "Learning", low=1, high=100, recommended="1 – 10", tune=(1, 10))
     learning_starts: int = param(0, "Env steps before the first gradient step (memory must also hold a "
-                                 "batch).", "Learning", live=True, low=0, high=10**9)
+                                 "batch).", "Learning", live=True, low=0, high=10**9, tune=(0, 10_000))
     # Exploration
     epsilon_start: float = param(1.0, "Probability of a random action at the start.", "Exploration", live=True,
-                                 low=0.0, high=1.0)
+                                 low=0.0, high=1.0, tune=(0, 1))
     epsilon_end: float = param(0.001, "Lowest exploration probability.", "Exploration", live=True, low=0.0,
-                               high=1.0, recommended="0.001 – 0.05")
+                               high=1.0, recommended="0.001 – 0.05", tune=(0.001, 0.05))
     epsilon_decay: float = param(0.9, "Epsilon is multiplied by this every `steps_per_decay` env steps.",
-                                 "Exploration", live=True, low=0.0, high=1.0, recommended="0.9 – 0.999")
+                                 "Exploration", live=True, low=0.0, high=1.0,
+                                 recommended="0.9 – 0.999", tune=(0.9, 0.999))
     steps_per_decay: int = param(200, "Env steps between two epsilon decays (the notebook's `tpe`).",
-                                 "Exploration", live=True, low=1, high=10**9)
+                                 "Exploration", live=True, low=1, high=10**9, tune=(50, 5000))
     explore_duration: int = param(1, "ez-greedy: a random action is held for a heavy-tailed number of steps, "
                                   "at most this many (1 = plain epsilon-greedy). Long holds build momentum.",
-                                  "Exploration", live=True, low=1, high=10000, recommended="1, or 10 – 100")
+                                  "Exploration", live=True, low=1, high=10000,
+                                  recommended="1, or 10 – 100", tune=(1, 100))
     # Replay memory
     memory_capacity: int = param(1000, "Transitions kept in the replay memory (oldest dropped first).",
-                                 "Replay memory", low=1, high=10**8, recommended="10,000 – 100,000")
+                                 "Replay memory", low=1, high=10**8,
+                                 recommended="10,000 – 100,000", tune=(10_000, 100_000))
     # Target network
     target_update: str = param("soft", "'soft': blend tau of the online net into the target every step; "
                                "'hard': copy it every `target_update_interval` steps.", "Target network",
                                live=True, choices=("soft", "hard"))
     tau: float = param(1e-3, "Soft-update blend factor per step.", "Target network", live=True, low=0.0, high=1.0,
-                       recommended="1e-3 – 1e-2")
+                       recommended="1e-3 – 1e-2", tune=(0.001, 0.01))
     target_update_interval: int = param(1000, "Env steps between hard copies.", "Target network", live=True,
-                                        low=1, high=10**9, recommended="500 – 10,000")
+                                        low=1, high=10**9, recommended="500 – 10,000", tune=(500, 10_000))
     # Run
     seed: int = param(1412, "Seeds the network, the env, exploration and memory sampling.", "Run", low=0,
                       high=2**31 - 1)

@@ -14,7 +14,6 @@ trial on it, or search a field that says what is run.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +29,6 @@ NOT_TUNABLE = frozenset({"env_id", "seed", "device", "max_episodes", "solve_thre
                          "stop_when_solved", "solve_rule", "eval_every", "eval_episodes"})
 # Default ranges for fields whose metadata allows far more than is worth searching and names no
 # recommended range (steps_per_decay allows 1 to 10^9).
-FALLBACK_RANGES: dict[str, tuple[float, float]] = {"steps_per_decay": (50, 5000), "learning_starts": (0, 10000)}
 LOG_RATIO = 10  # a positive range spanning this factor or more is searched on a log scale
 DIST_KEYS = ("name", "kind", "low", "high", "log", "choices")  # a stored distribution's keys, all of them
 
@@ -155,13 +153,6 @@ def _check_tunable(name: str, flag: str) -> None:
                         f"tunable: {', '.join(tunable())}")
 
 
-def _recommended_range(name: str) -> tuple[float, float] | None:
-    """The span of the numbers in `recommended` ("1e-4 – 1e-3", "1, or 10 – 100"), if it names two or more."""
-    text = FIELDS[name].metadata["recommended"].replace(",000", "000")
-    numbers = [float(n) for n in re.findall(r"[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", text)]
-    return (min(numbers), max(numbers)) if len(numbers) >= 2 else None
-
-
 def _numeric(name: str, low: float, high: float) -> Dist:
     f = FIELDS[name]
     kind = "int" if f.type == "int" else "float"
@@ -181,7 +172,7 @@ def default_dist(name: str) -> Dist:
         return Dist(name, "categorical", choices=tuple(m["choices"]))
     if f.type == "bool":
         return Dist(name, "categorical", choices=(False, True))
-    low, high = _recommended_range(name) or FALLBACK_RANGES.get(name) or (m["low"], m["high"])
+    low, high = m["tune"]  # every tunable number field has one (a test checks)
     low, high = max(low, m["low"]), min(high, m["high"])
     return _numeric(name, low, high)
 
