@@ -172,6 +172,47 @@ def recovery(preset: str, steps: int, repeats: int) -> dict:
     return {"seconds": seconds, "bytes": size, "memory": len(trainer.agent.memory), "interval": AUTOSAVE_SECONDS}
 
 
+def pause_latency(samples: int) -> dict:
+    """Seconds from Pause (the action, in the real window) to the worker's paused state reaching the
+    window, asked for in the middle of a greedy evaluation and in the middle of training, alternately.
+    Every episode is followed by an evaluation of 200 MountainCar episodes (~40,000 greedy steps)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt5.QtCore import QSettings
+
+    from sandbox.app.session import State
+    from sandbox.core.config import load_preset
+    from ui.app import dispose, make_application
+    from ui.main_window import MainWindow
+    from ui.screenshot import wait_until
+
+    app = make_application()
+    settings = QSettings(os.path.join(os.environ.get("TMPDIR", "/tmp"), "rl-sandbox-pause.ini"), QSettings.IniFormat)
+    settings.clear()
+    settings.setValue("view/render", False)
+    window = MainWindow(settings)
+    window.show()
+    config = load_preset("notebook").with_changes(solve_rule="greedy", eval_every=1, eval_episodes=200,
+                                                  max_episodes=10**6, stop_when_solved=False)
+    window.begin_run(config)
+    wait_until(app, lambda: window.session.config == config, 60)
+    out: dict[str, list[float]] = {"evaluating": [], "training": []}
+    for i in range(2 * samples):
+        where = "evaluating" if i % 2 == 0 else "training"
+        window.start()
+        wait_until(app, lambda: window.session.state is State.RUNNING, 30)
+        under_way = (lambda: window.worker.trainer.evaluation is not None) if where == "evaluating" else \
+            (lambda: window.worker.trainer.evaluation is None and window.worker.trainer.mid_episode)
+        wait_until(app, under_way, 60)
+        asked = time.perf_counter()
+        window.act_pause.trigger()
+        wait_until(app, lambda: window.session.state is State.PAUSED, 30)
+        out[where].append(time.perf_counter() - asked)
+    window.session.unsaved = False
+    window.close()
+    dispose(window)
+    return out
+
+
 # Closes the real app (idle, or mid-training) and prints the moment it asked the window to close.
 CLOSER = """
 import sys, time
@@ -287,6 +328,8 @@ def main(argv: list[str]) -> None:
         result = recovery(args[0], int(args[1]), int(args[2]))
     elif kind == "exit":
         result = exit_time(args[0])
+    elif kind == "pause":
+        result = pause_latency(int(args[0]))
     elif kind == "rss":
         result = rss(int(args[0]), int(args[1]))
     else:

@@ -17,8 +17,8 @@ import time
 from benchmarks.report import RESULTS, ROOT, plot_curves, write_report
 
 SOLVE_PRESETS = ("notebook", "fast", "nstep")
-SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "exit", "recovery", "rss", "threads",
-            "coach", "tune", "tune_study")
+SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "exit", "pause", "recovery", "rss",
+            "threads", "coach", "tune", "tune_study")
 THREAD_SIZES = (64, 256, 512)
 QUALITY_PRESETS = ("fast", "nstep")
 QUALITY_SEEDS = (100, 101, 102, 103, 104)  # no preset was tuned on these
@@ -165,6 +165,13 @@ def section_exit(q: bool) -> dict:
             out[mode].append(measure("exit", mode)["seconds"])
             log(f"  exit ({mode}): {out[mode][-1]:.2f} s")
     return out
+
+
+def section_pause(q: bool) -> dict:
+    """Pause to paused in the real window, in the middle of greedy evaluations and of training."""
+    result = measure("pause", "3" if q else "10")
+    log(f"  pause: {result}")
+    return result
 
 
 def section_recovery(q: bool) -> dict:
