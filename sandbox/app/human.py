@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sandbox.core.envs import make_env
+from sandbox.core.envs import frame_of, make_env
 
 HUMAN_SEED_OFFSET = 20_000
 
@@ -27,9 +27,9 @@ class HumanEpisode:
             self.steps += 1
             self.done = bool(terminated or truncated)
 
-    def frame(self) -> np.ndarray:
+    def frame(self) -> np.ndarray | None:
         """The env's own picture of the current state (rendered only when asked for)."""
-        return self.env.render()
+        return frame_of(self.env)
 
     def close(self) -> None:
         self.env.close()

@@ -42,8 +42,8 @@ def unavailable_reason(spec: EnvSpec) -> str | None:
 
 def grid(spec: EnvSpec, resolution: int) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres along each axis, spanning the observation space."""
-    edges = [np.linspace(lo, hi, resolution + 1) for lo, hi in zip(spec.obs_low, spec.obs_high, strict=True)]
-    return tuple(((e[:-1] + e[1:]) / 2).astype(np.float32) for e in edges)
+    x, y = (np.linspace(lo, hi, resolution + 1) for lo, hi in zip(spec.obs_low, spec.obs_high, strict=True))
+    return ((x[:-1] + x[1:]) / 2).astype(np.float32), ((y[:-1] + y[1:]) / 2).astype(np.float32)
 
 
 def policy_map(agent: DQNAgent, scaler: ObservationScaler, spec: EnvSpec, resolution: int = 64) -> PolicyMap:

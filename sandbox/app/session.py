@@ -223,7 +223,9 @@ class Session:
         """Begin `count` seeds of `config` (seed, seed + 1, …); returns the first run's config."""
         seeds = [config.seed + i for i in range(count)]
         self.batch = SeedBatch(self.runs.next_key(), config, seeds)
-        return self.batch.next_config
+        first = self.batch.next_config
+        assert first is not None, "a seed batch has at least one seed"
+        return first
 
     def finish_run(self) -> Config | None:
         """The worker says the run finished: archive it; returns the next seed's config, if a batch goes on."""

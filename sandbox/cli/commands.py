@@ -128,11 +128,12 @@ class EpisodeLog:
     """The --log-jsonl file; a write error stops the log with one line, never the training."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path, self.error = path, None
+        self.path: Path | None = path
+        self.error: str | None = None
         try:
             self._file = open(path, "w", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
         except OSError as exc:
-            raise PathError(f"--log-jsonl {shown_path(path)}: {exc.strerror or exc}") from None
+            raise PathError(f"--log-jsonl {shown_path(path or '')}: {exc.strerror or exc}") from None
 
     def write(self, stats: EpisodeStats) -> None:
         if self._file is None:
@@ -140,7 +141,7 @@ class EpisodeLog:
         try:
             self._file.write(json.dumps(_jsonable(stats)) + "\n")
         except OSError as exc:
-            self.error = f"could not write the episode log {shown_path(self.path)}: {exc.strerror or exc}"
+            self.error = f"could not write the episode log {shown_path(self.path or '')}: {exc.strerror or exc}"
             say_error(f"{self.error}; logging stopped, training continues")
             self.close()
 
@@ -158,7 +159,7 @@ class EpisodeLog:
                                                      "solved": trainer.solved,
                                                      "hints": [h.to_json() for h in hints]}}) + "\n")
         except OSError as exc:
-            say_error(f"could not write the summary to {shown_path(self.path)}: {exc.strerror or exc}")
+            say_error(f"could not write the summary to {shown_path(self.path or '')}: {exc.strerror or exc}")
         self.close()
 
     def close(self) -> None:

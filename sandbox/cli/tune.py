@@ -256,7 +256,7 @@ def _params(params: dict[str, Any]) -> str:
 def print_trials(study: Any, best_only: bool) -> None:
     """All trials (`tune show`), or the best five complete ones (end of `tune`)."""
     trials = best_trials(study, 5) if best_only else study.get_trials(deepcopy=False)
-    states = {}
+    states: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
         states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trials"

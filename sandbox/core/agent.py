@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from sandbox.core.memory import NStepBuffer, ReplayMemory
 from sandbox.core.networks import BoundNetwork, QNetwork, build_network, mlp_loss_and_gradients
 
 
-def views(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+def views(flat: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """Consecutive views of `flat` shaped like the tensors in `like`."""
     out, offset = [], 0
     for t in like:
@@ -202,13 +203,13 @@ class DQNAgent:
         if self._numpy_acting:
             targets = torch.from_numpy(self.numpy_td_targets(r, s2, d, horizons))
         else:
-            r, s2, d, h = (torch.from_numpy(x).to(self.device) for x in (r, s2, d, h))
-            targets = self.td_targets(r, s2, d, h if horizons is not None else None)
-        s, a = torch.from_numpy(s).to(self.device), torch.from_numpy(a).to(self.device)
+            rt, s2t, dt, ht = (torch.from_numpy(x).to(self.device) for x in (r, s2, d, h))
+            targets = self.td_targets(rt, s2t, dt, ht if horizons is not None else None)
+        states, actions = torch.from_numpy(s).to(self.device), torch.from_numpy(a).to(self.device)
         if isinstance(self.online, QNetwork):
-            loss = mlp_loss_and_gradients(self.online, s, a, targets, c.loss)
+            loss = mlp_loss_and_gradients(self.online, states, actions, targets, c.loss)
         else:
-            q = self.online(s).gather(1, a.unsqueeze(1)).squeeze(1)
+            q = self.online(states).gather(1, actions.unsqueeze(1)).squeeze(1)
             loss = F.mse_loss(q, targets) if c.loss == "mse" else F.smooth_l1_loss(q, targets)
             self.gradients.zero_()
             loss.backward()  # accumulates in place into the gradient buffer's views

@@ -237,7 +237,7 @@ def allowed(name: str) -> str:
         return "a number, or empty for the env's threshold"
     kind = "an integer" if f.type == "int" else "a number"
     if m["low"] is not None and m["high"] is not None:
-        return f"{kind} from {_number(m['low'], f.type)} to {_number(m['high'], f.type)}"
+        return f"{kind} from {_number(m['low'], str(f.type))} to {_number(m['high'], str(f.type))}"
     return kind if f.type != "str" else "a text"
 
 

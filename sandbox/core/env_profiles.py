@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 import gymnasium as gym
+from gymnasium.envs.classic_control.mountain_car import MountainCarEnv
 
 SHAPING_ENVS = ("MountainCar-v0",)  # potential-based shaping uses MountainCar's mechanical energy
 
@@ -58,7 +60,7 @@ class MountainCarPhysics:
 
 @functools.cache
 def mountain_car() -> MountainCarPhysics:
-    env = gym.make("MountainCar-v0").unwrapped
+    env = cast(MountainCarEnv, gym.make("MountainCar-v0").unwrapped)
     try:
         return MountainCarPhysics(float(env.min_position), float(env.max_position), float(env.goal_position),
                                   float(env.max_speed), float(env.force), float(env.gravity))

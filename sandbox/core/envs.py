@@ -70,6 +70,12 @@ def make_env(env_id: str, render: bool = False) -> gym.Env:
     return env
 
 
+def frame_of(env: gym.Env) -> np.ndarray | None:
+    """The picture of an env made with render_mode='rgb_array' (Gymnasium types render() loosely)."""
+    frame = env.render()
+    return frame if isinstance(frame, np.ndarray) else None
+
+
 def spec_of(env: gym.Env) -> EnvSpec:
     env_id = env.spec.id if env.spec else type(env.unwrapped).__name__
     act, obs = env.action_space, env.observation_space

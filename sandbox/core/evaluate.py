@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sandbox.core.agent import DQNAgent
-from sandbox.core.envs import ObservationScaler, make_env
+from sandbox.core.envs import ObservationScaler, frame_of, make_env
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -57,7 +57,7 @@ def policy_steps(policy: Policy, env_id: str, seed: int, render: bool = False) -
             next_obs, reward, terminated, truncated, _ = env.step(action)
             score += float(reward)
             done = bool(terminated or truncated)
-            yield GreedyStep(obs, action, float(reward), q, score, done, env.render() if render else None)
+            yield GreedyStep(obs, action, float(reward), q, score, done, frame_of(env) if render else None)
             obs = next_obs
     finally:
         env.close()

@@ -29,6 +29,14 @@ class ReplayMemory:
     memory only once it is used, and an agent file declaring one allocates nothing up front.
     """
 
+    # The stored columns (ARRAYS), made by _allocate.
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_states: np.ndarray
+    stops: np.ndarray
+    horizons: np.ndarray
+
     def __init__(self, capacity: int, obs_dim: int, seed: int | np.random.SeedSequence) -> None:
         self.capacity = capacity
         self.obs_dim = obs_dim

@@ -67,7 +67,7 @@ class BoundNetwork(nn.Module):
 
     def bind(self) -> None:
         """Rebuild the layer views from the parameters as they are stored now."""
-        layers = [(m.weight, m.bias) for m in self.linear_layers()]
+        layers: list[tuple[torch.Tensor, torch.Tensor]] = [(m.weight, m.bias) for m in self.linear_layers()]
         self._torch_layers = layers
         on_cpu = all(w.device.type == "cpu" and b.device.type == "cpu" for w, b in layers)
         self._np_layers = [(w.detach().numpy(), b.detach().numpy()) for w, b in layers] if on_cpu else None

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from sandbox.core.agent import DQNAgent
 from sandbox.core.config import LIVE_FIELDS, Config, ConfigError
-from sandbox.core.envs import ObservationScaler, make_env, potential, spec_of
+from sandbox.core.envs import ObservationScaler, frame_of, make_env, potential, spec_of
 from sandbox.core.evaluate import EvalResult, Evaluation
 
 EVAL_STREAM = 7  # the greedy evaluations' seeds: a stream of their own, apart from training's
@@ -280,7 +280,7 @@ class Trainer:
         """(seed still to apply at the first reset, or None; the env generator's state once seeded)."""
         if self._env_seed is not None:
             return self._env_seed, None
-        return None, self.env.unwrapped.np_random.bit_generator.state
+        return None, dict(self.env.unwrapped.np_random.bit_generator.state)
 
     def restore(self, env_seed: int | None, env_state: dict | None, history: History) -> None:
         """Continue from a saved point: the env's generator and the history; the next step starts
@@ -294,7 +294,7 @@ class Trainer:
 
     def render(self) -> np.ndarray | None:
         """The current frame (only when the trainer was made with render=True)."""
-        return self.env.render() if self.env.render_mode == "rgb_array" else None
+        return frame_of(self.env) if self.env.render_mode == "rgb_array" else None
 
     def close(self) -> None:
         if self.evaluation is not None:
@@ -364,6 +364,7 @@ class Trainer:
             greedy_mean=greedy.mean if greedy else math.nan,
             greedy_std=greedy.std if greedy else math.nan,
         )
+        assert self._obs is not None  # the episode's last observation: it has not been reset yet
         self._trajectory.append(self._obs)
         self._last_trajectory = np.array(self._trajectory)
         self._trajectory = []

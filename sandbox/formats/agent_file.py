@@ -47,7 +47,7 @@ from sandbox.formats.agent_schema import (
     check_table,
     check_values,
 )
-from sandbox.io.files import PathError, atomic_write, open_regular, pread_exact, shown_path, strict_json
+from sandbox.io.files import PathError, atomic_write, open_regular, pread_exact, pread_into, shown_path, strict_json
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ SUFFIX = ".agent"
 MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON of 10,000 live edits fits; its parse stays ~100 MB
 MAX_FILE_BYTES = 8 * 1024**3
 MAX_JSON_OBJECTS = 50_000  # a live edit is one object; RNG states a few each
-DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
+DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
 
 
 class AgentFileError(ValueError):
@@ -174,13 +174,15 @@ class Source:
     def read(self, offset: int, size: int) -> bytes:
         if self.fd is not None:
             return pread_exact(self.fd, size, offset)
+        assert self.data is not None  # a source is a descriptor or bytes
         return bytes(self.data[offset:offset + size])
 
     def array(self, offset: int, dtype: str, shape: tuple[int, ...]) -> np.ndarray:
         out = np.empty(shape, DTYPES[dtype])
         if self.fd is not None:
-            pread_exact(self.fd, out.nbytes, offset, into=out)
+            pread_into(self.fd, out, offset)
         else:
+            assert self.data is not None
             out.reshape(-1).view(np.uint8)[:] = np.frombuffer(self.data, np.uint8, out.nbytes, offset)
         return out
 

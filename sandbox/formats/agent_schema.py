@@ -297,7 +297,7 @@ def _check_history_values(name: str, value: np.ndarray, info: dict[str, Any]) ->
     with np.errstate(invalid="ignore"):
         ok = bool(np.all(np.abs(value[~np.isnan(value)] if field in MAY_BE_NAN else value) <= limit))
     if ok and field in _FLAGS:
-        ok = np.isin(value, (0.0, 1.0)).all()
+        ok = bool(np.isin(value, (0.0, 1.0)).all())
     if ok and field == "index":
         ok = np.array_equal(value, np.arange(len(value)))
     if ok and field in _COUNTS[1:]:

@@ -39,13 +39,13 @@ def episodes_to_csv(history: History, path: str | Path) -> int:
 
 def episodes_from_csv(path: str | Path) -> list[EpisodeStats]:
     """Read back what `episodes_to_csv` wrote (for comparing runs, or checking an export)."""
-    types = {f.name: f.type for f in fields(EpisodeStats)}
+    types = {f.name: str(f.type) for f in fields(EpisodeStats)}
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = set(EPISODE_COLUMNS) - set(reader.fieldnames or [])
         if missing:
             raise ExportError(f"{path} is not an episode CSV: missing columns {', '.join(sorted(missing))}")
-        return [EpisodeStats(**{k: _parse(types[k], row[k]) for k in EPISODE_COLUMNS}) for row in reader]
+        return [EpisodeStats(**{k: _parse(types[k], row[k]) for k in EPISODE_COLUMNS}) for row in reader]  # type: ignore[arg-type]  # each column parsed to its field's type
 
 
 def _parse(kind: str, text: str) -> object:
@@ -87,8 +87,10 @@ def greedy_video(agent: DQNAgent, scaler: ObservationScaler, env_id: str, seed: 
         import imageio.v3 as iio
     except ImportError:
         raise ExportError("video export needs the 'video' extra: pip install 'rl-sandbox[video]'") from None
-    frames, score = [], 0.0
+    frames: list[np.ndarray] = []
+    score = 0.0
     for step in greedy_steps(agent, scaler, env_id, seed, render=True):
+        assert step.frame is not None  # rendered: every step carries its frame
         frames.append(step.frame)
         score = step.score
     _draw_progress(frames)

@@ -69,8 +69,8 @@ def data_dir() -> Path:
         path.mkdir(parents=True, exist_ok=True)
         mode = os.stat(path).st_mode
     except (OSError, ValueError) as exc:
-        mode = os.lstat(path).st_mode if os.path.lexists(path) else None
-        reason = f"it is {_kind(mode)}" if mode is not None and not stat.S_ISDIR(mode) else \
+        found = os.lstat(path).st_mode if os.path.lexists(path) else None
+        reason = f"it is {_kind(found)}" if found is not None and not stat.S_ISDIR(found) else \
             (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
         raise PathError(f"the data folder {shown_path(path)} cannot be used: {reason}") from None
     if not stat.S_ISDIR(mode):
@@ -96,9 +96,17 @@ def open_regular(path: str | os.PathLike, what: str) -> int:
     return fd
 
 
-def pread_exact(fd: int, size: int, offset: int, into: Any = None) -> bytes | None:
-    """Read exactly `size` bytes at `offset` (into a writable buffer if given); PathError if the file is shorter."""
-    view = memoryview(into).cast("B") if into is not None else memoryview(bytearray(size))
+def pread_exact(fd: int, size: int, offset: int) -> bytes:
+    """Exactly `size` bytes at `offset`; PathError if the file is shorter."""
+    buffer = bytearray(size)
+    pread_into(fd, buffer, offset)
+    return bytes(buffer)
+
+
+def pread_into(fd: int, into: Any, offset: int) -> None:
+    """Fill the writable buffer `into` (a bytearray, a numpy array) from `offset`; PathError if the file is shorter."""
+    view = memoryview(into).cast("B")
+    size = len(view)
     done = 0
     while done < size:
         try:
@@ -108,7 +116,6 @@ def pread_exact(fd: int, size: int, offset: int, into: Any = None) -> bytes | No
         if n == 0:
             raise PathError("the file ended early (truncated, or changed while it was read)")
         done += n
-    return None if into is not None else view.tobytes()
 
 
 def read_regular(path: str | os.PathLike, limit: int, what: str) -> bytes:
@@ -167,6 +174,7 @@ def check_output(path: str | os.PathLike, what: str, follow_links: bool = True) 
     folder = real.parent
     if not folder.is_dir():
         raise PathError(f"{what} {shown_path(path)}: the folder {shown_path(folder)} does not exist")
+    mode: int | None
     try:
         mode = os.stat(real).st_mode if follow_links else os.lstat(real).st_mode
         if stat.S_ISLNK(mode):

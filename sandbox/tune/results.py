@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 def best_trials(study: optuna.Study, n: int = 5) -> list[Any]:
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.value is not None]
-    return sorted(trials, key=lambda t: t.value, reverse=study.direction.name == "MAXIMIZE")[:n]
+    return sorted(trials, key=lambda t: float(t.value or 0.0), reverse=study.direction.name == "MAXIMIZE")[:n]
 
 
 def importances(study: optuna.Study) -> dict[str, float] | str:
@@ -149,11 +149,11 @@ def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[
 
 def best_row(rows: list[TrialRow], direction: str) -> TrialRow | None:
     """The best complete trial of `rows` ('minimize' or 'maximize'), the lowest number on ties."""
-    done = [r for r in rows if r.state == "complete" and r.value is not None]
+    done = [(r, r.value) for r in rows if r.state == "complete" and r.value is not None]
     if not done:
         return None
     sign = 1 if direction == "minimize" else -1
-    return min(done, key=lambda r: (sign * r.value, r.number))
+    return min(done, key=lambda pair: (sign * pair[1], pair[0].number))[0]
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class SearchRun:
         self.url = url or default_storage_url()
         self.plans = [WorkerPlan(self.url, study, trials, None, sampler, seed, pruner, heartbeat, worker=i)
                       for i in range(jobs)]
-        self.procs: list[multiprocessing.process.BaseProcess] = []
+        self.procs: list[multiprocessing.context.SpawnProcess] = []
         self.storage: Any = None
         self.existed = False
         self._lock = threading.Lock()

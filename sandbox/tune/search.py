@@ -28,7 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sandbox.core.config import Config, ConfigError, typed
 from sandbox.core.envs import EnvError, make_env
@@ -71,7 +71,7 @@ class TuneSpec:
     eval_episodes: int = 100
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Literal["minimize", "maximize"]:
         return "minimize" if self.objective == "steps" else "maximize"
 
     def config_for(self, params: dict[str, Any]) -> Config:
@@ -110,7 +110,8 @@ class TuneSpec:
             base = Config.from_dict(data["base"])
         except ConfigError as exc:
             raise TuneError(f"base config: {exc}") from None
-        return make_spec(base, space, data["objective"], *(data[key] for key in SPEC_LIMITS), stored=True)
+        return make_spec(base, space, data["objective"], seeds=data["seeds"], budget=data["budget"],
+                         eval_every=data["eval_every"], eval_episodes=data["eval_episodes"], stored=True)
 
 
 def make_spec(base: Config, space: dict[str, Dist], objective: str = "steps", seeds: int = 3,
@@ -223,6 +224,7 @@ class SeedRun:
             return self.best_mean
         if self.solved_at is not None:
             return float(self.solved_at)
+        assert self.threshold is not None  # make_spec refuses the steps objective without one
         return unsolved_value(self.spec.budget, self.best_mean, self.threshold)
 
     def pruning_value(self) -> float:

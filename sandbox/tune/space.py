@@ -48,6 +48,12 @@ class Dist:
     log: bool = False
     choices: tuple[Any, ...] = ()
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high) of a range (a categorical field has none)."""
+        assert self.low is not None and self.high is not None, f"{self.name} is searched over choices"
+        return self.low, self.high
+
     def describe(self) -> str:
         if self.kind == "categorical":
             return f"{self.name}: one of {', '.join(_text(c) for c in self.choices)}"
@@ -262,9 +268,10 @@ def optuna_distribution(dist: Dist) -> Any:
 
     if dist.kind == "categorical":
         return optuna.distributions.CategoricalDistribution(list(dist.choices))
+    low, high = dist.bounds
     if dist.kind == "int":
-        return optuna.distributions.IntDistribution(int(dist.low), int(dist.high), log=dist.log)
-    return optuna.distributions.FloatDistribution(float(dist.low), float(dist.high), log=dist.log)
+        return optuna.distributions.IntDistribution(int(low), int(high), log=dist.log)
+    return optuna.distributions.FloatDistribution(float(low), float(high), log=dist.log)
 
 
 def suggest(trial: Any, space: dict[str, Dist]) -> dict[str, Any]:
@@ -274,8 +281,10 @@ def suggest(trial: Any, space: dict[str, Dist]) -> dict[str, Any]:
         if dist.kind == "categorical":
             values[name] = trial.suggest_categorical(name, list(dist.choices))
         elif dist.kind == "int":
-            values[name] = trial.suggest_int(name, int(dist.low), int(dist.high), log=dist.log)
+            low, high = dist.bounds
+            values[name] = trial.suggest_int(name, int(low), int(high), log=dist.log)
         else:
-            value = trial.suggest_float(name, float(dist.low), float(dist.high), log=dist.log)
-            values[name] = value if math.isfinite(value) else dist.low
+            low, high = dist.bounds
+            value = trial.suggest_float(name, float(low), float(high), log=dist.log)
+            values[name] = value if math.isfinite(value) else low
     return values

@@ -147,7 +147,7 @@ def _worker_main(plan: WorkerPlan, barrier: Any) -> None:
         barrier.abort()  # a worker that failed before the barrier does not keep the others waiting
 
 
-def start_workers(plans: list[WorkerPlan]) -> list[multiprocessing.process.BaseProcess]:
+def start_workers(plans: list[WorkerPlan]) -> list[multiprocessing.context.SpawnProcess]:
     """One process per plan (spawned: a fresh interpreter, no GIL shared, no forked torch state)."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(len(plans))
