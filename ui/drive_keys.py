@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PyQt5.QtCore import QEvent, QObject, Qt
+from PyQt5.QtGui import QKeyEvent
 
 from sandbox.app.session import Session, State
 from sandbox.core.env_profiles import profile
 
-ARROWS = {Qt.Key_Left: "Left", Qt.Key_Right: "Right", Qt.Key_Up: "Up"}
+ARROWS: dict[int, str] = {Qt.Key_Left: "Left", Qt.Key_Right: "Right", Qt.Key_Up: "Up"}
 
 
 class DriveKeys(QObject):
@@ -19,7 +20,7 @@ class DriveKeys(QObject):
         self.session, self.send = session, send
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() not in (QEvent.KeyPress, QEvent.KeyRelease):
+        if event.type() not in (QEvent.KeyPress, QEvent.KeyRelease) or not isinstance(event, QKeyEvent):
             return False
         spec = self.session.spec
         if self.session.state != State.HUMAN or spec is None or event.key() not in ARROWS:

@@ -8,11 +8,13 @@ draws from it. Actions come from one table (`ui/actions.py`); settings from one 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
 from sandbox.app.policy_map import unavailable_reason
 from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
@@ -60,6 +62,33 @@ class MainWindow(QMainWindow):
     cmd_evaluate = pyqtSignal(int)
     cmd_export = pyqtSignal(str, str)
     cmd_human_action = pyqtSignal(int)
+
+    # One attribute per action of the table in ui/actions.py, set from it (a test keeps the two alike).
+    act_new: QAction
+    act_open: QAction
+    act_save: QAction
+    act_save_as: QAction
+    act_restore: QAction
+    act_include_memory: QAction
+    act_export_episodes: QAction
+    act_export_losses: QAction
+    act_export_png: QAction
+    act_export_svg: QAction
+    act_export_video: QAction
+    act_quit: QAction
+    act_start: QAction
+    act_pause: QAction
+    act_step: QAction
+    act_step_episode: QAction
+    act_random: QAction
+    act_greedy: QAction
+    act_evaluate: QAction
+    act_restore_best: QAction
+    act_human: QAction
+    act_tune: QAction
+    act_render: QAction
+    act_log_loss: QAction
+    act_about: QAction
 
     def __init__(self, settings: QSettings | MemoryStore | None = None) -> None:
         super().__init__()
@@ -160,7 +189,7 @@ class MainWindow(QMainWindow):
         self.runs_view.show_runs(s.runs.records)
 
     def _connect_worker(self) -> None:
-        self.worker, self.thread = start_worker()
+        self.worker, self.worker_thread = start_worker()
         w, s = self.worker, self.session
         for signal, slot in ((self.cmd_new_agent, w.new_agent), (self.cmd_load, w.load), (self.cmd_save, w.save),
                              (self.cmd_autosave, w.autosave),
@@ -176,8 +205,8 @@ class MainWindow(QMainWindow):
         w.state_changed.connect(lambda value: s.set_state(State(value)))
         w.best_changed.connect(s.set_best)
         w.evaluated.connect(s.set_evaluation)
-        w.frame_ready.connect(lambda frame: self.act_render.isChecked() and self.render_view.show_frame(frame))
-        w.state_ready.connect(lambda state: self.act_render.isChecked() and self.render_view.show_state(state))
+        w.frame_ready.connect(self._on_frame)
+        w.state_ready.connect(self._on_state_drawn)
         w.stepped.connect(self._on_step)
         w.watched.connect(self._on_watched)
         w.watch_finished.connect(self._on_watch_finished)
@@ -198,20 +227,28 @@ class MainWindow(QMainWindow):
         self.panel.preset_chosen.connect(self._on_preset)
         self.render_changed()
 
+    def _on_frame(self, frame: np.ndarray) -> None:
+        if self.act_render.isChecked():
+            self.render_view.show_frame(frame)
+
+    def _on_state_drawn(self, state: np.ndarray) -> None:
+        if self.act_render.isChecked():
+            self.render_view.show_state(state)
+
     def _connect_actions(self) -> None:
-        for name, slot in DIRECT.items():
-            self.actions_[name].triggered.connect(getattr(self.worker, slot))
+        for name, worker_slot in DIRECT.items():
+            self.actions_[name].triggered.connect(getattr(self.worker, worker_slot))
         f = self.files
-        for name, slot in (("new", self.new_agent), ("open", f.open_agent), ("save", f.save_agent),
-                           ("save_as", f.save_agent_as), ("restore", f.offer_recovery), ("quit", self.close),
-                           ("include_memory", lambda on: setattr(self.settings, "include_memory", on)),
-                           ("export_episodes", lambda: f.export("episodes")),
-                           ("export_losses", lambda: f.export("losses")),
-                           ("export_png", lambda: f.export_plots("png")), ("export_svg", lambda: f.export_plots("svg")),
-                           ("export_video", lambda: f.export("video")), ("start", self.start),
-                           ("evaluate", self.evaluate), ("restore_best", self.restore_best),
-                           ("human", self.human_play), ("render", self.render_changed),
-                           ("log_loss", self.plots.set_loss_log), ("about", f.about)):
+        slots: tuple[tuple[str, Callable[..., object]], ...] = (
+            ("new", self.new_agent), ("open", f.open_agent), ("save", f.save_agent),
+            ("save_as", f.save_agent_as), ("restore", f.offer_recovery), ("quit", self.close),
+            ("include_memory", lambda on: setattr(self.settings, "include_memory", on)),
+            ("export_episodes", lambda: f.export("episodes")), ("export_losses", lambda: f.export("losses")),
+            ("export_png", lambda: f.export_plots("png")), ("export_svg", lambda: f.export_plots("svg")),
+            ("export_video", lambda: f.export("video")), ("start", self.start), ("evaluate", self.evaluate),
+            ("restore_best", self.restore_best), ("human", self.human_play), ("render", self.render_changed),
+            ("log_loss", self.plots.set_loss_log), ("about", f.about))
+        for name, slot in slots:
             self.actions_[name].triggered.connect(slot)
 
     # --- commands ----------------------------------------------------------------------
@@ -235,7 +272,7 @@ class MainWindow(QMainWindow):
 
     def pause_now(self) -> None:
         """Pause and wait until the worker has (a tick is a few ms; the worker never waits on the window)."""
-        if self.thread.isRunning():
+        if self.worker_thread.isRunning():
             QMetaObject.invokeMethod(self.worker, "pause", Qt.BlockingQueuedConnection)
 
     def evaluate(self) -> None:
@@ -321,7 +358,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.result_label.show_evaluation(result), 8000)
 
     def _on_edits(self, edits: list) -> None:
-        self.panel.set_config(self.session.config, keep_problem=True)  # an edit from the coach shows there too
+        if self.session.config is not None:
+            self.panel.set_config(self.session.config, keep_problem=True)  # an edit from the coach shows there too
         for edit in edits:
             self.plots.add_edit(edit)
             self.statusBar().showMessage(f"{edit.name}: {edit.old} → {edit.new}", 5000)
@@ -422,10 +460,10 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop the worker and wait for its thread: a tick is a few ms, so this is quick."""
         self.tune_view.shutdown()  # a running search's worker processes end with the window
-        if self.thread.isRunning():
+        if self.worker_thread.isRunning():
             self.worker_call("stop")
-            if not self.thread.wait(5000):
+            if not self.worker_thread.wait(5000):
                 print("warning: the training thread did not stop within 5 s of closing; it was terminated",
                       file=sys.stderr)
-                self.thread.terminate()
-                self.thread.wait()
+                self.worker_thread.terminate()
+                self.worker_thread.wait()

@@ -61,7 +61,7 @@ def tooltip(widget: HasToolTip, text: str) -> None:
 
 
 def message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text: str, informative: str = "",
-                detailed: str = "", buttons: QMessageBox.StandardButtons = QMessageBox.Ok,
+                detailed: str = "", buttons: QMessageBox.StandardButtons | QMessageBox.StandardButton = QMessageBox.Ok,
                 default: QMessageBox.StandardButton = QMessageBox.NoButton) -> QMessageBox:
     """A message box whose text, informative text and details are all plain text (not shown yet)."""
     box = QMessageBox(icon, title, "", buttons, parent)

@@ -45,4 +45,4 @@ def window(qtbot, settings, monkeypatch, tmp_path):
     yield w
     w.session.unsaved = False
     w.close()
-    assert w.thread.isFinished()
+    assert w.worker_thread.isFinished()

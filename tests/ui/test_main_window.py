@@ -190,11 +190,11 @@ def test_closing_during_training_stops_the_worker_on_request(qtbot, window, monk
     window.act_start.trigger()
     qtbot.waitUntil(lambda: len(count) >= 1, timeout=30_000)
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
-    terminated, terminate = [], window.thread.terminate
-    monkeypatch.setattr(window.thread, "terminate", lambda: terminated.append(True) or terminate())
+    terminated, terminate = [], window.worker_thread.terminate
+    monkeypatch.setattr(window.worker_thread, "terminate", lambda: terminated.append(True) or terminate())
     window.close()
     # The worker ends on request, never by the 5 s fallback (the benchmark measures how fast).
-    assert window.thread.isFinished() and not terminated
+    assert window.worker_thread.isFinished() and not terminated
     warnings = [r.message for r in qtlog.records if "propagateSizeHints" not in r.message]
     assert warnings == []
 
@@ -204,7 +204,7 @@ def test_closing_with_unsaved_training_can_be_cancelled(qtbot, window, monkeypat
     qtbot.waitUntil(lambda: window.worker.trainer.episodes_done == 1 and window.isWindowModified(), timeout=30_000)
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Cancel)
     window.close()
-    assert window.isVisible() and window.thread.isRunning()
+    assert window.isVisible() and window.worker_thread.isRunning()
 
 
 def test_a_worker_exception_stops_training_keeps_the_agent_and_shows_a_dialog(qtbot, window):
@@ -416,3 +416,12 @@ def test_several_seeds_run_back_to_back_and_draw_a_band(qtbot, window):
     np.testing.assert_array_equal(episodes, np.arange(1, 3))
     np.testing.assert_allclose(std, stacked.std(axis=0))
     assert len(window.plots.bands) == 4
+
+
+def test_every_action_of_the_table_is_a_declared_attribute_of_the_window():
+    """The window sets `act_<name>` from ui/actions.py's table; the declarations let the type checker see them."""
+    from ui.actions import ACTIONS
+    from ui.main_window import MainWindow
+
+    declared = {name for name in MainWindow.__annotations__ if name.startswith("act_")}
+    assert declared == {f"act_{spec.name}" for spec in ACTIONS}

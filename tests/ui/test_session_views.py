@@ -156,7 +156,7 @@ def test_compare_configs_and_an_evaluation_leave_the_car_view_its_height(qtbot, 
 
 
 def test_every_panel_field_lies_inside_the_viewport_in_one_column(qtbot, window):
-    viewport = window.panel.scroll.viewport()
+    viewport = window.panel.fields_area.viewport()
     lefts = set()
     for name, editor in window.panel.editors.items():
         right = editor.mapTo(viewport, QPoint(editor.width(), 0)).x()

@@ -14,7 +14,7 @@ DOCK_SIZE = QSize(1050, 560)
 
 
 def install(window: QMainWindow, action: QAction, base_config: Callable[[], Config],
-            apply: Callable[[Config, str], None]) -> TuneView:
+            apply: Callable[[Config, str], object]) -> TuneView:
     """Give the window a Tune dock, shown by `action`: it floats at first (a search wants more room than
     the window's tabs have) and docks at the bottom when dragged there. Trials start from `base_config()`;
     `apply(config, doing)` starts a new agent with a trial's config through the window's usual question."""

@@ -91,9 +91,9 @@ class SpaceTable(QTableWidget):
     def space(self) -> tuple[dict[str, Dist], dict[str, Any]]:
         """(searched fields, fixed values) from the table, checked as `tune --params/--set` checks them."""
         names, sets = [], []
-        for row in range(self.rowCount()):
-            name, text = self.item(row, 0).text(), self.item(row, 1).text().strip()
-            if self.item(row, 0).checkState() == Qt.Checked:
+        for tick, cell in self._rows():
+            name, text = tick.text(), cell.text().strip()
+            if tick.checkState() == Qt.Checked:
                 names.append(name)
                 if text != self.defaults[name]:
                     sets.append(f"{name}={text}")
@@ -101,10 +101,19 @@ class SpaceTable(QTableWidget):
 
     def set_searched(self, ranges: dict[str, str | None]) -> None:
         """Tick exactly the fields of `ranges` (None: the default range); untick the others."""
+        for tick, cell in self._rows():
+            name = tick.text()
+            tick.setCheckState(Qt.Checked if name in ranges else Qt.Unchecked)
+            cell.setText(ranges.get(name) or self.defaults[name])
+
+    def _rows(self) -> list[tuple[QTableWidgetItem, QTableWidgetItem]]:
+        """(the field's tick box, its range cell) of every row: both are made for each field."""
+        rows = []
         for row in range(self.rowCount()):
-            name = self.item(row, 0).text()
-            self.item(row, 0).setCheckState(Qt.Checked if name in ranges else Qt.Unchecked)
-            self.item(row, 1).setText(ranges.get(name) or self.defaults[name])
+            tick, cell = self.item(row, 0), self.item(row, 1)
+            assert tick is not None and cell is not None
+            rows.append((tick, cell))
+        return rows
 
 
 class SearchThread(QThread):

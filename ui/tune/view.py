@@ -26,6 +26,7 @@ from PyQt5.QtGui import QBrush, QColor, QFont
 from PyQt5.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDockWidget,
     QGridLayout,
     QHBoxLayout,
     QPushButton,
@@ -61,7 +62,7 @@ OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves
 class TuneView(QWidget):
     """Sets up a search from the current config, shows its trials live, applies the best one."""
 
-    def __init__(self, base_config: Callable[[], Config], apply: Callable[[Config, str], None],
+    def __init__(self, base_config: Callable[[], Config], apply: Callable[[Config, str], object],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.base_config, self.apply = base_config, apply
@@ -73,6 +74,7 @@ class TuneView(QWidget):
         self.rows: list[TrialRow] = []
         self.columns: list[str] = []
         self.shown_once = False
+        self.dock: QDockWidget | None = None  # where the window put it (ui/tune/dock.py)
         self._make_fields()
         setup, results = self._setup_column(), self._results_column()
         splitter = QSplitter(Qt.Horizontal)
@@ -243,7 +245,7 @@ class TuneView(QWidget):
 
     def stop(self) -> None:
         """Ask the poller to stop the workers; `ended` says what they finished."""
-        if self.running:
+        if self.running and self.thread_ is not None:
             self.thread_.stop_asked.set()
             self.stop_button.setEnabled(False)
             self.status.setText("Stopping the worker processes…")
@@ -268,6 +270,7 @@ class TuneView(QWidget):
 
     def _on_started(self) -> None:
         s = self.search
+        assert s is not None  # its poller started it
         joined = " (continued: it already held trials)" if s.existed else ""
         self.status.setText(f"Study {shown(s.study, 120)}{joined}: {s.jobs} worker process{'es' if s.jobs > 1 else ''} "
                             f"running, objective {s.spec.objective} ({s.direction}).")
@@ -280,6 +283,7 @@ class TuneView(QWidget):
         self.show_rows(rows)
         self._set_running(False)
         done, s = counts_text(rows), self.search
+        assert s is not None  # its poller reports its end
         if stopped:
             text = f"Stopped study {shown(s.study, 120)}: {done}"
             if left:
@@ -362,7 +366,9 @@ class TuneView(QWidget):
         self.trials_table.setRowCount(0)
         self.trials_table.setColumnCount(4 + len(columns))
         self.trials_table.setHorizontalHeaderLabels(["#", "state", "value", *columns, "note"])
-        self.trials_table.horizontalHeaderItem(2).setToolTip(
+        header = self.trials_table.horizontalHeaderItem(2)
+        assert header is not None  # set by the labels just above
+        header.setToolTip(
             "The median over the trial's seeds of: env steps until a greedy check solved (objective steps; an "
             "unsolved seed counts as the budget plus a penalty, see the note), or the best greedy mean (score)")
         self.use_button.setEnabled(False)
@@ -404,7 +410,7 @@ class TuneView(QWidget):
     def best_config(self) -> Config | None:
         """The best trial's full config; ConfigError (one line) when its stored params are refused."""
         best = self.best()
-        return None if best is None else self.source.config_for(best)
+        return None if best is None or self.source is None else self.source.config_for(best)
 
     def use_best(self) -> None:
         best = self.best()
@@ -413,5 +419,5 @@ class TuneView(QWidget):
         except ConfigError as exc:  # a trial written elsewhere, with params the config refuses
             self.status.setText(f"Cannot use {exc}")
             return
-        if config is not None:
+        if config is not None and best is not None:
             self.apply(config, f"start a new agent with trial {best.number}'s parameters")

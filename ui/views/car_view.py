@@ -20,8 +20,8 @@ MIN_X, MAX_X, GOAL_X = _CAR.min_position, _CAR.max_position, _CAR.goal_position
 WORLD_W, VIEW_H = 600.0, 400.0  # the env's own frame size: the drawing keeps its proportions
 
 
-def hill(x: np.ndarray | float) -> np.ndarray | float:
-    return np.sin(3 * x) * 0.45 + 0.55
+def hill(x: float) -> float:
+    return float(np.sin(3 * x) * 0.45 + 0.55)
 
 
 class MountainCarView(QWidget):

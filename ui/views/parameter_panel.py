@@ -8,7 +8,7 @@ and take effect through "New agent".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 from PyQt5.QtCore import Qt, pyqtSignal
@@ -88,8 +88,8 @@ class ParameterPanel(QWidget):
         outer.addLayout(head)
         outer.addWidget(self.lock_note)
         outer.addWidget(self.problem)
-        self.scroll = self._fields_area()
-        outer.addWidget(self.scroll, 1)
+        self.fields_area = self._fields_area()
+        outer.addWidget(self.fields_area, 1)
         self.set_config(config)
 
     # --- building ----------------------------------------------------------------------
@@ -131,17 +131,20 @@ class ParameterPanel(QWidget):
     def _add_field(self, form: QFormLayout, name: str) -> None:
         f = FIELDS[name]
         choices = f.metadata["choices"]
+        editor: QWidget
         if name == "env_id":
-            editor: QWidget = QComboBox()
-            editor.setEditable(True)
-            editor.addItems(SUGGESTED_ENVS)
-            editor.lineEdit().editingFinished.connect(lambda n=name: self._commit_text(n))
-            editor.activated.connect(lambda _i, n=name: self._commit_text(n))
+            env_box = QComboBox()
+            env_box.setEditable(True)
+            env_box.addItems(SUGGESTED_ENVS)
+            env_box.lineEdit().editingFinished.connect(lambda n=name: self._commit_text(n))
+            env_box.activated.connect(lambda _i, n=name: self._commit_text(n))
+            editor = env_box
         elif choices:
-            editor = QComboBox()
+            choice_box = QComboBox()
             for choice in choices:
-                editor.addItem(str(choice), choice)
-            editor.activated.connect(lambda _i, n=name: self._commit(n, self.editors[n].currentData()))
+                choice_box.addItem(str(choice), choice)
+            choice_box.activated.connect(lambda _i, box=choice_box, n=name: self._commit(n, box.currentData()))
+            editor = choice_box
         elif f.type == "bool":
             editor = QCheckBox()
             editor.clicked.connect(lambda checked, n=name: self._commit(n, checked))
@@ -183,7 +186,7 @@ class ParameterPanel(QWidget):
                 editor.setCurrentIndex(editor.findData(value))
             elif isinstance(editor, QComboBox):
                 editor.setEditText(str(value))
-            else:
+            elif isinstance(editor, QLineEdit):
                 editor.setText(_text(value))
             editor.blockSignals(False)
             self._show_error(name, None)
@@ -222,7 +225,7 @@ class ParameterPanel(QWidget):
     # --- editing -----------------------------------------------------------------------
     def _commit_text(self, name: str) -> bool:
         editor = self.editors[name]
-        text = editor.currentText() if isinstance(editor, QComboBox) else editor.text()
+        text = editor.currentText() if isinstance(editor, QComboBox) else cast(QLineEdit, editor).text()
         try:
             value = coerce(name, text)
         except ConfigError as exc:

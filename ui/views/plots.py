@@ -33,7 +33,7 @@ class Series:
     """An append-only float array with amortised O(1) appends and a view of the filled part."""
 
     def __init__(self, dtype: type = np.float64, capacity: int = 1024) -> None:
-        self._data = np.empty(capacity, dtype=dtype)
+        self._data: np.ndarray = np.empty(capacity, dtype=dtype)
         self._n = 0
 
     def __len__(self) -> int:

@@ -18,7 +18,7 @@ def frame_to_image(frame: np.ndarray) -> QImage:
     """An RGB uint8 (H, W, 3) array as a QImage that owns its pixels."""
     frame = np.ascontiguousarray(frame)
     h, w, _ = frame.shape
-    return QImage(frame.data, w, h, 3 * w, QImage.Format_RGB888).copy()
+    return QImage(frame.tobytes(), w, h, 3 * w, QImage.Format_RGB888).copy()
 
 
 class FrameLabel(QLabel):

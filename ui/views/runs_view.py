@@ -62,8 +62,7 @@ class RunsView(QWidget):
 
     def show_runs(self, records: dict[int, RunRecord]) -> None:
         """List `records` (the session's runs log), keeping which runs are ticked."""
-        ticked = {self.list.item(i).data(Qt.UserRole) for i in range(self.list.count())
-                  if self.list.item(i).checkState() == Qt.Checked}
+        ticked = {item.data(Qt.UserRole) for item in self._items() if item.checkState() == Qt.Checked}
         self.records = dict(records)
         self.list.blockSignals(True)
         self.list.clear()
@@ -84,8 +83,7 @@ class RunsView(QWidget):
     def env_changed(self, env_id: str) -> None:
         """Untick runs of other envs: their curves mean nothing on this env's plot."""
         changed = False
-        for i in range(self.list.count()):
-            item = self.list.item(i)
+        for item in self._items():
             if item.checkState() == Qt.Checked and self.records[item.data(Qt.UserRole)].config.env_id != env_id:
                 item.setCheckState(Qt.Unchecked)
                 changed = True
@@ -99,8 +97,10 @@ class RunsView(QWidget):
                                     "Select two runs (Ctrl+click) to compare their configs")
 
     def ticked(self) -> list[RunRecord]:
-        return [self.records[self.list.item(i).data(Qt.UserRole)] for i in range(self.list.count())
-                if self.list.item(i).checkState() == Qt.Checked]
+        return [self.records[item.data(Qt.UserRole)] for item in self._items() if item.checkState() == Qt.Checked]
+
+    def _items(self) -> list[QListWidgetItem]:
+        return [item for i in range(self.list.count()) if (item := self.list.item(i)) is not None]
 
     def show_diff(self) -> None:
         items = self.list.selectedItems()

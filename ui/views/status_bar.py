@@ -41,7 +41,9 @@ class StatusFields:
             self.bar.clearMessage()
 
     def show_solved(self, episode: EpisodeStats) -> None:
-        self.solved_text = solved_message(episode, self.session.config)
+        config = self.session.config
+        assert config is not None  # a run is under way: it has a config
+        self.solved_text = solved_message(episode, config)
         self.bar.showMessage(self.solved_text, 20_000)
 
     def show_status(self, status: Status | None) -> None:
