@@ -51,7 +51,8 @@ def installed(tmp_path_factory) -> Path:
          "--disable-pip-version-check", "--quiet", "-w", dist], cwd=tmp)
     (wheel,) = dist.glob("rl_sandbox-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "sandbox/resources/presets/notebook.toml" in names and "main.py" in names
+    assert "sandbox/resources/presets/notebook.toml" in names and "ui/launcher.py" in names
+    assert "main.py" not in names  # no top-level `main` module in a user's site-packages
 
     venv = tmp / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp)
@@ -78,8 +79,8 @@ def user_env(tmp_path) -> dict[str, str]:
 
 
 def test_the_installed_package_comes_from_the_new_venv(installed, tmp_path, user_env):
-    code = ("import json, sys, main, sandbox, sandbox.core.config as c, ui; "
-            "print(json.dumps([sys.path, main.__file__, sandbox.__file__, ui.__file__, str(c.PRESETS), "
+    code = ("import json, sys, ui.launcher, sandbox, sandbox.core.config as c, ui; "
+            "print(json.dumps([sys.path, ui.launcher.__file__, sandbox.__file__, ui.__file__, str(c.PRESETS), "
             "c.preset_names()]))")
     path, *files, presets, names = json.loads(run([installed / "bin" / "python", "-c", code], cwd=tmp_path,
                                                    env=user_env))
