@@ -368,14 +368,14 @@ def test_a_human_drives_with_the_arrow_keys_and_the_score_is_plotted(qtbot, wind
     qtbot.waitUntil(lambda: window.session.state == State.HUMAN, timeout=10_000)
     assert window.worker.mode.episode.steps == 0  # the episode waits for the first key
     qtbot.keyPress(window, Qt.Key_Right)
-    qtbot.waitUntil(lambda: window.worker.mode.action == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: window.worker.mode.action == 2, timeout=30_000)
     qtbot.waitUntil(lambda: window.worker.mode is not None and window.worker.mode.episode.steps > 5, timeout=10_000)
     qtbot.keyRelease(window, Qt.Key_Right)
-    qtbot.waitUntil(lambda: window.worker.mode.action == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: window.worker.mode.action == 1, timeout=30_000)
     with qtbot.waitSignal(window.worker.human_finished, timeout=30_000) as done:
         pass  # holding nothing: the car idles until the 200-step limit
     assert done.args[0] == -200.0
-    qtbot.waitUntil(lambda: len(window.plots.human_scores) == 1, timeout=5_000)
+    qtbot.waitUntil(lambda: len(window.plots.human_scores) == 1, timeout=30_000)
     assert window.plots.human_scores[0][1] == -200.0 and window.worker.trainer.total_steps == 0
     wait_state(qtbot, window, State.IDLE)  # nothing was trained: still a fresh agent
     assert window.panel.editors["hidden_units"].isEnabled()
@@ -386,14 +386,14 @@ def test_replaced_runs_are_listed_drawn_as_ghosts_and_diffed(qtbot, window):
     qtbot.waitUntil(lambda: window.session.config.max_episodes == 2, timeout=10_000)
     window.act_start.trigger()
     wait_state(qtbot, window, State.STOPPED, timeout=60_000)
-    qtbot.waitUntil(lambda: window.runs_view.list.count() == 1, timeout=5_000)  # finished: listed at once
+    qtbot.waitUntil(lambda: window.runs_view.list.count() == 1, timeout=30_000)  # finished: listed at once
     first = next(iter(window.runs_view.records.values()))
     assert first.episodes == 2 and first.config.max_episodes == 2
     window.begin_run(quick_config(max_episodes=2, learning_rate=5e-4))
     qtbot.waitUntil(lambda: window.session.config.learning_rate == 5e-4, timeout=10_000)
     window.act_start.trigger()
     wait_state(qtbot, window, State.STOPPED, timeout=60_000)
-    qtbot.waitUntil(lambda: window.runs_view.list.count() == 2, timeout=5_000)
+    qtbot.waitUntil(lambda: window.runs_view.list.count() == 2, timeout=30_000)
     window.runs_view.list.item(0).setCheckState(Qt.Checked)
     assert len(window.plots.ghosts) == 1
     np.testing.assert_array_equal(window.plots.ghosts[0].getData()[1], first.averages)

@@ -68,7 +68,7 @@ def test_every_plot_follows_its_data_through_a_reset_and_resizes(qtbot, window, 
     train_episodes(qtbot, window, 12)
     for plot in (plots.score_plot, plots.epsilon_plot):  # the view follows on the next redraws
         qtbot.waitUntil(lambda plot=plot: plot.viewRange()[0][0] <= 1 and plot.viewRange()[0][1] >= 12,
-                        timeout=5_000)
+                        timeout=30_000)
 
 
 def test_after_new_each_plot_shows_a_fresh_view_not_the_old_runs_axes(qtbot, window, monkeypatch):
@@ -82,11 +82,11 @@ def test_after_new_each_plot_shows_a_fresh_view_not_the_old_runs_axes(qtbot, win
 
     fresh = y_ranges()
     train_episodes(qtbot, window, 3)
-    qtbot.waitUntil(lambda: all(a != b for a, b in zip(y_ranges(), fresh, strict=True)), timeout=5_000)
+    qtbot.waitUntil(lambda: all(a != b for a, b in zip(y_ranges(), fresh, strict=True)), timeout=30_000)
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
     window.act_new.trigger()
     qtbot.waitUntil(lambda: window.session.history.episodes == [], timeout=10_000)
-    qtbot.waitUntil(lambda: y_ranges() == fresh, timeout=5_000)
+    qtbot.waitUntil(lambda: y_ranges() == fresh, timeout=30_000)
 
 
 def test_the_solved_news_goes_with_its_run(qtbot, window, monkeypatch):
