@@ -22,7 +22,7 @@ from sandbox.core.config import load_preset
 from sandbox.io.files import data_dir
 from sandbox.tune.search import SPEC_ATTR, TuneSpec, make_spec
 from sandbox.tune.space import build_space
-from ui.tune.parts import value_text
+from ui.tune.cells import value_text
 
 CARTPOLE = dict(learning_starts=100, memory_capacity=2000, batch_size=32)
 

@@ -31,6 +31,7 @@ from PyQt5.QtWidgets import (
     QHBoxLayout,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -52,7 +53,9 @@ from sandbox.tune.results import (
 )
 from sandbox.tune.search import PRUNERS, make_spec, study_name_problem
 from ui import plain
-from ui.tune.parts import ReadThread, SearchThread, SpaceTable, counts_text, full_text, range_text, spin, value_text
+from ui.tune.cells import counts_text, full_text, value_text
+from ui.tune.space_table import SpaceTable, range_text
+from ui.tune.threads import ReadThread, SearchThread
 
 BEST_BRUSH = QBrush(QColor("#d6f5d6"))
 OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
@@ -421,3 +424,14 @@ class TuneView(QWidget):
             return
         if config is not None and best is not None:
             self.apply(config, f"start a new agent with trial {best.number}'s parameters")
+
+
+def spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
+    """A number box of the setup column, with thousands separators and its tooltip."""
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setSingleStep(step)
+    box.setGroupSeparatorShown(True)
+    plain.tooltip(box, tip)
+    return box
