@@ -219,3 +219,25 @@ def test_an_evaluation_run_in_slices_gives_the_run_of_one_in_one_go(tmp_path):
     save_trainer(again, tmp_path / "settled.agent")
     rest = load_trainer(tmp_path / "settled.agent").run()
     assert [e.deterministic() for e in rest] == [e.deterministic() for e in whole.history.episodes[4:]]
+
+
+def test_observers_hear_each_finished_episode_once_with_the_trainer_whole_at_that_boundary():
+    class Heard:
+        def __init__(self):
+            self.episodes = []
+
+        def episode_ended(self, trainer, stats):
+            assert trainer.history.episodes[-1] is stats and trainer.evaluation is None and not trainer.mid_episode
+            self.episodes.append(stats)
+
+    config = load_preset("cartpole").with_changes(max_episodes=4, eval_every=2, eval_episodes=2, memory_capacity=500,
+                                                   learning_starts=0, stop_when_solved=False)
+    for defer in (False, True):
+        t, heard = Trainer(config), Heard()
+        t.observers.append(heard)
+        while not t.finished:
+            if t.evaluation is not None:
+                t.continue_evaluation(3)
+            else:
+                t.step(defer_evaluation=defer)
+        assert heard.episodes == t.history.episodes and len(heard.episodes) == 4

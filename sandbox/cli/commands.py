@@ -135,6 +135,9 @@ class EpisodeLog:
         except OSError as exc:
             raise PathError(f"--log-jsonl {shown_path(path or '')}: {exc.strerror or exc}") from None
 
+    def episode_ended(self, trainer: Trainer, stats: EpisodeStats) -> None:  # a trainer observer
+        self.write(stats)
+
     def write(self, stats: EpisodeStats) -> None:
         if self._file is None:
             return
@@ -188,12 +191,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         outputs = check_outputs(args)
         trainer = Trainer(config)
         episodes = trainer.config.max_episodes
-    best = None
-    if args.save_best:
-        from sandbox.app.best import BestAgent
-
-        best = BestAgent()
+    keeper = BestKeeper() if args.save_best else None
     log = EpisodeLog(outputs.get("--log-jsonl"))  # opened before training: a refusal costs no work
+    trainer.observers += [log] + ([keeper] if keeper is not None else [])
     started = time.perf_counter()
     first = trainer.episodes_done
     failed = False
@@ -203,9 +203,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             while not trainer.finished:
                 stats = trainer.run_episode()
                 bar.update(1)
-                if best is not None:
-                    best = _offer(best, trainer, stats)
-                log.write(stats)
                 if not args.quiet and (stats.index + 1) % args.every == 0:
                     tqdm.write(format_episode(stats, trainer.config.max_episodes), file=sys.stdout)
     except KeyboardInterrupt:
@@ -223,7 +220,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save:
         failed |= not _save(trainer, args.save, not args.no_memory)
     if args.save_best:
-        failed |= not _save_best(best, trainer, args.save_best)
+        failed |= not _save_best(keeper.best if keeper is not None else None, trainer, args.save_best)
     trainer.close()
     return 1 if failed or log.error else 0
 
@@ -236,16 +233,25 @@ def _say_resume_note(path: Path) -> None:
         print(f"note: {line(note)}", file=sys.stderr)
 
 
-def _offer(best: BestAgent, trainer: Trainer, stats: EpisodeStats) -> BestAgent | None:
-    """Offer the episode to the best-agent keeper; a snapshot that cannot be taken ends keeping, in one line."""
-    from sandbox.formats.agent_file import AgentFileError
+class BestKeeper:
+    """`--save-best`: an observer offering each episode to the best agent; a snapshot that cannot be
+    taken ends keeping, said in one line (training goes on)."""
 
-    try:
-        best.offer(trainer, stats)
-    except AgentFileError as exc:
-        say_error(f"no best agent is kept from episode {stats.index + 1} on: {exc}")
-        return None
-    return best
+    def __init__(self) -> None:
+        from sandbox.app.best import BestAgent
+
+        self.best: BestAgent | None = BestAgent()
+
+    def episode_ended(self, trainer: Trainer, stats: EpisodeStats) -> None:
+        from sandbox.formats.agent_file import AgentFileError
+
+        if self.best is None:
+            return
+        try:
+            self.best.offer(trainer, stats)
+        except AgentFileError as exc:
+            say_error(f"no best agent is kept from episode {stats.index + 1} on: {exc}")
+            self.best = None
 
 
 def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:

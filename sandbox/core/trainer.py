@@ -11,7 +11,7 @@ import time
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -125,6 +125,15 @@ def limit_threads() -> None:
     threadpool_limits(1)
 
 
+class EpisodeObserver(Protocol):
+    """What a subscriber to a run hears, in `Trainer.observers`: each finished episode, with the
+    trainer whole at that boundary (its history holds the episode; a snapshot can be taken). The
+    JSONL log and the best-agent keeper of `train`, and the app's worker, subscribe; TensorBoard
+    logs and the run timeline are next. An observer reads; it never changes the run."""
+
+    def episode_ended(self, trainer: Trainer, stats: EpisodeStats) -> None: ...
+
+
 class Trainer:
     """Owns one env and one agent and advances them; the GUI worker and the CLI both drive this."""
 
@@ -155,6 +164,7 @@ class Trainer:
         # the episode's stats are made when it completes.
         self.evaluation: Evaluation | None = None
         self._ended = (False, False)  # that episode's (terminated, truncated)
+        self.observers: list[EpisodeObserver] = []
 
     # --- properties ------------------------------------------------------------------
     @property
@@ -376,4 +386,6 @@ class Trainer:
         self._episode_length = 0
         self._episode_losses = []
         self._episode_seconds = 0.0
+        for observer in self.observers:
+            observer.episode_ended(self, stats)
         return stats

@@ -122,6 +122,7 @@ class TrainingWorker(QObject):
         if self.trainer:
             self.trainer.close()
         self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
+        trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
         if not keep_best:
             self.best = BestAgent()
         self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
@@ -288,11 +289,9 @@ class TrainingWorker(QObject):
         while not trainer.finished:
             if trainer.evaluation is not None:  # the greedy evaluation after an episode, a slice at a time
                 episode = trainer.continue_evaluation(modes.EVAL_SLICE_STEPS)
-                if episode is not None:
-                    self._episode_ended(trainer, episode)
-                    if until_episode_end:
-                        ended = True
-                        break
+                if episode is not None and until_episode_end:
+                    ended = True
+                    break
                 if time.perf_counter() >= deadline:
                     break
                 continue
@@ -302,11 +301,9 @@ class TrainingWorker(QObject):
             self._pending_losses.extend(result.losses)
             if emit_steps:
                 self.stepped.emit(result)
-            if result.episode is not None:
-                self._episode_ended(trainer, result.episode)
-                if until_episode_end:
-                    ended = True
-                    break
+            if result.episode is not None and until_episode_end:
+                ended = True
+                break
             if (max_steps is not None and steps >= max_steps) or time.perf_counter() >= deadline:
                 break
         spent = time.perf_counter() - started
@@ -326,7 +323,8 @@ class TrainingWorker(QObject):
         self._status_out(force=emit_steps)
         self._inspect()
 
-    def _episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
+    def episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
+        """The trainer observer: each finished episode goes out with the next batch, and to the best agent."""
         self._pending_episodes.append(episode)
         if self.best.offer(trainer, episode):
             self.best_changed.emit(self.best.mark)
@@ -335,8 +333,7 @@ class TrainingWorker(QObject):
         """The trainer with no evaluation under way: one is completed now (a save, an edit or an export
         needs the episode before it whole) and its episode is reported like any other."""
         trainer = self.require()
-        if (episode := trainer.settle()) is not None:
-            self._episode_ended(trainer, episode)
+        if trainer.settle() is not None:  # its episode reached episode_ended
             self._flush(force=True)
             self._status_out(force=True)
         return trainer
