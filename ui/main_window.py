@@ -40,7 +40,7 @@ from ui.views.render_view import RenderView
 from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
-from ui.worker.modes import Inspection
+from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
 APP_NAME = "RL Sandbox"
@@ -401,15 +401,15 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.plots.set_best(None if best is None else best.episode + 1, None if best is None else best.value)
 
-    def _on_failed(self, what: str, message: str) -> None:
-        self.files.on_failed(what)
-        if what == "changing parameters":
+    def _on_failed(self, doing: Doing, message: str) -> None:
+        self.files.on_failed(doing)
+        if doing is Doing.EDITING:
             self.statusBar().showMessage(f"Not applied: {message}", 8000)
-        if what == "creating the agent" and self.session.config is not None:
+        if doing is Doing.CREATING and self.session.config is not None:
             self.panel.set_config(self.session.config)  # the panel shows the agent that exists
             self.panel.show_problem(f"Not applied: {message}")
             return
-        self.show_error(what, message)
+        self.show_error(doing.value, message)
 
     def show_notice(self, text: str, detail: str) -> None:
         """What could not be used and what the app does instead: said once, in full, without blocking

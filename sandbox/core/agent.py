@@ -198,7 +198,7 @@ class DQNAgent:
         the agent stays as it was, finite and savable.
         """
         c = self.config
-        s, a, r, s2, d, h = self.memory.sample(c.batch_size)
+        s, a, r, s2, d, h = self.memory.sample(c.batch_size)  # a ReplayBatch, column by column
         horizons = h if c.n_step > 1 else None
         if self._numpy_acting:
             targets = torch.from_numpy(self.numpy_td_targets(r, s2, d, horizons))

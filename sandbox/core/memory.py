@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+class ReplayBatch(NamedTuple):
+    """A sampled batch, column by column (rows match): what a learning step reads."""
+
+    states: np.ndarray  # (batch, obs_dim) float32, the agent's (scaled) observations
+    actions: np.ndarray  # (batch,) int64
+    rewards: np.ndarray  # (batch,) float32: the n-step discounted reward sum
+    next_states: np.ndarray  # (batch, obs_dim) float32
+    stops: np.ndarray  # (batch,) float32: 1 where the target must not bootstrap
+    horizons: np.ndarray  # (batch,) float32: env steps from state to next_state (discount gamma**horizon)
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool, int]
 ARRAYS = ("states", "actions", "rewards", "next_states", "stops", "horizons")
 DTYPES = {"states": np.float32, "actions": np.int64, "rewards": np.float32, "next_states": np.float32,
@@ -44,7 +53,7 @@ class ReplayMemory:
         self.position = 0
         self.size = 0
         self.rng = np.random.default_rng(seed)
-        self._batch: Batch | None = None
+        self._batch: ReplayBatch | None = None
 
     def __len__(self) -> int:
         return self.size
@@ -78,13 +87,13 @@ class ReplayMemory:
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
-    def sample(self, batch_size: int) -> Batch:
+    def sample(self, batch_size: int) -> ReplayBatch:
         """A uniformly drawn batch; the returned arrays are reused by the next call."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay memory")
         idx = self.rng.integers(0, self.size, size=batch_size)
-        if self._batch is None or len(self._batch[1]) != batch_size:
-            self._batch = (
+        if self._batch is None or len(self._batch.actions) != batch_size:
+            self._batch = ReplayBatch(
                 np.empty((batch_size, self.obs_dim), np.float32),
                 np.empty(batch_size, np.int64),
                 np.empty(batch_size, np.float32),

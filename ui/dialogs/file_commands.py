@@ -16,6 +16,7 @@ from sandbox.app.session import Origin
 from sandbox.formats.agent_file import SUFFIX
 from ui import format as fmt
 from ui import plain
+from ui.worker.modes import Doing
 
 if TYPE_CHECKING:
     from PyQt5.QtWidgets import QAction, QStatusBar
@@ -162,9 +163,9 @@ class FileCommands:
         if after is not None:
             after()
 
-    def on_failed(self, what: str) -> None:
+    def on_failed(self, doing: Doing) -> None:
         self._after_save, self._closing = None, False  # the save (or what waited for it) did not happen
-        if what in ("training", "stepping") and self.w.session.unsaved:
+        if doing in (Doing.TRAINING, Doing.STEPPING) and self.w.session.unsaved:
             self.autosave()
 
     def autosave(self) -> None:

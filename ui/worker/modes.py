@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Protocol
 
 import numpy as np
@@ -47,7 +48,32 @@ class ModeHost(Protocol):
     def rest(self) -> None: ...
     def require(self) -> Trainer: ...
     def frames_needed(self) -> bool: ...
-    def fail(self, what: str, exc: Exception) -> None: ...
+    def fail(self, doing: Doing, exc: Exception) -> None: ...
+
+
+class Doing(Enum):
+    """What the worker was doing when something failed: the kind the window decides on (never its
+    words), and the words it shows ("Something went wrong while …")."""
+
+    CREATING = "creating the agent"
+    OPENING = "opening the agent file"
+    RESTORING_BEST = "restoring the best agent"
+    SAVING = "saving the agent"
+    STARTING = "starting training"
+    STEPPING_EPISODE = "stepping an episode"
+    PAUSING = "pausing"
+    STEPPING = "stepping"
+    EDITING = "changing parameters"
+    CHANGING_VIEW = "changing the view"
+    WATCHING_GREEDY = "watching the greedy policy"
+    WATCHING_RANDOM = "watching the random policy"
+    EVALUATING = "evaluating"
+    EXPORTING = "exporting"
+    STARTING_HUMAN = "starting human play"
+    DRIVING = "driving"
+    STOPPING_HUMAN = "stopping human play"
+    TRAINING = "training"
+    HUMAN_PLAY = "human play"
 
 
 @dataclass(frozen=True)
@@ -76,8 +102,8 @@ class Throttle:
         return False
 
 
-def guarded(what: str) -> Callable:
-    """A slot that reports any exception as `failed(what, message)` and stops what was running."""
+def guarded(doing: Doing) -> Callable:
+    """A slot that reports any exception as `failed(doing, message)` and stops what was running."""
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -85,7 +111,7 @@ def guarded(what: str) -> Callable:
             try:
                 fn(self, *args)
             except Exception as exc:
-                self.fail(what, exc)
+                self.fail(doing, exc)
 
         return slot
 
@@ -94,7 +120,7 @@ def guarded(what: str) -> Callable:
 
 # --- modes: what the timer runs ----------------------------------------------------------------
 class Training:
-    state, what = State.RUNNING, "training"
+    state, what = State.RUNNING, Doing.TRAINING
 
     def __init__(self, until_episode_end: bool = False) -> None:
         self.until_episode_end = until_episode_end
@@ -109,7 +135,7 @@ class Watching:
 
     def __init__(self, steps: Iterator[GreedyStep], state: State) -> None:
         self.steps, self.state = steps, state
-        self.what = f"watching the {'greedy' if state is State.GREEDY else 'random'} policy"
+        self.what = Doing.WATCHING_GREEDY if state is State.GREEDY else Doing.WATCHING_RANDOM
 
     def tick(self, w: ModeHost) -> None:
         step = next(self.steps, None)
@@ -125,7 +151,7 @@ class Watching:
 class Driving:
     """A human drives a fresh episode; it starts with the first key, so no time is lost before it."""
 
-    state, what = State.HUMAN, "human play"
+    state, what = State.HUMAN, Doing.HUMAN_PLAY
 
     def __init__(self, episode: HumanEpisode, idle_action: int) -> None:
         self.episode, self.action, self.started = episode, idle_action, False
@@ -144,7 +170,7 @@ class Evaluating:
     """The user's Evaluate: greedy episodes on an env of their own, a slice per tick, so Pause (which
     ends it unreported) and every other command wait at most one slice."""
 
-    state, what = State.EVALUATING, "evaluating"
+    state, what = State.EVALUATING, Doing.EVALUATING
 
     def __init__(self, evaluation: Evaluation) -> None:
         self.evaluation = evaluation

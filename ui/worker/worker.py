@@ -26,7 +26,18 @@ from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_thread
 from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
-from ui.worker.modes import Driving, Evaluating, Throttle, Training, Watching, guarded, inspect, readable, status_of
+from ui.worker.modes import (
+    Doing,
+    Driving,
+    Evaluating,
+    Throttle,
+    Training,
+    Watching,
+    guarded,
+    inspect,
+    readable,
+    status_of,
+)
 
 
 class TrainingWorker(QObject):
@@ -50,7 +61,7 @@ class TrainingWorker(QObject):
     autosaved = pyqtSignal(int)  # training steps in the recovery copy just written
     autosave_failed = pyqtSignal(str)  # why it could not be written (training goes on)
     run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
-    failed = pyqtSignal(str, str)  # (what was being done, readable message)
+    failed = pyqtSignal(object, str)  # (Doing: what was being done, readable message)
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
@@ -100,17 +111,17 @@ class TrainingWorker(QObject):
 
     # --- commands that replace the run ---------------------------------------------------
     @pyqtSlot(object, str)
-    @guarded("creating the agent")
+    @guarded(Doing.CREATING)
     def new_agent(self, config: Config, origin: str = Origin.NEW.value) -> None:
         self._replace(Trainer(config, render=True), Origin(origin))
 
     @pyqtSlot(str, str)
-    @guarded("opening the agent file")
+    @guarded(Doing.OPENING)
     def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
         self._replace(load_trainer(path, render=True), Origin(origin), path, note=resume_note(file_info(path)))
 
     @pyqtSlot()
-    @guarded("restoring the best agent")
+    @guarded(Doing.RESTORING_BEST)
     def restore_best(self) -> None:
         """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
         self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True)
@@ -135,7 +146,7 @@ class TrainingWorker(QObject):
 
     # --- commands on the run -------------------------------------------------------------
     @pyqtSlot(str, bool)
-    @guarded("saving the agent")
+    @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
         self.saved.emit(path, save_trainer(self.settled(), path, include_memory))
 
@@ -153,7 +164,7 @@ class TrainingWorker(QObject):
         self.autosaved.emit(self.trainer.total_steps)
 
     @pyqtSlot()
-    @guarded("starting training")
+    @guarded(Doing.STARTING)
     def start(self) -> None:
         trainer = self.require()
         if trainer.finished or isinstance(self.mode, Training):
@@ -161,20 +172,20 @@ class TrainingWorker(QObject):
         self._run(Training())
 
     @pyqtSlot()
-    @guarded("stepping an episode")
+    @guarded(Doing.STEPPING_EPISODE)
     def step_episode(self) -> None:
         """Run to the end of the current episode (or one whole episode), then pause."""
         if self.mode is None and not self.require().finished:
             self._run(Training(until_episode_end=True))
 
     @pyqtSlot()
-    @guarded("pausing")
+    @guarded(Doing.PAUSING)
     def pause(self) -> None:
         if self.mode is not None:
             self.rest()
 
     @pyqtSlot()
-    @guarded("stepping")
+    @guarded(Doing.STEPPING)
     def step_once(self) -> None:
         """One env step while nothing runs: shows the frame, state, action, reward and Q-values."""
         if self.mode is None and not self.require().finished:
@@ -184,7 +195,7 @@ class TrainingWorker(QObject):
             self._set_state()
 
     @pyqtSlot(object)
-    @guarded("changing parameters")
+    @guarded(Doing.EDITING)
     def apply(self, changes: dict[str, Any]) -> None:
         self.edits_applied.emit(self.settled().apply(changes))
         self._status_out(force=True)
@@ -192,13 +203,13 @@ class TrainingWorker(QObject):
         self._schedule()
 
     @pyqtSlot(bool, bool)
-    @guarded("changing the view")
+    @guarded(Doing.CHANGING_VIEW)
     def set_render(self, render: bool, watch: bool) -> None:
         self.render, self.watch = render, watch
         self._schedule()
 
     @pyqtSlot()
-    @guarded("watching the greedy policy")
+    @guarded(Doing.WATCHING_GREEDY)
     def watch_greedy(self) -> None:
         """The notebook's "inference" run: the current policy, no exploration, no learning, real time."""
         t = self.require()
@@ -206,7 +217,7 @@ class TrainingWorker(QObject):
         self._run(Watching(steps, State.GREEDY))
 
     @pyqtSlot()
-    @guarded("watching the random policy")
+    @guarded(Doing.WATCHING_RANDOM)
     def watch_random(self) -> None:
         """The notebook's first step: a uniformly random policy, the baseline a DQN must beat."""
         t = self.require()
@@ -214,7 +225,7 @@ class TrainingWorker(QObject):
         self._run(Watching(steps, State.RANDOM))
 
     @pyqtSlot(int)
-    @guarded("evaluating")
+    @guarded(Doing.EVALUATING)
     def evaluate(self, episodes: int) -> None:
         """Evaluate: `episodes` greedy episodes on an env of their own, a slice per tick (Pause ends it)."""
         t = self.require()
@@ -222,7 +233,7 @@ class TrainingWorker(QObject):
                                         t.threshold)))
 
     @pyqtSlot(str, str)
-    @guarded("exporting")
+    @guarded(Doing.EXPORTING)
     def export(self, kind: str, path: str) -> None:
         """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
         t = self.settled()
@@ -235,7 +246,7 @@ class TrainingWorker(QObject):
             self.exported.emit(f"Wrote a greedy episode ({frames:,} frames, score {score:g}) to {path}")
 
     @pyqtSlot()
-    @guarded("starting human play")
+    @guarded(Doing.STARTING_HUMAN)
     def human_start(self) -> None:
         """Let the user drive a fresh episode (training pauses; its env is untouched)."""
         t = self.require()
@@ -247,13 +258,13 @@ class TrainingWorker(QObject):
         self.show(episode.state, episode.frame() if self.frames_needed() else None)
 
     @pyqtSlot(int)
-    @guarded("driving")
+    @guarded(Doing.DRIVING)
     def human_action(self, action: int) -> None:
         if isinstance(self.mode, Driving) and 0 <= action < self.require().spec.n_actions:
             self.mode.action, self.mode.started = action, True
 
     @pyqtSlot()
-    @guarded("stopping human play")
+    @guarded(Doing.STOPPING_HUMAN)
     def human_stop(self) -> None:
         if isinstance(self.mode, Driving):
             self.rest()
@@ -365,14 +376,14 @@ class TrainingWorker(QObject):
         self._inspect(force=True)
         self._set_state()
 
-    def fail(self, what: str, exc: Exception) -> None:
+    def fail(self, doing: Doing, exc: Exception) -> None:
         self._halt()
         self._flush(force=True)
         message = readable(exc)
         if self.trainer is not None:
             self._status_out(force=True)
             self._set_state(State.STOPPED if self.trainer.total_steps else None)
-        self.failed.emit(what, message)
+        self.failed.emit(doing, message)
 
     def _set_state(self, state: State | None = None) -> None:
         self.state_changed.emit((state or self.state).value)
