@@ -120,14 +120,17 @@ class Evaluation:
     def close(self) -> None:
         self.env.close()
 
+    def run(self) -> EvalResult:
+        """All of it, in one go."""
+        try:
+            while not self.advance(1_000_000):
+                pass
+        finally:
+            self.close()
+        return self.result()
+
 
 def evaluate(agent: DQNAgent, scaler: ObservationScaler, env_id: str, episodes: int, seed: int,
              threshold: float | None) -> EvalResult:
     """`episodes` greedy episodes on one env seeded once with `seed`, in one go."""
-    evaluation = Evaluation(agent, scaler, env_id, episodes, seed, threshold)
-    try:
-        while not evaluation.advance(1_000_000):
-            pass
-    finally:
-        evaluation.close()
-    return evaluation.result()
+    return Evaluation(agent, scaler, env_id, episodes, seed, threshold).run()

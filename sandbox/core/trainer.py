@@ -328,13 +328,7 @@ class Trainer:
 
     def evaluate_greedy(self) -> EvalResult:
         """The solve rule's evaluation, in one go."""
-        evaluation = self.start_evaluation()
-        try:
-            while not evaluation.advance(1_000_000):
-                pass
-        finally:
-            evaluation.close()
-        return evaluation.result()
+        return self.start_evaluation().run()
 
     def continue_evaluation(self, max_steps: int) -> EpisodeStats | None:
         """Run up to `max_steps` steps of the evaluation under way; the episode's stats once it is complete."""
