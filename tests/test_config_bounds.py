@@ -150,7 +150,15 @@ _json = st.one_of(st.builds(json.dumps, st.dictionaries(st.sampled_from(sorted(F
 MAX_PEAK_BYTES = 64 * 1024**2  # what a refusal or a small config may allocate, parsing included
 
 
-def _only_config_or_error(path: Path) -> None:
+def _only_config_or_error(text: str, suffix: str) -> None:
+    """`text` saved as a config file of `suffix` loads as a Config or one bounded ConfigError line."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"c{suffix}"
+        path.write_text(text, encoding="utf-8")
+        _load_bounded(path)
+
+
+def _load_bounded(path: Path) -> None:
     tracemalloc.start()
     try:
         result = load_config_file(path)
@@ -168,16 +176,10 @@ def _only_config_or_error(path: Path) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_toml)
 def test_any_toml_text_gives_a_config_or_one_bounded_config_error(text):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "c.toml"
-        path.write_text(text, encoding="utf-8")
-        _only_config_or_error(path)
+    _only_config_or_error(text, ".toml")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=_json)
 def test_any_json_text_gives_a_config_or_one_bounded_config_error(text):
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "c.json"
-        path.write_text(text, encoding="utf-8")
-        _only_config_or_error(path)
+    _only_config_or_error(text, ".json")
