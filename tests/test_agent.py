@@ -7,6 +7,7 @@ import torch
 from sandbox.core.agent import DQNAgent
 from sandbox.core.config import Config, load_preset
 from sandbox.core.envs import EnvSpec
+from sandbox.core.learning.reference import td_targets
 
 SPEC = EnvSpec("MountainCar-v0", 2, 3, (-1.2, -0.07), (0.6, 0.07), -110.0, 200)
 
@@ -67,13 +68,14 @@ def test_double_dqn_target_matches_a_hand_computed_batch():
     agent.online.forward = lambda x: torch.tensor([[1.0, 2.0, 3.0], [5.0, 1.0, 0.0]])
     agent.target.forward = lambda x: torch.tensor([[9.0, 0.0, 7.0], [4.0, 8.0, 2.0]])
     rewards, stops = torch.tensor([1.0, -1.0]), torch.tensor([0.0, 1.0])
-    y = agent.td_targets(rewards, torch.zeros(2, 2), stops)
+    y = td_targets(agent.online, agent.target, agent.config, rewards, torch.zeros(2, 2), stops)
     torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 7.0, -1.0]))
     agent.config = agent.config.with_changes(double_dqn=False)
-    y = agent.td_targets(rewards, torch.zeros(2, 2), torch.zeros(2))
+    y = td_targets(agent.online, agent.target, agent.config, rewards, torch.zeros(2, 2), torch.zeros(2))
     torch.testing.assert_close(y, torch.tensor([1.0 + 0.5 * 9.0, -1.0 + 0.5 * 8.0]))
     # n-step transitions discount the bootstrap by gamma ** horizon.
-    y = agent.td_targets(rewards, torch.zeros(2, 2), torch.zeros(2), torch.tensor([3.0, 1.0]))
+    y = td_targets(agent.online, agent.target, agent.config, rewards, torch.zeros(2, 2), torch.zeros(2),
+                   torch.tensor([3.0, 1.0]))
     torch.testing.assert_close(y, torch.tensor([1.0 + 0.125 * 9.0, -1.0 + 0.5 * 8.0]))
 
 
@@ -96,7 +98,7 @@ def test_learning_waits_for_learning_starts_and_a_full_batch():
 def test_a_new_learning_rate_reaches_the_optimizer_at_once():
     agent = make_agent()
     agent.set_config(agent.config.with_changes(learning_rate=2.5e-4))
-    assert [g["lr"] for g in agent.optimizer.param_groups] == [2.5e-4]
+    assert [g["lr"] for g in agent.learner.optimizer.param_groups] == [2.5e-4]
 
 
 def test_gradient_clipping_bounds_the_step():
@@ -119,21 +121,22 @@ def test_greedy_act_is_argmax_and_cuda_is_refused_without_a_gpu():
             DQNAgent(Config(device="cuda"), SPEC, np.random.SeedSequence(1), np.random.SeedSequence(2))
 
 
-def test_gradients_land_in_one_buffer_and_clipping_matches_clip_grad_norm():
+def test_fast_gradients_land_in_one_buffer_and_clipping_matches_clip_grad_norm():
     agent = make_agent(gradient_clip=0.05)
-    agent.gradients.zero_()
+    fast = agent.learner
+    fast.gradients.zero_()
     (agent.online(torch.ones(4, 2)).pow(2).sum() * 100).backward()  # autograd accumulates into the views
     layers = [p.grad.clone() for p in agent.online.parameters()]
-    assert agent.gradients.abs().sum() > 0
-    torch.testing.assert_close(agent.gradients, torch.cat([g.reshape(-1) for g in layers]))
+    assert fast.gradients.abs().sum() > 0
+    torch.testing.assert_close(fast.gradients, torch.cat([g.reshape(-1) for g in layers]))
     holders = [torch.nn.Parameter(torch.zeros_like(g)) for g in layers]
     for h, g in zip(holders, layers, strict=True):
         h.grad = g
     torch.nn.utils.clip_grad_norm_(holders, 0.05)  # scales the `layers` tensors in place
-    agent._clip_gradients(0.05)
-    torch.testing.assert_close(agent.gradients, torch.cat([g.reshape(-1) for g in layers]))
+    fast.clip_gradients(0.05)
+    torch.testing.assert_close(fast.gradients, torch.cat([g.reshape(-1) for g in layers]))
     before = [p.detach().clone() for p in agent.online.parameters()]
-    agent.optimizer.step()  # Adam steps the buffer: every layer moves
+    agent.learner.optimizer.step()  # Adam steps the buffer: every layer moves
     assert all(not torch.equal(b, p) for b, p in zip(before, agent.online.parameters(), strict=True))
 
 
@@ -152,13 +155,13 @@ def test_ez_greedy_holds_exploratory_actions_and_plain_epsilon_greedy_does_not()
 
 
 @pytest.mark.parametrize("double_dqn", [True, False])
-def test_numpy_td_targets_equal_the_torch_ones(double_dqn):
+def test_fast_numpy_td_targets_equal_the_torch_ones(double_dqn):
     agent = make_agent(double_dqn=double_dqn, gamma=0.9)
     observe_random(agent, 300)
     _, _, r, s2, d, _ = agent.memory.sample(32)
     h = np.arange(32, dtype=np.float32) % 5 + 1
     for horizons in (None, h):
-        expected = agent.td_targets(*(torch.from_numpy(x) for x in (r, s2, d)),
-                                    None if horizons is None else torch.from_numpy(horizons))
-        np.testing.assert_allclose(agent.numpy_td_targets(r, s2, d, horizons), expected.numpy(), rtol=1e-5,
+        expected = td_targets(agent.online, agent.target, agent.config, *(torch.from_numpy(x) for x in (r, s2, d)),
+                              None if horizons is None else torch.from_numpy(horizons))
+        np.testing.assert_allclose(agent.learner.numpy_td_targets(r, s2, d, horizons), expected.numpy(), rtol=1e-5,
                                    atol=1e-6)

@@ -14,7 +14,15 @@ import torch
 from sandbox.core.config import load_preset
 from sandbox.core.diagnostics import diagnose
 from sandbox.core.trainer import Trainer
-from sandbox.formats.agent_file import AgentFileError, file_info, load_trainer, save_trainer, to_bytes
+from sandbox.formats.agent_file import (
+    FORMAT,
+    FORMAT_VERSION,
+    AgentFileError,
+    file_info,
+    load_trainer,
+    save_trainer,
+    to_bytes,
+)
 from sandbox.io import files
 from sandbox.io.files import PathError
 
@@ -47,6 +55,55 @@ def test_resume_is_exact_at_an_episode_boundary(saved):
     assert list(resumed.history.losses) == list(uninterrupted.history.losses)
 
 
+def test_resume_is_exact_on_the_reference_backend_too(tmp_path):
+    config = small(backend="reference")
+    t = Trainer(config)
+    t.run(3)
+    save_trainer(t, tmp_path / "reference.agent")
+    expected = t.run()
+    resumed = load_trainer(tmp_path / "reference.agent")
+    assert type(resumed.agent.learner).__name__ == "ReferenceLearner"
+    got = resumed.run()
+    assert [e.deterministic() for e in got] == [e.deterministic() for e in expected]
+    assert list(resumed.history.losses) == list(t.history.losses)
+
+
+def _parts(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    (n,) = struct.unpack("<Q", data[:8])
+    return json.loads(json.loads(data[8:8 + n])["__metadata__"]["json"]), safetensors.numpy.load(data)
+
+
+def test_the_file_is_the_same_whichever_backend_wrote_it(tmp_path):
+    """Both backends write the same tensors (Adam's state as one flat vector over the online net's
+    parameters) and the same settings; a file written by one opens on the other, which holds exactly
+    the file's weights and optimizer state and trains on from them."""
+    files = {}
+    for backend in ("fast", "reference"):
+        t = Trainer(small(backend=backend))
+        t.run(3)
+        files[backend] = to_bytes(t)
+    (info_f, tensors_f), (info_r, tensors_r) = _parts(files["fast"]), _parts(files["reference"])
+    layout = [{k: (v.shape, v.dtype) for k, v in tensors.items()} for tensors in (tensors_f, tensors_r)]
+    assert layout[0] == layout[1]
+    assert info_f["optimizer"]["state_keys"] == info_r["optimizer"]["state_keys"] == [0]
+    for name in ("online.body.0.weight", "optim.0.exp_avg", "optim.0.step"):  # same maths: near, not equal
+        np.testing.assert_allclose(tensors_f[name], tensors_r[name], rtol=1e-3, atol=1e-5)
+    info_f["config"]["backend"] = "reference"  # the fast run's file, opened on the reference backend
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": json.dumps(info_f)}
+    crossed = tmp_path / "crossed.agent"
+    crossed.write_bytes(safetensors.numpy.save(tensors_f, metadata=meta))
+    t = load_trainer(crossed)
+    assert type(t.agent.learner).__name__ == "ReferenceLearner"
+    torch.testing.assert_close(t.agent.online.body[0].weight, torch.from_numpy(tensors_f["online.body.0.weight"]),
+                               rtol=0, atol=0)
+    adam = t.agent.learner.adam_state()
+    for name in ("exp_avg", "exp_avg_sq", "step"):
+        torch.testing.assert_close(getattr(adam, name), torch.from_numpy(tensors_f[f"optim.0.{name}"]), rtol=0, atol=0)
+    updates = t.agent.updates
+    t.run(1)
+    assert t.agent.updates > updates and t.agent.finite()
+
+
 def test_resume_in_a_fresh_process_matches(saved, tmp_path):
     code = (f"from sandbox.formats.agent_file import load_trainer; t = load_trainer({str(saved)!r}); "
             "print([round(e.score, 3) for e in t.run()], sum(t.history.losses))")
@@ -59,7 +116,7 @@ def test_resume_in_a_fresh_process_matches(saved, tmp_path):
 def test_file_holds_config_history_edits_memory_and_counters(saved):
     t = load_trainer(saved)
     assert t.episodes_done == 3 and t.total_steps == 600 and len(t.agent.memory) == 300
-    assert t.config.learning_rate == 5e-4 and t.agent.optimizer.param_groups[0]["lr"] == 5e-4
+    assert t.config.learning_rate == 5e-4 and t.agent.learner.optimizer.param_groups[0]["lr"] == 5e-4
     assert [(e.name, e.new) for e in t.history.edits] == [("learning_rate", 5e-4)]
     assert len(t.history.losses) == t.agent.updates > 0
     info = file_info(saved)

@@ -91,7 +91,7 @@ def test_live_changes_apply_and_are_logged_but_fixed_ones_are_refused():
     edits = t.apply({"learning_rate": 1e-4, "gamma": 0.9})
     assert {(e.name, e.new) for e in edits} == {("learning_rate", 1e-4), ("gamma", 0.9)}
     assert edits[0].episode == 1 and edits[0].total_steps == 200
-    assert t.agent.optimizer.param_groups[0]["lr"] == 1e-4 and t.agent.config.gamma == 0.9
+    assert t.agent.learner.optimizer.param_groups[0]["lr"] == 1e-4 and t.agent.config.gamma == 0.9
     with pytest.raises(ConfigError, match="hidden_units cannot change during a run"):
         t.apply({"hidden_units": 8})
     with pytest.raises(ConfigError, match="gamma = 3"):
@@ -122,18 +122,20 @@ def test_a_diverging_update_takes_no_step_so_the_agent_stays_finite_and_savable(
 
     t = Trainer(load_preset("notebook").with_changes(memory_capacity=300, batch_size=32, update_interval=1))
     t.run(1)
-    before = t.agent.weights.clone()
+    before = torch.nn.utils.parameters_to_vector(t.agent.online.parameters())
     updates = t.agent.updates
     t.agent.memory.rewards[: len(t.agent.memory)] = np.nan  # what a broken env's reward would do
     with pytest.raises(TrainingDiverged, match="the loss became nan"):
         t.run(1)
-    assert torch.equal(t.agent.weights, before) and t.agent.updates == updates
+    assert torch.equal(torch.nn.utils.parameters_to_vector(t.agent.online.parameters()), before)
+    assert t.agent.updates == updates
     assert len(t.history.losses) == t.agent.updates
     with pytest.raises(AgentFileError, match=r"cannot be saved: tensor 'memory\.rewards' holds values outside"):
         to_bytes(t)  # never a file that the loader would refuse
     save_trainer(t, tmp_path / "kept.agent", include_memory=False)
     assert load_trainer(tmp_path / "kept.agent").agent.updates == updates
-    t.agent.weights[0] = float("nan")
+    with torch.no_grad():
+        next(t.agent.online.parameters()).view(-1)[0] = float("nan")
     with pytest.raises(AgentFileError, match=r"weights are NaN or infinite .* not saved"):
         to_bytes(t)
 

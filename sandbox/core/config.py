@@ -10,6 +10,7 @@ import dataclasses
 import math
 import re
 import tomllib
+import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from itertools import accumulate
@@ -172,6 +173,11 @@ class Config:
                         "per-step synchronisation), 'cuda', or 'auto' (cuda when available). The running machine's "
                         "choice, not the agent's: a saved agent opens on whichever device is chosen then.", "Run",
                         choices=("auto", "cpu", "cuda"))
+    backend: str = param("fast", "How each learning step is computed: 'fast' (flat buffers, a hand-written backward "
+                         "pass, numpy on the CPU: several times quicker for nets this small) or 'reference' (the "
+                         "textbook step: autograd, torch.optim.Adam, clip_grad_norm_). The same maths; a test holds "
+                         "the two together. A run resumes exactly on the backend it was trained with.", "Run",
+                         choices=("fast", "reference"))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -223,44 +229,58 @@ FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Co
 LIVE_FIELDS = frozenset(name for name, f in FIELDS.items() if f.metadata["live"])
 
 
+def _value_kind(annotation: Any) -> tuple[type, bool]:
+    """(the type a field's values have, whether it may be None), from its resolved annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return (args[0], True) if args else (annotation, False)
+
+
+# Each field's value type as a type object (int, float, bool, str), from the class's resolved type
+# hints: what validation, coercion, the panel and the Tune space test against.
+_KINDS = {name: _value_kind(hint) for name, hint in typing.get_type_hints(Config).items()}
+KIND: dict[str, type] = {name: kind for name, (kind, _) in _KINDS.items()}
+NULLABLE = frozenset(name for name, (_, nullable) in _KINDS.items() if nullable)
+
+
 def allowed(name: str) -> str:
     """Human description of what a field accepts, e.g. 'a number from 0 to 1'."""
     f = FIELDS[name]
     m = f.metadata
     if m["choices"]:
         return "one of " + ", ".join(repr(c) for c in m["choices"])
-    if f.type == "bool":
+    if KIND[name] is bool:
         return "true or false"
     if name == "env_id":
         return "a registered Gymnasium id without a module part, e.g. " + ", ".join(SUGGESTED_ENVS)
     if name == "solve_threshold":
         return "a number, or empty for the env's threshold"
-    kind = "an integer" if f.type == "int" else "a number"
+    kind = "an integer" if KIND[name] is int else "a number"
     if m["low"] is not None and m["high"] is not None:
-        return f"{kind} from {_number(m['low'], str(f.type))} to {_number(m['high'], str(f.type))}"
-    return kind if f.type != "str" else "a text"
+        return f"{kind} from {_number(m['low'], KIND[name])} to {_number(m['high'], KIND[name])}"
+    return kind if KIND[name] is not str else "a text"
 
 
-def _number(value: float, kind: str) -> str:
-    return str(int(value)) if kind == "int" else f"{value:g}"  # as it must be typed: no separators
+def _number(value: float, kind: type) -> str:
+    return str(int(value)) if kind is int else f"{value:g}"  # as it must be typed: no separators
 
 
 def _check(f: dataclasses.Field, value: Any) -> None:
     m = f.metadata
     bad = ConfigError(f"{f.name} = {shown(value)} is not allowed; allowed: {allowed(f.name)}")
-    if f.name == "solve_threshold" and value is None:
+    kind = KIND[f.name]
+    if f.name in NULLABLE and value is None:
         return
-    if f.type == "bool":
+    if kind is bool:
         if not isinstance(value, bool):
             raise bad
         return
-    if f.type == "str":
+    if kind is str:
         if not isinstance(value, str) or not value or (m["choices"] and value not in m["choices"]):
             raise bad
         if f.name == "env_id" and (problem := env_id_problem(value)):
             raise ConfigError(f"env_id = {shown(value)} is not allowed: {problem}; allowed: {allowed('env_id')}")
         return
-    if f.type == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise bad
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise bad
@@ -283,8 +303,7 @@ def typed(name: str, value: Any) -> Any:
     """
     if name not in FIELDS:
         raise ConfigError(f"unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
-    f = FIELDS[name]
-    if f.type in ("float", "float | None") and isinstance(value, int) and not isinstance(value, bool):
+    if KIND[name] is float and isinstance(value, int) and not isinstance(value, bool):
         try:
             return float(value)
         except OverflowError:
@@ -308,19 +327,19 @@ def coerce(name: str, value: Any) -> Any:
         return typed(name, value)
     if name not in FIELDS:
         raise ConfigError(f"unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
-    f = FIELDS[name]
+    kind = KIND[name]
     bad = ConfigError(f"{name} = {shown(value)} is not allowed; allowed: {allowed(name)}")
     text = value.strip()
-    if len(text) > MAX_TEXT and f.type != "str":
+    if len(text) > MAX_TEXT and kind is not str:
         raise bad
-    if f.type == "bool":
+    if kind is bool:
         lowered = text.lower()
         if lowered in ("true", "1", "yes", "on"):
             return True
         if lowered in ("false", "0", "no", "off"):
             return False
         raise bad
-    if f.type == "int":
+    if kind is int:
         if _INT_TEXT.fullmatch(text):
             return int(text)
         if _FLOAT_TEXT.fullmatch(text):  # 1e5 is an integer written in scientific notation
@@ -328,8 +347,8 @@ def coerce(name: str, value: Any) -> Any:
             if math.isfinite(as_float) and as_float.is_integer():
                 return int(as_float)
         raise bad
-    if f.type in ("float", "float | None"):
-        if f.type == "float | None" and text.lower() in ("", "none", "auto"):
+    if kind is float:
+        if name in NULLABLE and text.lower() in ("", "none", "auto"):
             return None
         if not _FLOAT_TEXT.fullmatch(text):
             raise bad

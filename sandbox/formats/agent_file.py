@@ -2,7 +2,8 @@
 
 Layout: the safetensors header's `__metadata__` holds `format`, `format_version` and `json` (config,
 env spec, counters, RNG states, optimizer hyperparameters, live-edit log, versions). Tensors:
-`online.*`, `target.*` (network weights), `optim.<i>.*` (Adam moments and step counts),
+`online.*`, `target.*` (network weights), `optim.0.*` (Adam's moments over the online net's parameters,
+concatenated, and its step count: `learner.AdamState`, the same whichever backend trained the agent),
 `memory.*` (replay memory, optional), `history.*` (per-episode stats and every loss).
 
 Resume is exact for saves at an episode boundary, on the device the run was on. A save made
@@ -35,6 +36,7 @@ import torch
 from sandbox.core.config import DEFAULT_DEVICE, ConfigError, shown
 from sandbox.core.diagnostics import diagnose
 from sandbox.core.envs import EnvError
+from sandbox.core.learning.learner import AdamState
 from sandbox.core.memory import ARRAYS as MEMORY_ARRAYS
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit, Trainer
 from sandbox.formats.agent_schema import (
@@ -99,18 +101,19 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
     if trainer.evaluation is not None:  # its episode has no stats yet: the file would lose it
         raise ValueError("an evaluation is under way; settle() the trainer before saving it")
     agent = trainer.agent
-    if not (torch.isfinite(agent.weights).all() and torch.isfinite(agent.target_weights).all()):
+    if not agent.finite():
         raise AgentFileError("the agent's weights are NaN or infinite (training diverged); it was not saved")
     # Everything else is checked against the loader's own schema just before writing (`_self_check`).
     tensors: dict[str, np.ndarray] = {}
     for prefix, net in (("online", agent.online), ("target", agent.target)):
         for name, value in net.state_dict().items():
             tensors[f"{prefix}.{name}"] = value.detach().cpu().numpy().copy()
-    opt = agent.optimizer.state_dict()
-    for index, state in opt["state"].items():
-        for key, value in state.items():
-            tensors[f"optim.{index}.{key}"] = value.detach().cpu().numpy().copy()
-    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()} for g in opt["param_groups"]]
+    adam = agent.learner.adam_state()  # one form whichever backend trained it (learner.AdamState)
+    if adam is not None:
+        for key, value in adam._asdict().items():
+            tensors[f"optim.0.{key}"] = value.detach().cpu().numpy().copy()
+    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in agent.learner.adam_settings().items()}
+    groups = [{**settings, "params": [0]}]
     memory_meta = None
     if include_memory:
         arrays, memory_meta = agent.memory.export()
@@ -127,7 +130,7 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
         "counters": {"steps": agent.steps, "updates": agent.updates, "episodes": trainer.episodes_done},
         "rng": {"agent": agent.rng.bit_generator.state, "env": env_rng, "env_seed": env_seed,
                 "memory": agent.memory.rng.bit_generator.state},
-        "optimizer": {"param_groups": groups, "state_keys": sorted(opt["state"])},
+        "optimizer": {"param_groups": groups, "state_keys": [] if adam is None else [0]},
         "memory": memory_meta,
         "edits": [asdict(e) for e in trainer.history.edits],
         "saved_mid_episode": trainer.mid_episode,
@@ -364,10 +367,9 @@ def _fill(trainer: Trainer, parsed: Parsed, info: dict[str, Any]) -> None:
                 param.copy_(torch.from_numpy(parsed.tensor(f"{prefix}.{name}")))
     counters = info["counters"]
     if counters["updates"]:
-        state = {0: {name: torch.from_numpy(parsed.tensor(f"optim.0.{name}"))
-                     for name in ("exp_avg", "exp_avg_sq", "step")}}
-        groups = agent.optimizer.state_dict()["param_groups"]  # ours: the file's were only checked
-        agent.optimizer.load_state_dict({"state": state, "param_groups": groups})
+        # The file's Adam settings were only checked: the learner keeps its own.
+        agent.learner.load_adam_state(AdamState(*(torch.from_numpy(parsed.tensor(f"optim.0.{name}")).to(agent.device)
+                                                  for name in AdamState._fields)))
     if info["memory"] is not None:
         agent.memory.restore({k: parsed.tensor(f"memory.{k}") for k in MEMORY_ARRAYS}, info["memory"])
     agent.steps, agent.updates = counters["steps"], counters["updates"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import typing
 from dataclasses import astuple, fields
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def episodes_to_csv(history: History, path: str | Path) -> int:
 
 def episodes_from_csv(path: str | Path) -> list[EpisodeStats]:
     """Read back what `episodes_to_csv` wrote (for comparing runs, or checking an export)."""
-    types = {f.name: str(f.type) for f in fields(EpisodeStats)}
+    types = typing.get_type_hints(EpisodeStats)
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = set(EPISODE_COLUMNS) - set(reader.fieldnames or [])
@@ -48,10 +49,10 @@ def episodes_from_csv(path: str | Path) -> list[EpisodeStats]:
         return [EpisodeStats(**{k: _parse(types[k], row[k]) for k in EPISODE_COLUMNS}) for row in reader]  # type: ignore[arg-type]  # each column parsed to its field's type
 
 
-def _parse(kind: str, text: str) -> object:
-    if kind == "bool":
+def _parse(kind: type, text: str) -> object:
+    if kind is bool:
         return text == "True"
-    if kind == "int":
+    if kind is int:
         return int(text)
     return float(text) if text else math.nan
 

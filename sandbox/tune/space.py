@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.core.config import FIELDS, ConfigError, allowed, check_value, coerce, typed
+from sandbox.core.config import FIELDS, KIND, ConfigError, allowed, check_value, coerce, typed
 from sandbox.io.text import shown
 
 # What `tune` searches when --params is not given: the fields that decide whether MountainCar is solved.
@@ -25,7 +25,7 @@ DEFAULT_PARAMS = ("learning_rate", "batch_size", "gamma", "update_interval", "up
                   "epsilon_decay", "steps_per_decay", "explore_duration", "memory_capacity",
                   "target_update_interval", "hidden_units", "loss")
 # Fields that say what is run or how it is judged, never how it learns.
-NOT_TUNABLE = frozenset({"env_id", "seed", "device", "max_episodes", "solve_threshold", "solve_window",
+NOT_TUNABLE = frozenset({"env_id", "seed", "device", "backend", "max_episodes", "solve_threshold", "solve_window",
                          "stop_when_solved", "solve_rule", "eval_every", "eval_episodes"})
 # Default ranges for fields whose metadata allows far more than is worth searching and names no
 # recommended range (steps_per_decay allows 1 to 10^9).
@@ -104,9 +104,9 @@ MAX_CHOICES = 100  # choices of one stored categorical field; the fields' own li
 
 def _kind(name: str) -> str:
     f = FIELDS[name]
-    if f.metadata["choices"] or f.type == "bool":
+    if f.metadata["choices"] or KIND[f.name] is bool:
         return "categorical"
-    return "int" if f.type == "int" else "float"
+    return "int" if KIND[f.name] is int else "float"
 
 
 def _stored_value(name: str, value: Any) -> Any:
@@ -147,7 +147,7 @@ def space_from_json(data: Any) -> dict[str, Dist]:
 def tunable() -> list[str]:
     """Every field `tune` can search."""
     return [name for name, f in FIELDS.items() if name not in NOT_TUNABLE
-            and (f.metadata["choices"] or f.type == "bool"
+            and (f.metadata["choices"] or KIND[f.name] is bool
                  or (f.metadata["low"] is not None and f.metadata["high"] is not None))]
 
 
@@ -161,7 +161,7 @@ def _check_tunable(name: str, flag: str) -> None:
 
 def _numeric(name: str, low: float, high: float) -> Dist:
     f = FIELDS[name]
-    kind = "int" if f.type == "int" else "float"
+    kind = "int" if KIND[f.name] is int else "float"
     if kind == "int":
         low, high = int(low), int(high)
     else:
@@ -176,7 +176,7 @@ def default_dist(name: str) -> Dist:
     m = f.metadata
     if m["choices"]:
         return Dist(name, "categorical", choices=tuple(m["choices"]))
-    if f.type == "bool":
+    if KIND[f.name] is bool:
         return Dist(name, "categorical", choices=(False, True))
     low, high = m["tune"]  # every tunable number field has one (a test checks)
     low, high = max(low, m["low"]), min(high, m["high"])
@@ -188,7 +188,7 @@ def _narrowed(name: str, text: str) -> Dist:
     f = FIELDS[name]
     m = f.metadata
     if ".." in text:
-        if m["choices"] or f.type == "bool":
+        if m["choices"] or KIND[f.name] is bool:
             raise TuneError(f"--set {name}={shown(text)}: {name} takes choices (a,b), not a range; "
                             f"allowed: {allowed(name)}")
         low_text, _, high_text = text.partition("..")
@@ -213,7 +213,7 @@ def _narrowed(name: str, text: str) -> Dist:
             raise TuneError(f"--set {name}={shown(text)}: {shown(value)} is not allowed; allowed: {allowed(name)}")
         if value not in values:
             values.append(value)
-    if not (m["choices"] or f.type == "bool"):
+    if not (m["choices"] or KIND[f.name] is bool):
         raise TuneError(f"--set {name}={shown(text)}: {name} is a number; narrow it with low..high")
     return Dist(name, "categorical", choices=tuple(values))
 
@@ -238,7 +238,7 @@ def build_space(params: list[str] | None, sets: list[str]) -> tuple[dict[str, Di
             raise TuneError(f"--set {shown(item)} is not name=low..high, name=a,b or name=value")
         is_range = ".." in value or ("," in value and (name not in FIELDS or name not in tunable()
                                                        or FIELDS[name].metadata["choices"]
-                                                       or FIELDS[name].type == "bool"))
+                                                       or KIND[name] is bool))
         if is_range:
             _check_tunable(name, "--set")
             space[name] = _narrowed(name, value)

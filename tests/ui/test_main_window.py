@@ -104,7 +104,7 @@ def test_live_learning_rate_edit_reaches_the_optimizer_and_leaves_a_marker(qtbot
     assert window.panel.editors["learning_rate"].isEnabled()
     assert not window.panel.editors["hidden_units"].isEnabled()  # needs a new agent
     assert window.panel.set_value("learning_rate", "2.5e-4")
-    optimizer = window.worker.trainer.agent.optimizer
+    optimizer = window.worker.trainer.agent.learner.optimizer
     qtbot.waitUntil(lambda: optimizer.param_groups[0]["lr"] == 2.5e-4, timeout=10_000)
     qtbot.waitUntil(lambda: len(window.plots.markers) == 2)
     assert "learning_rate → 0.00025" in window.plots.markers[0].label.textItem.toPlainText()

@@ -24,7 +24,17 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from sandbox.core.config import FIELDS, GROUPS, LIVE_FIELDS, Config, ConfigError, allowed, coerce, preset_description
+from sandbox.core.config import (
+    FIELDS,
+    GROUPS,
+    KIND,
+    LIVE_FIELDS,
+    Config,
+    ConfigError,
+    allowed,
+    coerce,
+    preset_description,
+)
 from sandbox.core.diagnostics import learning_summary
 from sandbox.core.env_profiles import SHAPING_ENVS
 from sandbox.core.envs import SUGGESTED_ENVS
@@ -145,7 +155,7 @@ class ParameterPanel(QWidget):
                 choice_box.addItem(str(choice), choice)
             choice_box.activated.connect(lambda _i, box=choice_box, n=name: self._commit(n, box.currentData()))
             editor = choice_box
-        elif f.type == "bool":
+        elif KIND[f.name] is bool:
             editor = QCheckBox()
             editor.clicked.connect(lambda checked, n=name: self._commit(n, checked))
         else:
