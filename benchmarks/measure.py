@@ -117,7 +117,7 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     gui_cpu = (time.thread_time() - cpu0) / elapsed
     window.pause()
     wait_until(app, lambda: window.session.state != "Running", 10)
-    window.session.unsaved = False
+    window.session.forget_changes()
     window.close()
     from ui.app import dispose
 
@@ -207,7 +207,7 @@ def pause_latency(samples: int) -> dict:
         window.act_pause.trigger()
         wait_until(app, lambda: window.session.state is State.PAUSED, 30)
         out[where].append(time.perf_counter() - asked)
-    window.session.unsaved = False
+    window.session.forget_changes()
     window.close()
     dispose(window)
     return out
@@ -229,7 +229,7 @@ def close():
         w.act_start.trigger()
         QTimer.singleShot(1500, close)
         return
-    w.session.unsaved = False
+    w.session.forget_changes()
     print(time.time(), flush=True)
     w.close()
 QTimer.singleShot(500, close)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sandbox.app.runs import RunsLog
-from sandbox.app.session import Origin, Session, Snapshot, State, Status
+from sandbox.app.session import Origin, Session, Snapshot, State, Status, ViewSettings, WatchResult
 from sandbox.core.config import load_preset
 from sandbox.core.trainer import History, Trainer
 
@@ -153,3 +153,26 @@ def test_solving_is_announced_once_per_run_with_its_first_solved_episode(tmp_pat
     session.begin(snapshot(trained))
     session.add_episodes(t.history.episodes[1:])
     assert len(heard) == 2
+
+
+def test_the_draft_view_settings_watch_results_and_trained_flag_live_in_the_session_with_events(tmp_path, trained):
+    session = Session(RunsLog(tmp_path / "runs.json"))
+    heard: list[tuple[str, object]] = []
+    for name in ("draft_changed", "view_changed", "watch_result_added", "trained_changed"):
+        getattr(session, name).connect(lambda value, n=name: heard.append((n, value)))
+    session.begin(snapshot(Trainer(small())))
+    assert session.draft == small() and not session.trained
+    assert ("draft_changed", small()) in heard and ("trained_changed", False) in heard
+    heard.clear()
+    session.set_draft(small(gamma=0.9))
+    session.set_draft(small(gamma=0.9))  # no change, no event
+    session.set_view(ViewSettings(render=False, watch=True))
+    session.add_watch_result(WatchResult("random", -200.0, 0))
+    session.set_state(State.RUNNING)  # training happened: fixed fields need a new agent now
+    session.set_state(State.PAUSED)
+    assert heard == [("draft_changed", small(gamma=0.9)), ("view_changed", ViewSettings(False, True)),
+                     ("watch_result_added", WatchResult("random", -200.0, 0)), ("trained_changed", True)]
+    assert session.trained and session.watch_results == [WatchResult("random", -200.0, 0)]
+    session.begin(snapshot(trained))  # a run that has trained begins trained, with its own draft and no watches
+    assert session.trained and session.draft == trained.config and session.watch_results == []
+    assert session.view == ViewSettings(False, True)  # how the window shows training is not the run's

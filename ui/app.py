@@ -11,7 +11,6 @@ import PyQt5
 from PyQt5.QtCore import QEvent, QTimer
 from PyQt5.QtWidgets import QApplication, QWidget
 
-from sandbox.app.session import Origin
 from ui.settings import APPLICATION, ORGANIZATION
 
 
@@ -66,11 +65,12 @@ def run_app(agent_file: Path | None = None) -> int:
         return 2
     app = make_application()
     from ui.main_window import MainWindow
+    from ui.worker.commands import Load
 
     window = MainWindow()
     window.show()
     if agent_file is not None:
-        window.cmd_load.emit(str(agent_file), Origin.OPENED.value)
+        window.command.emit(Load(str(agent_file)))
     else:
         QTimer.singleShot(0, lambda: window.recovery.pending() and window.files.offer_recovery())
     code = app.exec_()

@@ -19,7 +19,7 @@ from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWi
 from sandbox.app.policy_map import unavailable_reason
 from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
 from sandbox.app.runs import RunsLog
-from sandbox.app.session import Origin, Session, Snapshot, State
+from sandbox.app.session import Origin, Session, Snapshot, State, ViewSettings, WatchResult
 from sandbox.core.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.core.env_profiles import profile
 from sandbox.core.evaluate import EvalResult, GreedyStep
@@ -40,6 +40,7 @@ from ui.views.render_view import RenderView
 from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
+from ui.worker.commands import Apply, Evaluate, HumanAction, NewAgent, SetView
 from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
@@ -53,15 +54,7 @@ class MainWindow(QMainWindow):
     """Composes the views, binds them to the session and sends the worker its commands."""
 
     # Commands that carry arguments (queued: the worker lives in its own thread).
-    cmd_new_agent = pyqtSignal(object, str)  # Config, Origin
-    cmd_load = pyqtSignal(str, str)  # path, Origin
-    cmd_save = pyqtSignal(str, bool)
-    cmd_autosave = pyqtSignal(str)
-    cmd_apply = pyqtSignal(object)
-    cmd_render = pyqtSignal(bool, bool)
-    cmd_evaluate = pyqtSignal(int)
-    cmd_export = pyqtSignal(str, str)
-    cmd_human_action = pyqtSignal(int)
+    command = pyqtSignal(object)  # a ui.worker.commands.Command, queued to the worker's `command` slot
 
     # One attribute per action of the table in ui/actions.py, set from it (a test keeps the two alike).
     act_new: QAction
@@ -100,7 +93,8 @@ class MainWindow(QMainWindow):
             folder = None
             problems.append(f"{exc}; runs are kept in memory and there is no crash recovery this session")
         self.recovery = RecoveryStore(folder)
-        self.session = Session(RunsLog.load(folder / "runs.json") if folder else RunsLog())
+        self.session = Session(RunsLog.load(folder / "runs.json") if folder else RunsLog(),
+                               view=ViewSettings(self.settings.render, self.settings.watch))
         problems.append(self.session.runs.problem)
         self._runs_problem_said = self.session.runs.problem
         self.error_box: QMessageBox | None = None
@@ -116,12 +110,12 @@ class MainWindow(QMainWindow):
             setattr(self, f"act_{name}", action)
         self._build_speed_box()
         self.files = FileCommands(self, self)
-        self.installEventFilter(DriveKeys(self.session, self.cmd_human_action.emit, self))
+        self.installEventFilter(DriveKeys(self.session, lambda action: self.command.emit(HumanAction(action)), self))
         self._bind_session()
         self._connect_worker()
         self._connect_actions()
         self.tune_view = install_tune_view(  # the Tune dock, shown by its action
-            self, self.act_tune, lambda: self.panel.config,
+            self, self.act_tune, self.draft,
             lambda config, doing: self.files.after_discard(doing, lambda: self.begin_run(config)))
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_SECONDS * 1000)
@@ -186,17 +180,18 @@ class MainWindow(QMainWindow):
         s.file_changed.connect(self._update_title)
         s.runs_changed.connect(self._on_runs_changed)
         s.band_changed.connect(self.plots.set_band)
+        s.trained_changed.connect(self.panel.set_run_exists)
+        s.set_draft(self.panel.config)
+        self.panel.draft_changed.connect(s.set_draft)
+        s.draft_changed.connect(self._on_draft)
+        s.view_changed.connect(self._on_view)
+        s.watch_result_added.connect(self._on_watch_result)
         self.runs_view.show_runs(s.runs.records)
 
     def _connect_worker(self) -> None:
         self.worker, self.worker_thread = start_worker()
         w, s = self.worker, self.session
-        for signal, slot in ((self.cmd_new_agent, w.new_agent), (self.cmd_load, w.load), (self.cmd_save, w.save),
-                             (self.cmd_autosave, w.autosave),
-                             (self.cmd_apply, w.apply), (self.cmd_render, w.set_render),
-                             (self.cmd_evaluate, w.evaluate), (self.cmd_export, w.export),
-                             (self.cmd_human_action, w.human_action)):
-            signal.connect(slot)
+        self.command.connect(w.command)
         w.began.connect(s.begin)
         w.episodes_finished.connect(s.add_episodes)
         w.losses_added.connect(s.add_losses)
@@ -225,14 +220,14 @@ class MainWindow(QMainWindow):
         self.runs_view.run_seeds.connect(self.run_seeds)
         self.panel.edited.connect(self._on_panel_edit)
         self.panel.preset_chosen.connect(self._on_preset)
-        self.render_changed()
+        self._on_view(self.session.view)  # the worker starts with the view settings the session holds
 
     def _on_frame(self, frame: np.ndarray) -> None:
-        if self.act_render.isChecked():
+        if self.session.view.render:
             self.render_view.show_frame(frame)
 
     def _on_state_drawn(self, state: np.ndarray) -> None:
-        if self.act_render.isChecked():
+        if self.session.view.render:
             self.render_view.show_state(state)
 
     def _connect_actions(self) -> None:
@@ -254,7 +249,7 @@ class MainWindow(QMainWindow):
     # --- commands ----------------------------------------------------------------------
     def begin_run(self, config: Config, origin: Origin = Origin.NEW) -> None:
         """Ask the worker for a new agent; the session begins the run when it is ready."""
-        self.cmd_new_agent.emit(config, origin.value)
+        self.command.emit(NewAgent(config, origin))
 
     def start(self) -> None:
         if self.session.finished:
@@ -276,17 +271,28 @@ class MainWindow(QMainWindow):
             QMetaObject.invokeMethod(self.worker, "pause", Qt.BlockingQueuedConnection)
 
     def evaluate(self) -> None:
-        self.cmd_evaluate.emit(EVAL_EPISODES)
+        self.command.emit(Evaluate(EVAL_EPISODES))
 
     def render_changed(self, *_args) -> None:
-        render, watch = self.act_render.isChecked(), bool(self.speed_box.currentData())
-        self.settings.render, self.settings.watch = render, watch
-        if not render:
+        """The Render action or the speed box changed: the session's view settings follow."""
+        self.session.set_view(ViewSettings(self.act_render.isChecked(), bool(self.speed_box.currentData())))
+
+    def _on_view(self, view: ViewSettings) -> None:
+        self.settings.render, self.settings.watch = view.render, view.watch
+        if not view.render:
             self.render_view.clear("Rendering is off (R): training pays nothing for frames.")
-        self.cmd_render.emit(render, watch)
+        self.command.emit(SetView(view.render, view.watch))
+
+    def _on_draft(self, config: Config) -> None:
+        self.settings.config = config  # the next launch opens with the config the panel shows
 
     def new_agent(self) -> None:
-        self.files.after_discard("start a new agent", lambda: self.begin_run(self.panel.config))
+        self.files.after_discard("start a new agent", lambda: self.begin_run(self.draft()))
+
+    def draft(self) -> Config:
+        """The config the panel shows (the session's draft): what New, Run seeds and Tune start from."""
+        assert self.session.draft is not None, "the session holds the panel's config from the start"
+        return self.session.draft
 
     def restore_best(self) -> None:
         if self.session.best is not None and self.files.confirm_restore_best(self.session.best):
@@ -298,7 +304,7 @@ class MainWindow(QMainWindow):
         if config is None:
             return
         if suggestion.live:
-            self.cmd_apply.emit({suggestion.name: suggestion.value})
+            self.command.emit(Apply({suggestion.name: suggestion.value}))
             return
         changed = config.with_changes(**{suggestion.name: suggestion.value})
         self.files.after_discard(f"start a new agent with {suggestion}", lambda: self.begin_run(changed))
@@ -306,7 +312,7 @@ class MainWindow(QMainWindow):
     def run_seeds(self, count: int) -> None:
         """Train the panel's config with `count` seeds back to back; their band appears at the end."""
         def go() -> None:
-            first = self.session.start_batch(self.panel.config, count)
+            first = self.session.start_batch(self.draft(), count)
             self.statusBar().showMessage(f"Running {count} seeds of the panel's config back to back…", 8000)
             self.begin_run(first, Origin.SEED)
 
@@ -321,14 +327,11 @@ class MainWindow(QMainWindow):
     def _on_began(self, snap: Snapshot) -> None:
         env = profile(snap.spec.env_id, snap.spec.n_actions)
         self.panel.set_config(snap.config, keep_problem=snap.config == self.panel.config)
-        self.panel.set_run_exists(bool(snap.history.episodes) or len(snap.history.losses) > 0
-                                  or snap.status.total_steps > 0)
         self.plots.reset(snap.history, snap.threshold)
         self.runs_view.env_changed(snap.spec.env_id)
         self.render_view.set_profile(env)
         self.map_view.set_env(env, unavailable_reason(snap.spec), snap.spec.n_actions)
         self.diagnostics.show_hints([])
-        self.settings.config = snap.config
         self.result_label.setText("")
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
@@ -347,12 +350,16 @@ class MainWindow(QMainWindow):
 
     def _on_watch_finished(self, kind: str, score: float, episodes: int) -> None:
         if kind == State.RANDOM.value:
-            self.plots.add_random(episodes, score)
+            self.session.add_watch_result(WatchResult("random", score, episodes))
         self.statusBar().showMessage(self.result_label.show_watch(kind, score), 8000)
 
     def _on_human_finished(self, score: float, episodes: int) -> None:
-        self.plots.add_human(episodes, score)
+        self.session.add_watch_result(WatchResult("human", score, episodes))
         self.statusBar().showMessage(self.result_label.show_human(score), 8000)
+
+    def _on_watch_result(self, result: WatchResult) -> None:
+        add = self.plots.add_random if result.kind == "random" else self.plots.add_human
+        add(result.episodes, result.score)
 
     def _on_evaluated(self, result: EvalResult) -> None:
         self.statusBar().showMessage(self.result_label.show_evaluation(result), 8000)
@@ -367,8 +374,6 @@ class MainWindow(QMainWindow):
 
     def _on_state(self, state: State) -> None:
         self._update_actions()
-        if state not in (State.IDLE, State.HUMAN, State.GREEDY, State.RANDOM, State.EVALUATING):
-            self.panel.set_run_exists(True)  # training happened: fixed fields need a new agent now
         self.result_label.show_state(state)
 
     def _on_run_finished(self) -> None:
@@ -386,7 +391,7 @@ class MainWindow(QMainWindow):
         elif inspection.q_values is not None:
             self.map_view.show_q(inspection.q_values)
         self.diagnostics.show_hints(inspection.hints)
-        self.session.hints = [h.line() for h in inspection.hints]
+        self.session.set_hints([h.line() for h in inspection.hints])
         count = len(inspection.hints)
         self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
 
@@ -427,9 +432,9 @@ class MainWindow(QMainWindow):
     # --- panel -------------------------------------------------------------------------
     def _on_panel_edit(self, change: dict) -> None:
         if set(change) <= LIVE_FIELDS and self.session.config is not None:
-            self.cmd_apply.emit(change)
-        elif not self.panel.run_exists:
-            self.begin_run(self.panel.config)  # no run yet: rebuild the untrained agent with the new value
+            self.command.emit(Apply(change))
+        elif not self.session.trained:
+            self.begin_run(self.draft())  # no run yet: rebuild the untrained agent with the new value
 
     def _on_preset(self, name: str) -> None:
         if not self.files.after_discard(f"load the {name} preset", lambda: self.begin_run(load_preset(name))):
@@ -452,7 +457,7 @@ class MainWindow(QMainWindow):
         self.settings.set_layout("window", self.saveGeometry())
         self.settings.set_layout("splitter", self.splitter.saveState())
         self.settings.set_layout("middle", self.middle.saveState())
-        self.settings.config = self.panel.config
+        self.settings.config = self.draft()
         self.autosave_timer.stop()
         self.shutdown()
         event.accept()

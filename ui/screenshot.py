@@ -56,7 +56,7 @@ def take_screenshot(out: Path, episodes: int, size: tuple[int, int], preset: str
     # Let the last frame, status and redraws land (the plots settle on the tick after a change).
     wait_until(app, lambda: False, 0.5)
     ok = window.grab().save(str(out), "PNG")
-    window.session.unsaved = False  # a screenshot's training is not the user's: close without asking
+    window.session.forget_changes()  # a screenshot's training is not the user's: close without asking
     window.close()
     episodes = len(window.plots.scores)
     dispose(window)

@@ -81,6 +81,27 @@ class Snapshot:
     state: State = State.IDLE  # the worker's state with this run: the session never shows the old run's
 
 
+@dataclass(frozen=True)
+class ViewSettings:
+    """How the window shows training: frames drawn at all (`render`), and every step at ~50 fps
+    (`watch`) or full speed with a frame now and then."""
+
+    render: bool = True
+    watch: bool = False
+
+
+@dataclass(frozen=True)
+class WatchResult:
+    """An episode the user watched or played beside training: a random policy's or their own."""
+
+    kind: str  # "random" or "human"
+    score: float
+    episodes: int  # training episodes done when it was played: where it sits on the score plot
+
+
+TRAINING_STATES = frozenset({State.RUNNING, State.PAUSED, State.SOLVED, State.STOPPED})
+
+
 @dataclass
 class SeedBatch:
     """Several seeds of one config trained back to back ("Run seeds")."""
@@ -97,7 +118,9 @@ class SeedBatch:
 
 @dataclass
 class Session:
-    """The current run, the runs log and the file state; views connect to the signals below."""
+    """The current run, the draft config, the view settings, the runs log and the file state: the
+    window's one state surface. Views connect to the signals below; everything that changes a
+    field goes through a method here, which emits its signal."""
 
     runs: RunsLog = field(default_factory=RunsLog)
     config: Config | None = None  # the run's config with its live edits applied
@@ -115,6 +138,10 @@ class Session:
     group: int | None = None  # the seed batch the current run belongs to
     band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None = None
     hints: list[str] = field(default_factory=list)  # the coach's latest hints, one line each: kept with the run
+    draft: Config | None = None  # the panel's config: what New, Run seeds and Tune start from
+    view: ViewSettings = field(default_factory=ViewSettings)
+    watch_results: list[WatchResult] = field(default_factory=list)  # the current run's random and human episodes
+    trained: bool = False  # the run has trained (fixed fields then need a new agent)
 
     began = Signal(object)  # Snapshot: every view starts over from it
     episodes_added = Signal(object)  # list[EpisodeStats]
@@ -128,6 +155,10 @@ class Session:
     runs_changed = Signal()
     band_changed = Signal(object)  # (x, mean, std, label) or None
     solved = Signal(object)  # EpisodeStats: the run's first solved episode, once per run
+    draft_changed = Signal(object)  # Config
+    view_changed = Signal(object)  # ViewSettings
+    watch_result_added = Signal(object)  # WatchResult
+    trained_changed = Signal(bool)
 
     # --- a run begins ------------------------------------------------------------------
     def begin(self, snap: Snapshot) -> None:
@@ -149,8 +180,13 @@ class Session:
         # A recovered run, or a restored best agent (training in it, no file), is not saved yet.
         self.unsaved = origin is Origin.RECOVERED or (origin is Origin.BEST and bool(snap.history.episodes))
         self.state = snap.state
+        self.watch_results = []
+        self.trained = bool(snap.history.episodes) or len(snap.history.losses) > 0 or snap.status.total_steps > 0
+        self.draft = snap.config
         self.began.emit(snap)
+        self.draft_changed.emit(snap.config)
         self.state_changed.emit(self.state)
+        self.trained_changed.emit(self.trained)
         self.file_changed.emit()
 
     # --- the run goes on -----------------------------------------------------------------
@@ -186,6 +222,34 @@ class Session:
     def set_state(self, state: State) -> None:
         self.state = State(state)
         self.state_changed.emit(self.state)
+        if self.state in TRAINING_STATES and not self.trained:
+            self.trained = True
+            self.trained_changed.emit(True)
+
+    def set_draft(self, config: Config) -> None:
+        """The config the panel shows (a run begins with the draft set to its own config)."""
+        if config != self.draft:
+            self.draft = config
+            self.draft_changed.emit(config)
+
+    def set_view(self, view: ViewSettings) -> None:
+        if view != self.view:
+            self.view = view
+            self.view_changed.emit(view)
+
+    def add_watch_result(self, result: WatchResult) -> None:
+        self.watch_results.append(result)
+        self.watch_result_added.emit(result)
+
+    def set_hints(self, hints: list[str]) -> None:
+        """The coach's latest hints, one line each (kept with the run in the runs log)."""
+        self.hints = list(hints)
+
+    def forget_changes(self) -> None:
+        """Treat the run as saved without saving it (a screenshot's or a benchmark's training)."""
+        if self.unsaved:
+            self.unsaved = False
+            self.file_changed.emit()
 
     def set_best(self, mark: BestMark | None) -> None:
         self.best = mark

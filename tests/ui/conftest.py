@@ -43,6 +43,6 @@ def window(qtbot, settings, monkeypatch, tmp_path):
     w.show()
     qtbot.waitUntil(lambda: w.session.config is not None, timeout=30_000)
     yield w
-    w.session.unsaved = False
+    w.session.forget_changes()
     w.close()
     assert w.worker_thread.isFinished()

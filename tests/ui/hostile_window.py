@@ -174,7 +174,7 @@ def main(folder: Path, mode: str) -> None:
     QTimer.singleShot(0, lambda: responsive.append(True))
     wait_for(app, lambda: bool(responsive))
     print(f"DONE {shown} tooltips")
-    window.session.unsaved = False
+    window.session.forget_changes()
     window.close()
     sys.stdout.flush()
     os._exit(0)

@@ -50,7 +50,7 @@ def poll():
         w.worker.episodes_finished.connect(lambda _: w.session.unsaved and w.autosave_timer.timeout.emit())
         w.act_start.trigger()
         return
-    w.session.unsaved = False
+    w.session.forget_changes()
     w.close()
 timer = QTimer()
 timer.timeout.connect(poll)
@@ -229,7 +229,7 @@ def test_an_app_killed_mid_training_offers_its_recovery_copy_at_the_next_launch(
         qtbot.waitUntil(lambda: len(window.session.history.episodes) == pending.episodes, timeout=30_000)
         assert "did not close normally" in asked[0] and window.session.unsaved
     finally:
-        window.session.unsaved = False
+        window.session.forget_changes()
         window.close()
 
 

@@ -6,7 +6,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from sandbox.app.policy_map import policy_map
-from sandbox.app.session import State
+from sandbox.app.session import State, ViewSettings
 from sandbox.core.trainer import Trainer
 from sandbox.formats.export import episodes_from_csv
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
@@ -236,6 +236,30 @@ def test_render_draws_the_car_from_its_state_while_training(qtbot, window):
     assert MIN_X <= window.render_view.car.position <= 0.6
     image = window.render_view.car.grab().toImage()
     assert image.width() > 0 and image.pixelColor(image.width() // 2, image.height() // 2).isValid()
+
+
+def test_render_and_speed_go_through_the_session_to_the_worker_and_the_settings(qtbot, window, settings):
+    window.act_render.setChecked(False)
+    window.render_changed()
+    assert window.session.view == ViewSettings(render=False, watch=bool(window.speed_box.currentData()))
+    qtbot.waitUntil(lambda: not window.worker.render, timeout=10_000)  # the typed SetView command arrived
+    assert window.settings.render is False
+    window.act_render.setChecked(True)
+    window.speed_box.setCurrentIndex(window.speed_box.findData(True))
+    window.render_changed()
+    qtbot.waitUntil(lambda: window.worker.render and window.worker.watch, timeout=10_000)
+    assert window.session.view == ViewSettings(render=True, watch=True) and window.settings.watch is True
+
+
+def test_the_sessions_draft_is_what_the_panel_shows_and_what_new_and_tune_start_from(qtbot, window):
+    assert window.panel.set_value("gamma", "0.9")  # a live field: applied, and the draft follows
+    assert window.session.draft.gamma == 0.9
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.session.trained, timeout=30_000)
+    window.pause()
+    assert window.panel.set_value("hidden_units", "32")  # a fixed field of a trained run: only the draft changes
+    assert window.session.draft.hidden_units == 32 and window.session.config.hidden_units != 32
+    assert window.tune_view.base_config().hidden_units == 32
 
 
 def test_other_envs_show_the_envs_own_frames(qtbot, window):

@@ -209,7 +209,7 @@ def window():
     return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
 def close():
     w = window()
-    w.session.unsaved = False
+    w.session.forget_changes()
     print(time.time(), flush=True)
     w.close()
 def begin():

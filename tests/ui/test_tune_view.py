@@ -119,7 +119,7 @@ def test_closing_the_window_during_a_search_leaves_no_worker_process(qtbot, wind
     tune.start_button.click()
     qtbot.waitUntil(lambda: any(r.state == "running" for r in tune.rows), timeout=120_000)
     pids = tune.search.pids()
-    window.session.unsaved = False
+    window.session.forget_changes()
     window.close()
     assert len(pids) == min(2, tune.jobs.maximum()) and all(gone(pid) for pid in pids) and workers_left() == []
     assert not tune.running

@@ -16,6 +16,7 @@ from sandbox.app.session import Origin
 from sandbox.formats.agent_file import SUFFIX
 from ui import format as fmt
 from ui import plain
+from ui.worker.commands import Autosave, Export, ExportKind, Load, Save
 from ui.worker.modes import Doing
 
 if TYPE_CHECKING:
@@ -36,10 +37,7 @@ class Window(Protocol):
     recovery: RecoveryStore
     plots: TrainingPlots
     act_include_memory: QAction
-    cmd_load: Any  # pyqtSignal(str, str): path, Origin
-    cmd_save: Any  # pyqtSignal(str, bool): path, include memory
-    cmd_autosave: Any  # pyqtSignal(str): the recovery copy's path
-    cmd_export: Any  # pyqtSignal(str, str): kind, path
+    command: Any  # pyqtSignal(object): a ui.worker.commands.Command for the worker
 
     def statusBar(self) -> QStatusBar: ...
     def close(self) -> bool: ...
@@ -133,14 +131,14 @@ class FileCommands:
             if path:
                 self.w.settings.last_dir = str(Path(path).parent)
                 self.w.statusBar().showMessage(f"Opening {path}…")
-                self.w.cmd_load.emit(path, Origin.OPENED.value)
+                self.w.command.emit(Load(path, Origin.OPENED))
 
         self.after_discard("open another agent", choose)
 
     def save_agent(self) -> bool:
         if self.w.session.path is None:
             return self.save_agent_as()
-        self.w.cmd_save.emit(self.w.session.path, self.w.act_include_memory.isChecked())
+        self.w.command.emit(Save(self.w.session.path, self.w.act_include_memory.isChecked()))
         return True
 
     def save_agent_as(self) -> bool:
@@ -152,7 +150,7 @@ class FileCommands:
         if not Path(path).suffix:
             path += SUFFIX
         self.w.settings.last_dir = str(Path(path).parent)
-        self.w.cmd_save.emit(path, self.w.act_include_memory.isChecked())
+        self.w.command.emit(Save(path, self.w.act_include_memory.isChecked()))
         return True
 
     def on_saved(self, path: str, size: int) -> None:
@@ -172,7 +170,7 @@ class FileCommands:
         """Every ~30 s of unsaved training, a recovery copy goes to the user data directory."""
         status, recovery = self.w.session.status, self.w.recovery
         if self.w.session.unsaved and status is not None and recovery.due(status.total_steps):
-            self.w.cmd_autosave.emit(str(recovery.path))
+            self.w.command.emit(Autosave(str(recovery.path)))
 
     def on_autosave_failed(self, message: str) -> None:
         self.w.show_notice("Crash recovery is off for this session.", self.w.recovery.failed(message))
@@ -189,20 +187,20 @@ class FileCommands:
             f"{fmt.count(info.episodes)} episodes ({fmt.count(info.total_steps)} steps). Restore it?",
             QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
         if answer == QMessageBox.Yes:
-            self.w.cmd_load.emit(str(info.path), Origin.RECOVERED.value)
+            self.w.command.emit(Load(str(info.path), Origin.RECOVERED))
             return True
         self.w.recovery.discard()
         return False
 
     # --- exports ------------------------------------------------------------------------
-    def export(self, kind: str) -> None:
+    def export(self, kind: ExportKind) -> None:
         name, filters = EXPORTS[kind]
         default = str(Path(self.w.settings.last_dir) / name)
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export", default, filters)
         if path:
             self.w.settings.last_dir = str(Path(path).parent)
             self.w.statusBar().showMessage(f"Exporting to {path}…")
-            self.w.cmd_export.emit(kind, path)
+            self.w.command.emit(Export(kind, path))
 
     def export_plots(self, kind: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export plots",

@@ -68,10 +68,11 @@ class ParameterPanel(QWidget):
 
     edited = pyqtSignal(object)  # {name: value}, already validated against `config`
     preset_chosen = pyqtSignal(str)
+    draft_changed = pyqtSignal(object)  # Config: what the panel shows now, by an edit or set_config
 
     def __init__(self, config: Config, presets: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.config = config
+        self._config = config
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         self._run_exists = False
@@ -181,6 +182,18 @@ class ParameterPanel(QWidget):
         self.errors[name] = error
 
     # --- state -------------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        """The config the panel shows (always valid): the draft that New, Run seeds and Tune start from."""
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        changed = config != self._config
+        self._config = config
+        if changed:
+            self.draft_changed.emit(config)
+
     def set_config(self, config: Config, keep_problem: bool = False) -> None:
         """Show `config` in every editor and clear all errors."""
         self.config = config

@@ -5,7 +5,8 @@ What runs from its timer is one mode object at a time (training, watching a poli
 driving); the worker's state is the mode's, so it is never stored twice. Each tick runs a bounded
 slice (a few ms) and emits plain data, so queued commands (pause, step, new parameters, stop) are
 handled between two ticks: pause lands exactly between two env steps, and no locks are needed.
-Every slot is guarded: an exception stops what was running, keeps the agent and is reported.
+Commands with arguments arrive typed (ui/worker/commands.py) through one slot, `command`. Every
+command is guarded: an exception stops what was running, keeps the agent and is reported.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_thread
 from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
+from ui.worker.commands import Apply, Autosave, Command, Evaluate, Export, HumanAction, Load, NewAgent, Save, SetView
 from ui.worker.modes import (
     Doing,
     Driving,
@@ -110,15 +112,36 @@ class TrainingWorker(QObject):
         QThread.currentThread().quit()
 
     # --- commands that replace the run ---------------------------------------------------
-    @pyqtSlot(object, str)
-    @guarded(Doing.CREATING)
-    def new_agent(self, config: Config, origin: str = Origin.NEW.value) -> None:
-        self._replace(Trainer(config, render=True), Origin(origin))
+    @pyqtSlot(object)
+    def command(self, cmd: Command) -> None:
+        """One typed command from the window (ui/worker/commands.py)."""
+        match cmd:
+            case NewAgent():
+                self.new_agent(cmd.config, cmd.origin)
+            case Load():
+                self.load(cmd.path, cmd.origin)
+            case Save():
+                self.save(cmd.path, cmd.include_memory)
+            case Autosave():
+                self.autosave(cmd.path)
+            case Apply():
+                self.apply(cmd.changes)
+            case SetView():
+                self.set_view(cmd.render, cmd.watch)
+            case Evaluate():
+                self.evaluate(cmd.episodes)
+            case Export():
+                self.export(cmd.kind, cmd.path)
+            case HumanAction():
+                self.human_action(cmd.action)
 
-    @pyqtSlot(str, str)
+    @guarded(Doing.CREATING)
+    def new_agent(self, config: Config, origin: Origin) -> None:
+        self._replace(Trainer(config, render=True), origin)
+
     @guarded(Doing.OPENING)
-    def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
-        self._replace(load_trainer(path, render=True), Origin(origin), path, note=resume_note(file_info(path)))
+    def load(self, path: str, origin: Origin) -> None:
+        self._replace(load_trainer(path, render=True), origin, path, note=resume_note(file_info(path)))
 
     @pyqtSlot()
     @guarded(Doing.RESTORING_BEST)
@@ -145,12 +168,10 @@ class TrainingWorker(QObject):
         self._inspect(force=True)
 
     # --- commands on the run -------------------------------------------------------------
-    @pyqtSlot(str, bool)
     @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
         self.saved.emit(path, save_trainer(self.settled(), path, include_memory))
 
-    @pyqtSlot(str)
     def autosave(self, path: str) -> None:
         """A recovery copy (replay memory included), between two slices; unlike a save the user asked
         for, a failure stops nothing: it is reported, and training goes on."""
@@ -194,7 +215,6 @@ class TrainingWorker(QObject):
             self._inspect(force=True)
             self._set_state()
 
-    @pyqtSlot(object)
     @guarded(Doing.EDITING)
     def apply(self, changes: dict[str, Any]) -> None:
         self.edits_applied.emit(self.settled().apply(changes))
@@ -202,9 +222,8 @@ class TrainingWorker(QObject):
         self._inspect(force=True)  # the coach reconsiders at once: an applied suggestion leaves its list
         self._schedule()
 
-    @pyqtSlot(bool, bool)
     @guarded(Doing.CHANGING_VIEW)
-    def set_render(self, render: bool, watch: bool) -> None:
+    def set_view(self, render: bool, watch: bool) -> None:
         self.render, self.watch = render, watch
         self._schedule()
 
@@ -224,7 +243,6 @@ class TrainingWorker(QObject):
         steps = random_steps(t.spec.n_actions, t.spec.env_id, self._watch_seed(), render=self.frames_needed())
         self._run(Watching(steps, State.RANDOM))
 
-    @pyqtSlot(int)
     @guarded(Doing.EVALUATING)
     def evaluate(self, episodes: int) -> None:
         """Evaluate: `episodes` greedy episodes on an env of their own, a slice per tick (Pause ends it)."""
@@ -232,7 +250,6 @@ class TrainingWorker(QObject):
         self._run(Evaluating(Evaluation(t.agent, t.scaler, t.spec.env_id, episodes, t.config.seed + EVAL_SEED_OFFSET,
                                         t.threshold)))
 
-    @pyqtSlot(str, str)
     @guarded(Doing.EXPORTING)
     def export(self, kind: str, path: str) -> None:
         """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
@@ -257,7 +274,6 @@ class TrainingWorker(QObject):
         self._run(Driving(episode, idle))
         self.show(episode.state, episode.frame() if self.frames_needed() else None)
 
-    @pyqtSlot(int)
     @guarded(Doing.DRIVING)
     def human_action(self, action: int) -> None:
         if isinstance(self.mode, Driving) and 0 <= action < self.require().spec.n_actions:

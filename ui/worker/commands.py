@@ -1,0 +1,82 @@
+"""The window's commands to the training worker, as typed values.
+
+Each is a frozen dataclass sent through one queued signal (`MainWindow.command` → `Worker.command`),
+so a command carries named, typed fields instead of positional signal arguments, and the worker
+decides on its type. Commands without arguments (start, pause, step, …) stay plain slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sandbox.app.session import Origin
+from sandbox.core.config import Config
+
+
+@dataclass(frozen=True)
+class NewAgent:
+    """Build a fresh agent from `config` and begin a run with it."""
+
+    config: Config
+    origin: Origin = Origin.NEW
+
+
+@dataclass(frozen=True)
+class Load:
+    """Open an agent file (the user's, or a recovery copy)."""
+
+    path: str
+    origin: Origin = Origin.OPENED
+
+
+@dataclass(frozen=True)
+class Save:
+    path: str
+    include_memory: bool
+
+
+@dataclass(frozen=True)
+class Autosave:
+    """Write the recovery copy (memory included); a failure is reported and stops nothing."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    """Live edits: field name → new value."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SetView:
+    render: bool
+    watch: bool
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    episodes: int
+
+
+ExportKind = Literal["episodes", "losses", "video"]
+
+
+@dataclass(frozen=True)
+class Export:
+    """Episodes or losses as CSV, or a greedy episode as GIF or MP4."""
+
+    kind: ExportKind
+    path: str
+
+
+@dataclass(frozen=True)
+class HumanAction:
+    """The action the user's key now holds while driving."""
+
+    action: int
+
+
+Command = NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction
