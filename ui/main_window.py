@@ -271,9 +271,14 @@ class MainWindow(QMainWindow):
         self.worker_call("pause")
 
     def pause_now(self) -> None:
-        """Pause and wait until the worker has (a tick is a few ms; the worker never waits on the window)."""
+        """Pause for a question and wait until the worker has (a tick is a few ms; the worker never waits
+        on the window); the worker keeps what it paused, for `resume_after_question`."""
         if self.worker_thread.isRunning():
-            QMetaObject.invokeMethod(self.worker, "pause", Qt.BlockingQueuedConnection)
+            QMetaObject.invokeMethod(self.worker, "hold", Qt.BlockingQueuedConnection)
+
+    def resume_after_question(self) -> None:
+        """The question was cancelled: what it paused goes on, exactly (an ended episode step stays ended)."""
+        self.worker_call("resume_held")
 
     def evaluate(self) -> None:
         self.cmd_evaluate.emit(EVAL_EPISODES)

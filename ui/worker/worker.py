@@ -70,6 +70,7 @@ class TrainingWorker(QObject):
         self.trainer: Trainer | None = None
         self.best = BestAgent()
         self.mode: Training | Watching | Driving | Evaluating | None = None
+        self._held: Training | Watching | Driving | Evaluating | None = None  # paused for a question (`hold`)
         self.timer: QTimer | None = None
         self.render, self.watch = True, False
         self._pending_losses: list[float] = []
@@ -183,6 +184,26 @@ class TrainingWorker(QObject):
     def pause(self) -> None:
         if self.mode is not None:
             self.rest()
+
+    @pyqtSlot()
+    @guarded(Doing.PAUSING)
+    def hold(self) -> None:
+        """Pause for a question, keeping what ran as it was (not closed) for `resume_held`: the pause
+        itself knows what it paused (a step-episode that already ended left nothing to hold)."""
+        mode = self.mode
+        if mode is not None:
+            self.mode = None  # stopped, not closed
+            self._halt()
+            self._held = mode
+            self._report(mode)
+
+    @pyqtSlot()
+    @guarded(Doing.STARTING)
+    def resume_held(self) -> None:
+        """The question was cancelled: go on with exactly what `hold` paused (nothing if it paused nothing)."""
+        mode, self._held = self._held, None
+        if mode is not None and self.mode is None:
+            self._run(mode)
 
     @pyqtSlot()
     @guarded(Doing.STEPPING)
@@ -356,22 +377,27 @@ class TrainingWorker(QObject):
         return self.trainer
 
     def _halt(self) -> None:
-        """Stop whatever the timer runs (an unfinished human episode is closed)."""
+        """Stop whatever the timer runs, and whatever a question held (an unfinished human episode or
+        evaluation is closed)."""
         if self.timer:
             self.timer.stop()
-        if isinstance(self.mode, Driving):
-            self.mode.episode.close()
-        if isinstance(self.mode, Evaluating):
-            self.mode.evaluation.close()
-        self.mode = None
+        for mode in (self.mode, self._held):
+            if isinstance(mode, Driving):
+                mode.episode.close()
+            if isinstance(mode, Evaluating):
+                mode.evaluation.close()
+        self.mode = self._held = None
 
     def rest(self) -> None:
         """Stop the mode and report everything as it now is: episodes, losses, status, last step, state."""
-        was_training = isinstance(self.mode, Training)
+        mode = self.mode
         self._halt()
+        self._report(mode)
+
+    def _report(self, stopped: Training | Watching | Driving | Evaluating | None) -> None:
         self._flush(force=True)
         self._status_out(force=True)
-        if was_training and self._last_step is not None:
+        if isinstance(stopped, Training) and self._last_step is not None:
             self.stepped.emit(self._last_step)  # the step readout shows where training paused
         self._inspect(force=True)
         self._set_state()
