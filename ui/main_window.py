@@ -291,7 +291,11 @@ class MainWindow(QMainWindow):
         self.cmd_render.emit(render, watch)
 
     def new_agent(self) -> None:
-        self.files.after_discard("start a new agent", lambda: self.begin_run(self.panel.config))
+        def go() -> None:
+            self.panel.show_problem(None)  # a note about the old run's config goes with it
+            self.begin_run(self.panel.config)
+
+        self.files.after_discard("start a new agent", go)
 
     def restore_best(self) -> None:
         if self.session.best is not None and self.files.confirm_restore_best(self.session.best):

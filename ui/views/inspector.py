@@ -90,6 +90,8 @@ class MapView(QWidget):
         names = [env.action_name(a) for a in range(n_actions)]
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         self.bars.setOpts(x=[], height=[])
+        self.bars_plot.setXRange(-0.6, n_actions - 0.4, padding=0)  # this env's slots, before its first Q-values
+        self.bars_plot.setYRange(-1, 1, padding=0)
         self.legend.setText("Greedy action: " + " ".join(
             f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
             for a, name in enumerate(names)))

@@ -78,6 +78,7 @@ class TrainingWorker(QObject):
         self._last_step: StepResult | None = None
         self._batch, self._frame = Throttle(modes.BATCH_SECONDS), Throttle(modes.FAST_FRAME_SECONDS)
         self._inspection, self._status = Throttle(modes.INSPECT_SECONDS), Throttle(modes.BATCH_SECONDS)
+        self._readout = Throttle(modes.BATCH_SECONDS)  # the latest step, while training runs too fast to show each
         self._elapsed = self._rate = 0.0
 
     @property
@@ -353,6 +354,8 @@ class TrainingWorker(QObject):
             return
         self._flush(force=emit_steps)
         self._status_out(force=emit_steps)
+        if not emit_steps and self._last_step is not None and self._readout.ready():
+            self.stepped.emit(self._last_step)  # the readout stays current (4 times a second) after a Resume
         self._inspect()
 
     def episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
@@ -399,6 +402,8 @@ class TrainingWorker(QObject):
         self._status_out(force=True)
         if isinstance(stopped, Training) and self._last_step is not None:
             self.stepped.emit(self._last_step)  # the step readout shows where training paused
+            if self.render:  # and the env view the same moment (at full speed it is drawn now and then)
+                self.show(self._last_step.state, self.require().render() if self.frames_needed() else None)
         self._inspect(force=True)
         self._set_state()
 
