@@ -18,7 +18,7 @@ from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWi
 
 from sandbox.app.policy_map import unavailable_reason
 from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
-from sandbox.app.runs import RunsLog
+from sandbox.app.runs import RunsLog, seed_summary
 from sandbox.app.session import Origin, Session, Snapshot, State
 from sandbox.core.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.core.env_profiles import profile
@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         s.evaluated.connect(self._on_evaluated)
         s.file_changed.connect(self._update_title)
         s.runs_changed.connect(self._on_runs_changed)
-        s.band_changed.connect(self.plots.set_band)
+        s.band_changed.connect(self._on_band)
         self.runs_view.show_runs(s.runs.records)
 
     def _connect_worker(self) -> None:
@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         self.diagnostics.restore_best.connect(self.restore_best)
         self.diagnostics.apply_suggestion.connect(self.apply_suggestion)
         self.runs_view.ghosts_changed.connect(
-            lambda runs: self.plots.set_ghosts([(r.summary(), r.averages) for r in runs]))
+            lambda runs: self.plots.set_ghosts([(r.name, r.summary(), r.averages) for r in runs]))
         self.runs_view.run_seeds.connect(self.run_seeds)
         self.panel.edited.connect(self._on_panel_edit)
         self.panel.preset_chosen.connect(self._on_preset)
@@ -333,6 +333,8 @@ class MainWindow(QMainWindow):
         self.panel.set_run_exists(bool(snap.history.episodes) or len(snap.history.losses) > 0
                                   or snap.status.total_steps > 0)
         self.plots.reset(snap.history, snap.threshold)
+        if snap.origin in (Origin.NEW, Origin.OPENED, Origin.RECOVERED):
+            self.runs_view.untick_all()  # ghosts were ticked to compare with the run before
         self.runs_view.env_changed(snap.spec.env_id)
         self.render_view.set_profile(env)
         self.map_view.set_env(env, unavailable_reason(snap.spec), snap.spec.n_actions)
@@ -381,12 +383,21 @@ class MainWindow(QMainWindow):
         self.result_label.show_state(state)
 
     def _on_run_finished(self) -> None:
+        batch = self.session.batch
         next_config = self.session.finish_run()
         if next_config is not None:
             self.begin_run(next_config, Origin.SEED)
         elif self.session.band is not None and self.session.batch is None and self.session.group is not None:
+            if batch is not None:  # the panel is back at the batch's config, its first seed
+                self.panel.set_config(batch.config, keep_problem=True)
             self.tabs.setCurrentWidget(self.runs_view)
             self.statusBar().showMessage(f"{self.session.band[3]}: the band on the score plot", 8000)
+
+    def _on_band(self, band: tuple | None) -> None:
+        self.plots.set_band(band)
+        group = self.session.group
+        members = [r for r in self.session.runs.records.values() if r.group == group] if band else []
+        self.runs_view.show_batch(seed_summary(members) if members else None)
 
     def _on_inspected(self, inspection: Inspection) -> None:
         if inspection.map is not None:

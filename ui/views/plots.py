@@ -131,7 +131,7 @@ class TrainingPlots(QWidget):
                                                 pen=pg.mkPen("w", width=1), name="greedy eval")
         self.score_plot.addItem(self.greedy_points)
         self.greedy: list[tuple[float, float]] = []  # (episode, greedy mean) of the solve rule's evaluations
-        self.ghost_runs: list[tuple[str, np.ndarray]] = []
+        self.ghost_runs: list[tuple[str, str, np.ndarray]] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
@@ -226,24 +226,30 @@ class TrainingPlots(QWidget):
         self.random_scores.append((episodes_done + 0.5, score))
         self.random_points.setData(*zip(*self.random_scores, strict=True))
 
-    def set_ghosts(self, runs: list[tuple[str, np.ndarray]]) -> None:
-        """Earlier runs' moving averages, faint behind the current run: (label, averages) each."""
+    def set_ghosts(self, runs: list[tuple[str, str, np.ndarray]]) -> None:
+        """Earlier runs' moving averages, faint behind the current run, each named in the legend:
+        (name, description, averages) each. They never set the axes: the current run does (a ghost of
+        1,000 episodes would squash a run of 50 into the left edge)."""
         for item in self.ghosts:
             self.score_plot.removeItem(item)
+            self.legend.removeItem(item)
         self.ghosts = []
         self.ghost_runs = list(runs)
-        for i, (label, averages) in enumerate(runs):
+        for i, (name, description, averages) in enumerate(runs):
             color = GHOST_COLORS[i % len(GHOST_COLORS)]
             item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
             item.setZValue(-10)
-            plain.tooltip(item, label)
-            self.score_plot.addItem(item)
+            plain.tooltip(item, description)
+            self.score_plot.addItem(item, ignoreBounds=True)
+            self.legend.addItem(item, f"{name} (ghost)")
             self.ghosts.append(item)
+        self._dirty = True  # the axes fit the current run again
 
     def set_band(self, band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None) -> None:
         """Mean ± std of several seeds' moving averages, (x, mean, std, label); None clears it."""
         for item in self.bands:
             self.score_plot.removeItem(item)
+            self.legend.removeItem(item)
         self.bands = []
         if band is None:
             return
@@ -256,6 +262,7 @@ class TrainingPlots(QWidget):
             item.setZValue(-5)
             self.score_plot.addItem(item)
             self.bands.append(item)
+        self.legend.addItem(line, label)
 
     def export(self, path: str) -> None:
         """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""
