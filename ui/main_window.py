@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         problems.append(self.session.runs.problem)
         self._runs_problem_said = self.session.runs.problem
         self.error_box: QMessageBox | None = None
+        self._watch_path: list[np.ndarray] | None = None  # a watched greedy/random episode's states, for the map
         self.notice_box: QMessageBox | None = None
         self.setWindowTitle(f"[*]{APP_NAME}")
         self._build_views()
@@ -341,6 +342,7 @@ class MainWindow(QMainWindow):
         self.diagnostics.show_hints([])
         self.settings.config = snap.config
         self.result_label.setText("")
+        self._watch_path = None
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
             self.statusBar().showMessage(f"Opened {snap.path}: {fmt.count(len(snap.history.episodes))} episodes"
@@ -349,12 +351,16 @@ class MainWindow(QMainWindow):
             self.worker_call("start")
 
     def _on_step(self, result: StepResult) -> None:
+        self._watch_path = None  # training moved on: the map draws its episode again
         self.render_view.show_step(result.state, result.action, result.reward, result.q_values,
                                    f"step (ε={result.epsilon:.3f})")
 
     def _on_watched(self, step: GreedyStep) -> None:
         title = "greedy" if step.q_values is not None else "random"
         self.render_view.show_step(step.state, step.action, step.reward, step.q_values, title)
+        if self._watch_path is not None:  # the watched episode is the map's white line until training goes on
+            self._watch_path.append(np.asarray(step.state, dtype=np.float64))
+            self.map_view.show_trajectory(np.array(self._watch_path), f"the {title} episode just watched")
 
     def _on_watch_finished(self, kind: str, score: float, episodes: int) -> None:
         if kind == State.RANDOM.value:
@@ -381,6 +387,8 @@ class MainWindow(QMainWindow):
         if state not in (State.IDLE, State.HUMAN, State.GREEDY, State.RANDOM, State.EVALUATING):
             self.panel.set_run_exists(True)  # training happened: fixed fields need a new agent now
         self.result_label.show_state(state)
+        if state in (State.GREEDY, State.RANDOM):
+            self._watch_path = []
 
     def _on_run_finished(self) -> None:
         batch = self.session.batch
@@ -402,7 +410,8 @@ class MainWindow(QMainWindow):
     def _on_inspected(self, inspection: Inspection) -> None:
         if inspection.map is not None:
             self.map_view.show_map(inspection.map, inspection.coverage)
-            self.map_view.show_trajectory(inspection.trajectory)
+            if self._watch_path is None:
+                self.map_view.show_trajectory(inspection.trajectory)
         elif inspection.q_values is not None:
             self.map_view.show_q(inspection.q_values)
         self.diagnostics.show_hints(inspection.hints)

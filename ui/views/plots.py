@@ -108,13 +108,12 @@ class TrainingPlots(QWidget):
         self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
         self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving avg")
-        self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
-                                              pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
-                                              label="solve threshold",
-                                              labelOpts={"position": 0.02, "color": (0, 120, 0), "anchors":
-                                                         [(0, 0), (0, 0)]})  # left end, below the line
+        threshold_pen = pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine)
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=threshold_pen)
         self.threshold_line.setVisible(False)
         self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
+        # Named in the legend, not on the line, where the solved star and the curves would cover its label.
+        self.threshold_sample = pg.PlotDataItem(pen=threshold_pen, name="solve threshold")
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
         self.solved_point.setZValue(10)  # above the best-agent dot, which often sits at the same point
@@ -138,8 +137,8 @@ class TrainingPlots(QWidget):
                                              pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
 
-        for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
-                     self.human_points, self.random_points):
+        for item in (self.score_curve, self.average_curve, self.threshold_sample, self.greedy_points,
+                     self.solved_point, self.best_point, self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
 
     # --- data in -----------------------------------------------------------------------
@@ -176,8 +175,15 @@ class TrainingPlots(QWidget):
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold_line.setVisible(threshold is not None)
+        self._legend_text(self.threshold_sample, "solve threshold" if threshold is None else
+                          f"solve threshold {threshold:g}")
         if threshold is not None:
             self.threshold_line.setValue(threshold)
+
+    def _legend_text(self, item: pg.GraphicsObject, text: str) -> None:
+        label = self.legend.getLabel(item)
+        if label is not None and label.text != text:
+            label.setText(text)
 
     def add_episodes(self, episodes: list[EpisodeStats]) -> None:
         if not episodes:
@@ -303,6 +309,8 @@ class TrainingPlots(QWidget):
             self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
         else:
             self.solved_point.setData([], [])
+        self._legend_text(self.solved_point, f"solved at episode {self.solved_at[0]:,}" if self.solved_at else
+                          "solved")  # the solve stays told for the whole run
 
 
 def _short(value: object) -> str:

@@ -80,6 +80,7 @@ class TrainingWorker(QObject):
         self._inspection, self._status = Throttle(modes.INSPECT_SECONDS), Throttle(modes.BATCH_SECONDS)
         self._readout = Throttle(modes.BATCH_SECONDS)  # the latest step, while training runs too fast to show each
         self._elapsed = self._rate = 0.0
+        self._best_elapsed = 0.0  # training time when the kept best agent was taken: its clock when restored
 
     @property
     def state(self) -> State:
@@ -126,15 +127,15 @@ class TrainingWorker(QObject):
     @guarded(Doing.RESTORING_BEST)
     def restore_best(self) -> None:
         """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
-        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True)
+        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True, elapsed=self._best_elapsed)
 
     def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
-                 note: str | None = None) -> None:
+                 note: str | None = None, elapsed: float = 0.0) -> None:
         self._halt()
         self._pending_losses, self._pending_episodes, self._last_step = [], [], None
         if self.trainer:
             self.trainer.close()
-        self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
+        self.trainer, self._elapsed, self._rate = trainer, elapsed, 0.0
         trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
         if not keep_best:
             self.best = BestAgent()
@@ -362,6 +363,7 @@ class TrainingWorker(QObject):
         """The trainer observer: each finished episode goes out with the next batch, and to the best agent."""
         self._pending_episodes.append(episode)
         if self.best.offer(trainer, episode):
+            self._best_elapsed = self._elapsed  # as of the last slice (a few ms before)
             self.best_changed.emit(self.best.mark)
 
     def settled(self) -> Trainer:
