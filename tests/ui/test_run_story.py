@@ -1,7 +1,8 @@
 """The run's story stays told: the solve stays marked, Restore best keeps the run's clock, a reopened
 file keeps its best agent, and the map's white line is there whenever its caption says so."""
 
-from PyQt5.QtWidgets import QMessageBox
+import numpy as np
+from PyQt5.QtWidgets import QFileDialog, QMessageBox
 
 from sandbox.app.session import State
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
@@ -71,3 +72,26 @@ def test_the_map_draws_the_line_its_caption_promises_after_a_restore_and_a_greed
     xs = window.map_view.trajectories[0].getData()[0]
     assert xs is not None and len(xs) >= 200  # the greedy episode just watched (MountainCar: 200 steps)
     assert "greedy" in window.map_view.note.text()
+
+
+def test_a_reopened_file_keeps_its_best_agent(qtbot, window, monkeypatch, tmp_path):
+    run_episodes(qtbot, window, quick_config(solve_window=2), 4)
+    best = window.session.best
+    assert best is not None
+    path = tmp_path / "kept.agent"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    with qtbot.waitSignal(window.worker.saved, timeout=30_000):
+        window.act_save_as.trigger()
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)
+    window.act_new.trigger()
+    qtbot.waitUntil(lambda: window.session.best is None, timeout=10_000)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    window.act_open.trigger()
+    qtbot.waitUntil(lambda: window.session.path == str(path), timeout=30_000)
+    settle(qtbot, window)
+    assert window.session.best == best and window.act_restore_best.isEnabled()
+    x, y = window.plots.best_point.getData()
+    assert list(x) == [best.episode + 1] and np.isclose(y[0], best.value)
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)
+    window.act_restore_best.trigger()
+    qtbot.waitUntil(lambda: window.worker.trainer.total_steps == best.total_steps, timeout=10_000)

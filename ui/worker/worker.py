@@ -23,7 +23,7 @@ from sandbox.core.config import Config
 from sandbox.core.env_profiles import profile
 from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, random_steps
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
-from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
+from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
 from ui.worker.modes import (
@@ -121,7 +121,8 @@ class TrainingWorker(QObject):
     @pyqtSlot(str, str)
     @guarded(Doing.OPENING)
     def load(self, path: str, origin: str = Origin.OPENED.value) -> None:
-        self._replace(load_trainer(path, render=True), Origin(origin), path, note=resume_note(file_info(path)))
+        trainer, kept = load_agent(path, render=True)
+        self._replace(trainer, Origin(origin), path, note=resume_note(file_info(path)), carried=kept)
 
     @pyqtSlot()
     @guarded(Doing.RESTORING_BEST)
@@ -130,15 +131,16 @@ class TrainingWorker(QObject):
         self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True, elapsed=self._best_elapsed)
 
     def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
-                 note: str | None = None, elapsed: float = 0.0) -> None:
+                 note: str | None = None, elapsed: float = 0.0, carried: KeptBest | None = None) -> None:
         self._halt()
         self._pending_losses, self._pending_episodes, self._last_step = [], [], None
         if self.trainer:
             self.trainer.close()
         self.trainer, self._elapsed, self._rate = trainer, elapsed, 0.0
         trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
-        if not keep_best:
-            self.best = BestAgent()
+        if not keep_best:  # a new run's own best, or the one its file carried
+            self.best = BestAgent.carried(carried, trainer.config.device)
+            self._best_elapsed = 0.0
         self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
                                  self._status_now(), path, note, origin, self.state))
         self.best_changed.emit(self.best.mark)
@@ -151,7 +153,7 @@ class TrainingWorker(QObject):
     @pyqtSlot(str, bool)
     @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
-        self.saved.emit(path, save_trainer(self.settled(), path, include_memory))
+        self.saved.emit(path, save_trainer(self.settled(), path, include_memory, best=self.best.kept()))
 
     @pyqtSlot(str)
     def autosave(self, path: str) -> None:
@@ -160,7 +162,8 @@ class TrainingWorker(QObject):
         if self.trainer is None:
             return
         try:
-            save_trainer(self.settled(), path, True, follow_links=False)  # the app's own file: a link is replaced
+            save_trainer(self.settled(), path, True, follow_links=False,  # the app's own file: a link is replaced
+                         best=self.best.kept())
         except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
             self.autosave_failed.emit(readable(exc))
             return
