@@ -247,7 +247,7 @@ class TrainingPlots(QWidget):
             item.setZValue(-10)
             plain.tooltip(item, description)
             self.score_plot.addItem(item, ignoreBounds=True)
-            self.legend.addItem(item, f"{name} (ghost)")
+            self.legend.addItem(item, plain.escape(f"{name} (ghost)"))  # a legend label is rich text
             self.ghosts.append(item)
         self._dirty = True  # the axes fit the current run again
 
