@@ -276,3 +276,24 @@ def test_killed_saves_never_corrupt_the_file(saved, tmp_path):
         assert data in (saved.read_bytes(), payload * 20)
     assert killed >= 1  # at least one save really was interrupted
     assert load_trainer(saved).episodes_done == 3
+
+
+def test_a_file_carries_the_runs_best_agent_and_refuses_a_mark_that_does_not_fit(tmp_path):
+    from sandbox.app.best import BestAgent
+    from sandbox.formats.agent_file import KeptBest, load_agent
+
+    trainer = Trainer(small(solve_window=1))
+    best = BestAgent()
+    trainer.observers.append(type("Keeper", (), {"episode_ended": lambda self, t, e: best.offer(t, e)})())
+    trainer.run(3)
+    kept = best.kept()
+    assert kept is not None
+    save_trainer(trainer, tmp_path / "a.agent", best=kept)
+    opened, carried = load_agent(tmp_path / "a.agent")
+    assert carried == kept and opened.total_steps == trainer.total_steps
+    restored = BestAgent.carried(carried, "cpu").restore()
+    assert restored.total_steps == kept.total_steps and restored.episodes_done == kept.episode + 1
+    assert load_agent(tmp_path / "a.agent")[0].episodes_done == 3
+    for bad in (dict(episode=3), dict(total_steps=10**9), dict(measure="luck"), dict(value=float("nan"))):
+        with pytest.raises(AgentFileError, match=r"best|NaN"):
+            to_bytes(trainer, best=KeptBest(**(vars(kept) | bad)))

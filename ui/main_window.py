@@ -18,7 +18,7 @@ from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWi
 
 from sandbox.app.policy_map import unavailable_reason
 from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
-from sandbox.app.runs import RunsLog
+from sandbox.app.runs import RunsLog, seed_summary
 from sandbox.app.session import Origin, Session, Snapshot, State, ViewSettings, WatchResult
 from sandbox.core.config import LIVE_FIELDS, Config, load_preset, preset_names
 from sandbox.core.env_profiles import profile
@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         problems.append(self.session.runs.problem)
         self._runs_problem_said = self.session.runs.problem
         self.error_box: QMessageBox | None = None
+        self._watch_path: list[np.ndarray] | None = None  # a watched greedy/random episode's states, for the map
         self.notice_box: QMessageBox | None = None
         self.setWindowTitle(f"[*]{APP_NAME}")
         self._build_views()
@@ -179,7 +180,7 @@ class MainWindow(QMainWindow):
         s.evaluated.connect(self._on_evaluated)
         s.file_changed.connect(self._update_title)
         s.runs_changed.connect(self._on_runs_changed)
-        s.band_changed.connect(self.plots.set_band)
+        s.band_changed.connect(self._on_band)
         s.trained_changed.connect(self.panel.set_run_exists)
         s.set_draft(self.panel.config)
         self.panel.draft_changed.connect(s.set_draft)
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
         self.diagnostics.restore_best.connect(self.restore_best)
         self.diagnostics.apply_suggestion.connect(self.apply_suggestion)
         self.runs_view.ghosts_changed.connect(
-            lambda runs: self.plots.set_ghosts([(r.summary(), r.averages) for r in runs]))
+            lambda runs: self.plots.set_ghosts([(r.name, r.summary(), r.averages) for r in runs]))
         self.runs_view.run_seeds.connect(self.run_seeds)
         self.panel.edited.connect(self._on_panel_edit)
         self.panel.preset_chosen.connect(self._on_preset)
@@ -266,9 +267,14 @@ class MainWindow(QMainWindow):
         self.worker_call("pause")
 
     def pause_now(self) -> None:
-        """Pause and wait until the worker has (a tick is a few ms; the worker never waits on the window)."""
+        """Pause for a question and wait until the worker has (a tick is a few ms; the worker never waits
+        on the window); the worker keeps what it paused, for `resume_after_question`."""
         if self.worker_thread.isRunning():
-            QMetaObject.invokeMethod(self.worker, "pause", Qt.BlockingQueuedConnection)
+            QMetaObject.invokeMethod(self.worker, "hold", Qt.BlockingQueuedConnection)
+
+    def resume_after_question(self) -> None:
+        """The question was cancelled: what it paused goes on, exactly (an ended episode step stays ended)."""
+        self.worker_call("resume_held")
 
     def evaluate(self) -> None:
         self.command.emit(Evaluate(EVAL_EPISODES))
@@ -287,7 +293,11 @@ class MainWindow(QMainWindow):
         self.settings.config = config  # the next launch opens with the config the panel shows
 
     def new_agent(self) -> None:
-        self.files.after_discard("start a new agent", lambda: self.begin_run(self.draft()))
+        def go() -> None:
+            self.panel.show_problem(None)  # a note about the old run's config goes with it
+            self.begin_run(self.draft())
+
+        self.files.after_discard("start a new agent", go)
 
     def draft(self) -> Config:
         """The config the panel shows (the session's draft): what New, Run seeds and Tune start from."""
@@ -328,11 +338,14 @@ class MainWindow(QMainWindow):
         env = profile(snap.spec.env_id, snap.spec.n_actions)
         self.panel.set_config(snap.config, keep_problem=snap.config == self.panel.config)
         self.plots.reset(snap.history, snap.threshold)
+        if snap.origin in (Origin.NEW, Origin.OPENED, Origin.RECOVERED):
+            self.runs_view.untick_all()  # ghosts were ticked to compare with the run before
         self.runs_view.env_changed(snap.spec.env_id)
         self.render_view.set_profile(env)
         self.map_view.set_env(env, unavailable_reason(snap.spec), snap.spec.n_actions)
         self.diagnostics.show_hints([])
         self.result_label.setText("")
+        self._watch_path = None
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
             self.statusBar().showMessage(f"Opened {snap.path}: {fmt.count(len(snap.history.episodes))} episodes"
@@ -341,12 +354,16 @@ class MainWindow(QMainWindow):
             self.worker_call("start")
 
     def _on_step(self, result: StepResult) -> None:
+        self._watch_path = None  # training moved on: the map draws its episode again
         self.render_view.show_step(result.state, result.action, result.reward, result.q_values,
                                    f"step (ε={result.epsilon:.3f})")
 
     def _on_watched(self, step: GreedyStep) -> None:
         title = "greedy" if step.q_values is not None else "random"
         self.render_view.show_step(step.state, step.action, step.reward, step.q_values, title)
+        if self._watch_path is not None:  # the watched episode is the map's white line until training goes on
+            self._watch_path.append(np.asarray(step.state, dtype=np.float64))
+            self.map_view.show_trajectory(np.array(self._watch_path), f"the {title} episode just watched")
 
     def _on_watch_finished(self, kind: str, score: float, episodes: int) -> None:
         if kind == State.RANDOM.value:
@@ -375,19 +392,31 @@ class MainWindow(QMainWindow):
     def _on_state(self, state: State) -> None:
         self._update_actions()
         self.result_label.show_state(state)
+        if state in (State.GREEDY, State.RANDOM):
+            self._watch_path = []
 
     def _on_run_finished(self) -> None:
+        batch = self.session.batch
         next_config = self.session.finish_run()
         if next_config is not None:
             self.begin_run(next_config, Origin.SEED)
         elif self.session.band is not None and self.session.batch is None and self.session.group is not None:
+            if batch is not None:  # the panel is back at the batch's config, its first seed
+                self.panel.set_config(batch.config, keep_problem=True)
             self.tabs.setCurrentWidget(self.runs_view)
             self.statusBar().showMessage(f"{self.session.band[3]}: the band on the score plot", 8000)
+
+    def _on_band(self, band: tuple | None) -> None:
+        self.plots.set_band(band)
+        group = self.session.group
+        members = [r for r in self.session.runs.records.values() if r.group == group] if band else []
+        self.runs_view.show_batch(seed_summary(members) if members else None)
 
     def _on_inspected(self, inspection: Inspection) -> None:
         if inspection.map is not None:
             self.map_view.show_map(inspection.map, inspection.coverage)
-            self.map_view.show_trajectory(inspection.trajectory)
+            if self._watch_path is None:
+                self.map_view.show_trajectory(inspection.trajectory)
         elif inspection.q_values is not None:
             self.map_view.show_q(inspection.q_values)
         self.diagnostics.show_hints(inspection.hints)

@@ -23,6 +23,9 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import QLabel, QMessageBox, QWidget
 
 INFORMATIVE_LABEL = "qt_msgbox_informativelabel"  # QMessageBox's own name for that label
+# The standard buttons' texts with a mnemonic each (Alt+D discards); Qt's own have none for most.
+MNEMONICS = {QMessageBox.Save: "&Save", QMessageBox.Discard: "&Discard", QMessageBox.Cancel: "&Cancel",
+             QMessageBox.Yes: "&Yes", QMessageBox.No: "&No", QMessageBox.Ok: "&OK", QMessageBox.Close: "C&lose"}
 
 
 def escape(text: str) -> str:
@@ -77,10 +80,14 @@ def message_box(parent: QWidget | None, icon: QMessageBox.Icon, title: str, text
         box.setDetailedText(detailed)  # a QTextEdit filled with setPlainText
     if default != QMessageBox.NoButton:
         box.setDefaultButton(default)
+    for which, text in MNEMONICS.items():
+        if (button := box.button(which)) is not None:
+            button.setText(text)
     return box
 
 
 def ask(parent: QWidget | None, title: str, text: str, buttons: QMessageBox.StandardButtons,
         default: QMessageBox.StandardButton) -> int:
-    """QMessageBox.question, with its text shown as plain text; returns the button pressed."""
+    """QMessageBox.question, with its text shown as plain text and a mnemonic on every button; returns
+    the button pressed."""
     return message_box(parent, QMessageBox.Question, title, text, buttons=buttons, default=default).exec_()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.core.trainer import EpisodeStats, Trainer
-from sandbox.formats.agent_file import from_bytes, to_bytes
+from sandbox.formats.agent_file import KeptBest, from_bytes, to_bytes
 from sandbox.io.files import atomic_write
 
 
@@ -51,6 +51,22 @@ class BestAgent:
         self._device = trainer.config.device  # restored where the run is training
         self.mark = BestMark(stats.index, value, stats.total_steps, measure)
         return True
+
+    @classmethod
+    def carried(cls, kept: KeptBest | None, device: str) -> BestAgent:
+        """The best agent an opened file carried (none if it carried none), restored on `device`."""
+        best = cls()
+        if kept is not None:
+            best._data, best._device = kept.data, device
+            best.mark = BestMark(kept.episode, kept.value, kept.total_steps, kept.measure)
+        return best
+
+    def kept(self) -> KeptBest | None:
+        """The best agent as a saved file carries it (None before there is one)."""
+        if self.mark is None or self._data is None:
+            return None
+        m = self.mark
+        return KeptBest(m.episode, m.value, m.total_steps, m.measure, self._data)
 
     def restore(self, render: bool = False) -> Trainer:
         """A new trainer exactly as the run was at its best."""

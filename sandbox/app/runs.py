@@ -98,6 +98,15 @@ def seed_band(records: list[RunRecord]) -> tuple[np.ndarray, np.ndarray, np.ndar
     return np.arange(1, n + 1), stacked.mean(axis=0), stacked.std(axis=0)
 
 
+def seed_summary(records: list[RunRecord]) -> str:
+    """A seed batch in one line: its seeds, the mean ± std of their best moving averages, how many solved."""
+    best = np.array([r.averages.max() for r in records if len(r.averages)])
+    seeds = ", ".join(str(r.config.seed) for r in records)
+    figures = f"best moving average {best.mean():.1f} ± {best.std():.1f} (mean ± std), " if len(best) else ""
+    return (f"Seed batch: {len(records)} seeds ({seeds}): {figures}solved {sum(r.solved for r in records)} of "
+            f"{len(records)}; the band on the score plot is the mean ± std of their moving averages.")
+
+
 @dataclass
 class RunsLog:
     """Runs by key, oldest first; saved to `path` (if given) whenever it changes."""

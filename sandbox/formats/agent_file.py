@@ -4,7 +4,9 @@ Layout: the safetensors header's `__metadata__` holds `format`, `format_version`
 env spec, counters, RNG states, optimizer hyperparameters, live-edit log, versions). Tensors:
 `online.*`, `target.*` (network weights), `optim.0.*` (Adam's moments over the online net's parameters,
 concatenated, and its step count: `learner.AdamState`, the same whichever backend trained the agent),
-`memory.*` (replay memory, optional), `history.*` (per-episode stats and every loss).
+`memory.*` (replay memory, optional), `history.*` (per-episode stats and every loss), `best.agent`
+(optional: the run's kept best agent, itself a whole agent file as bytes, its mark in the JSON's
+`best`; it is parsed with the same checks when it is restored).
 
 Resume is exact for saves at an episode boundary, on the device the run was on. A save made
 mid-episode keeps everything up to that step, but the partial episode is dropped: training
@@ -60,7 +62,19 @@ SUFFIX = ".agent"
 MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON of 10,000 live edits fits; its parse stays ~100 MB
 MAX_FILE_BYTES = 8 * 1024**3
 MAX_JSON_OBJECTS = 50_000  # a live edit is one object; RNG states a few each
-DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
+DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
+                               "U8": np.dtype("u1")}
+
+
+@dataclass(frozen=True)
+class KeptBest:
+    """A run's best agent as a file carries it: where it was taken, and its snapshot (agent-file bytes)."""
+
+    episode: int  # 0-based
+    value: float
+    total_steps: int
+    measure: str
+    data: bytes
 
 
 class AgentFileError(ValueError):
@@ -92,8 +106,9 @@ def _versions() -> dict[str, str]:
 
 
 # --- saving ----------------------------------------------------------------------------
-def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
-    """Serialise a trainer completely (see the module docstring for the layout).
+def to_bytes(trainer: Trainer, include_memory: bool = True, best: KeptBest | None = None) -> bytes:
+    """Serialise a trainer completely, with the run's kept best agent if given (see the module
+    docstring for the layout).
 
     A diverged agent (NaN or infinite weights) is refused: written, it would replace a good file
     with one that no loader accepts.
@@ -137,6 +152,10 @@ def to_bytes(trainer: Trainer, include_memory: bool = True) -> bytes:
         "hints": [h.line()[:MAX_HINT_CHARS] for h in diagnose(trainer.history, trainer.config, trainer.spec,
                                                               agent.epsilon, trainer.finished)][:MAX_HINTS],
     }
+    if best is not None:
+        info["best"] = {"episode": best.episode, "value": float(best.value), "total_steps": best.total_steps,
+                        "measure": best.measure, "bytes": len(best.data)}
+        tensors["best.agent"] = np.frombuffer(best.data, np.uint8).copy()
     text = json.dumps(info)
     _self_check(text, tensors)
     meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": text}
@@ -157,11 +176,12 @@ def _self_check(info_json: str, tensors: dict[str, np.ndarray]) -> None:
         raise AgentFileError(f"this agent cannot be saved: {exc}") from None
 
 
-def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True, follow_links: bool = True) -> int:
+def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True, follow_links: bool = True,
+                 best: KeptBest | None = None) -> int:
     """Save atomically; returns the file's size in bytes. AgentFileError for a diverged agent,
     PathError when the path is unsuitable or the write fails (the old file is then untouched).
     `follow_links=False` for the app's own files: a link at the path is replaced, not followed."""
-    data = to_bytes(trainer, include_memory)
+    data = to_bytes(trainer, include_memory, best)
     atomic_write(path, data, "agent file", follow_links)
     return len(data)
 
@@ -315,8 +335,29 @@ def _guarded(name: str, fn: Callable[[], T]) -> T:
 def load_trainer(path: str | Path, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:
     """Rebuild a trainer exactly as it was saved, on `device` (see the module docstring for
     mid-episode saves and devices)."""
+    return load_agent(path, render, device)[0]
+
+
+def load_agent(path: str | Path, render: bool = False,
+               device: str = DEFAULT_DEVICE) -> tuple[Trainer, KeptBest | None]:
+    """`load_trainer`, and the run's kept best agent if the file carries one (from the same open file)."""
     with _opened(path) as source:
-        return _guarded(source.name, lambda: _build(parse(source), render, device))
+        parsed = _guarded(source.name, lambda: parse(source))
+        trainer = _guarded(source.name, lambda: _build(parsed, render, device))
+        try:
+            best = _guarded(source.name, lambda: _kept_best(parsed))
+        except BaseException:
+            trainer.close()
+            raise
+        return trainer, best
+
+
+def _kept_best(parsed: Parsed) -> KeptBest | None:
+    mark = parsed.plan.info.get("best")
+    if mark is None:
+        return None
+    return KeptBest(mark["episode"], mark["value"], mark["total_steps"], mark["measure"],
+                    parsed.tensor("best.agent").tobytes())
 
 
 def from_bytes(data: bytes, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:

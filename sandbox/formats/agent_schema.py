@@ -23,7 +23,10 @@ from sandbox.core.networks import build_network
 from sandbox.core.trainer import EpisodeStats
 
 INFO_KEYS = ("versions", "config", "spec", "counters", "rng", "optimizer", "memory", "edits", "saved_mid_episode")
-OPTIONAL_INFO_KEYS = ("hints",)  # the coach's hints at save time (files from before them have none)
+# The coach's hints at save time, and the run's kept best agent (files from before them have none).
+OPTIONAL_INFO_KEYS = ("hints", "best")
+BEST_KEYS = ("episode", "value", "total_steps", "measure", "bytes")
+BEST_MEASURES = ("greedy mean", "moving average")
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
 V1_HISTORY_FIELDS = [name for name in HISTORY_FIELDS if not name.startswith("greedy_")]  # before evaluations
 MAY_BE_NAN = ("mean_loss", "greedy_mean", "greedy_std")  # no update in the episode; no evaluation after it
@@ -45,7 +48,7 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    dtype: str  # safetensors' name: F32, F64, I64
+    dtype: str  # safetensors' name: F32, F64, I64, U8
     shape: tuple[int, ...]
 
 
@@ -132,7 +135,22 @@ def check_info(info: Any, version: int = 2) -> Plan:
     _check_hints(info.get("hints", []))
     tensors = _tensor_table(config, obs_dim, n_actions, updates, episodes, memory_size,
                             HISTORY_FIELDS if version >= 2 else V1_HISTORY_FIELDS)
+    if "best" in info:
+        tensors["best.agent"] = TensorSpec("U8", (_check_best(info["best"], episodes, steps),))
     return Plan(info, config, obs_dim, n_actions, tensors)
+
+
+def _check_best(best: Any, episodes: int, steps: int) -> int:
+    """The kept best agent's mark; returns the size of its snapshot (an agent file of its own, checked
+    in full by the same loader when it is restored)."""
+    _dict(best, "best", BEST_KEYS)
+    _int(best["episode"], "best.episode", 0, max(episodes - 1, 0))
+    _int(best["total_steps"], "best.total_steps", 0, steps)
+    if not (isinstance(best["value"], float) and abs(best["value"]) <= MAX_ABS_HISTORY):
+        raise SchemaError(f"best.value = {shown(best['value'])} is not a finite score")
+    if best["measure"] not in BEST_MEASURES:
+        raise SchemaError(f"best.measure = {shown(best['measure'])}; allowed: {', '.join(BEST_MEASURES)}")
+    return _int(best["bytes"], "best.bytes", 1)
 
 
 def _check_hints(hints: Any) -> None:

@@ -118,10 +118,10 @@ def main(folder: Path, mode: str) -> None:
         return
     from PyQt5.QtWidgets import QMessageBox
 
-    from sandbox.app.session import Origin
     from sandbox.core.diagnostics import Hint
     from ui import plain
     from ui.main_window import MainWindow
+    from ui.worker.commands import Load
 
     text = hostile(folder)
     runs_log(folder / "data" / "runs.json", text)
@@ -135,14 +135,14 @@ def main(folder: Path, mode: str) -> None:
     # File ▸ Open of a file whose *name* holds the tag, then of one whose tensor name does.
     named = folder / f"{TAG}.agent"
     named.write_bytes(b"not an agent file")
-    window.cmd_load.emit(str(named), Origin.OPENED.value)
+    window.command.emit(Load(str(named)))
     wait_for(app, lambda: window.error_box is not None and window.error_box.isVisible())
     draw_everything(app)
     window.error_box.close()
     window.error_box = None
     tensor = folder / "tensor.agent"
     agent_file_with_tensor_named(tensor, text)
-    window.cmd_load.emit(str(tensor), Origin.OPENED.value)
+    window.command.emit(Load(str(tensor)))
     wait_for(app, lambda: window.error_box is not None and window.error_box.isVisible())
     for button in window.error_box.buttons():  # "Show Details…" builds the details view
         if window.error_box.buttonRole(button) == QMessageBox.ActionRole:

@@ -5,6 +5,7 @@ it. The run is the same as a headless one."""
 from sandbox.app.session import State
 from sandbox.core.trainer import Trainer
 from tests.ui.helpers import EpisodeCounter, quick_config, settle
+from ui.worker.commands import Evaluate
 
 # Every episode is followed by 500 greedy MountainCar episodes (an untrained agent: 100,000 steps,
 # about a second), so the test can ask for a pause in the middle of one without racing it.
@@ -32,12 +33,12 @@ def test_pause_lands_in_the_middle_of_an_evaluation_and_start_goes_on_with_it(qt
 def test_pause_ends_an_evaluation_the_user_asked_for_within_a_tick(qtbot, window):
     results = []
     window.worker.evaluated.connect(results.append)
-    window.cmd_evaluate.emit(2000)  # 2,000 greedy MountainCar episodes of an untrained agent: seconds of work
+    window.command.emit(Evaluate(2000))  # 2,000 greedy MountainCar episodes of an untrained agent: seconds of work
     qtbot.waitUntil(lambda: window.session.state is State.EVALUATING, timeout=30_000)
     window.act_pause.trigger()
     qtbot.waitUntil(lambda: window.session.state is not State.EVALUATING, timeout=10_000)
     settle(qtbot, window)
     assert results == [] and window.worker.mode is None  # ended where it was, nothing reported
     with qtbot.waitSignal(window.worker.evaluated, timeout=60_000) as done:
-        window.cmd_evaluate.emit(3)
+        window.command.emit(Evaluate(3))
     assert len(done.args[0].scores) == 3

@@ -42,6 +42,7 @@ class Window(Protocol):
     def statusBar(self) -> QStatusBar: ...
     def close(self) -> bool: ...
     def pause_now(self) -> None: ...
+    def resume_after_question(self) -> None: ...
     def show_error(self, what: str, message: str) -> None: ...
     def show_notice(self, text: str, detail: str) -> None: ...
 
@@ -77,18 +78,19 @@ class FileCommands:
     def after_discard(self, doing: str, proceed: Callable[[], None]) -> bool:
         """Run `proceed` now, or once the user saved or chose to discard unsaved training.
 
-        Training pauses while the question is open. Returns False when the user cancelled.
+        Training pauses while the question is open, and goes on if nothing is done (Cancel, or Save with
+        its file dialog cancelled). Returns False when the user cancelled.
         """
         if not self.w.session.unsaved:
             proceed()
             return True
         answer = self._ask(doing)
-        if answer == QMessageBox.Cancel:
-            return False
-        if answer == QMessageBox.Save:
-            if self.save_agent():
-                self._after_save = proceed
+        if answer == QMessageBox.Save and self.save_agent():
+            self._after_save = proceed
             return True
+        if answer != QMessageBox.Discard:
+            self.w.resume_after_question()
+            return False
         self.w.recovery.discard()
         proceed()
         return True
@@ -101,7 +103,9 @@ class FileCommands:
         answer = self._ask("close")
         if answer == QMessageBox.Save and self.save_agent():
             self._after_save = self._close_now
+            return False
         if answer != QMessageBox.Discard:
+            self.w.resume_after_question()  # not closing: what was running goes on
             return False
         self.w.recovery.discard()
         return True

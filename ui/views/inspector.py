@@ -72,6 +72,7 @@ class MapView(QWidget):
         self.counts: np.ndarray | None = None
         self.coverage_box.toggled.connect(lambda _on: self._draw_value())
         self.env_id = ""
+        self.has_map = True
 
     def set_env(self, env: EnvProfile, reason: str | None, n_actions: int) -> None:
         """Switch between the map and the Q bars for a new run (maybe on another env)."""
@@ -81,8 +82,8 @@ class MapView(QWidget):
             item.setVisible(has_map)
         self.coverage_box.setVisible(has_map)
         self.bars_plot.setVisible(not has_map)
-        self.note.setText(reason or "The map is refreshed every two seconds while training; the white line "
-                          "is the current (or last) episode.")
+        self.has_map = has_map
+        self.note.setText(reason or "")
         for line in self.goal_lines:
             line.setVisible(has_map and env.goal is not None)
             if env.goal is not None:
@@ -90,6 +91,8 @@ class MapView(QWidget):
         names = [env.action_name(a) for a in range(n_actions)]
         self.bars_plot.getAxis("bottom").setTicks([list(enumerate(names))])
         self.bars.setOpts(x=[], height=[])
+        self.bars_plot.setXRange(-0.6, n_actions - 0.4, padding=0)  # this env's slots, before its first Q-values
+        self.bars_plot.setYRange(-1, 1, padding=0)
         self.legend.setText("Greedy action: " + " ".join(
             f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
             for a, name in enumerate(names)))
@@ -108,10 +111,15 @@ class MapView(QWidget):
         self.policy_image.setRect(self._rect)  # after setImage: the rect scales the image it has
         self._draw_value()
 
-    def show_trajectory(self, states: np.ndarray) -> None:
+    def show_trajectory(self, states: np.ndarray, what: str = "the current (or last) training episode") -> None:
+        """Draw `states` as the white line; the caption says what it is, or that there is none yet."""
         x, y = (states[:, 0], states[:, 1]) if len(states) else ([], [])
         for t in self.trajectories:
             t.setData(x, y)
+        if self.has_map:
+            self.note.setText("The map is refreshed every two seconds while training; " + (
+                f"the white line is {what}." if len(states) else
+                "no episode has run since this agent was made or restored, so there is no white line yet."))
 
     def show_q(self, q_values: np.ndarray) -> None:
         """Bars from zero to each action's Q; the axis follows the values (Q is often far from 0–1)."""

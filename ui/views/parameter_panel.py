@@ -223,7 +223,10 @@ class ParameterPanel(QWidget):
         return self._run_exists
 
     def set_run_exists(self, exists: bool) -> None:
-        """Lock the fields that need a new agent while a run exists."""
+        """Lock the fields that need a new agent while a run exists. A note on how the panel's config was
+        made to fit (a reset reward_shaping) is for before the run: it goes once the run trains."""
+        if exists and not self._run_exists:
+            self.show_problem(None)
         self._run_exists = exists
         for name, editor in self.editors.items():
             editor.setEnabled(name in LIVE_FIELDS or not exists)

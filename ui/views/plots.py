@@ -108,13 +108,12 @@ class TrainingPlots(QWidget):
         self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
         self.average_curve = self.score_plot.plot(pen=pg.mkPen(AVERAGE_COLOR, width=2.5), name="moving avg")
-        self.threshold_line = pg.InfiniteLine(angle=0, movable=False,
-                                              pen=pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine),
-                                              label="solve threshold",
-                                              labelOpts={"position": 0.02, "color": (0, 120, 0), "anchors":
-                                                         [(0, 0), (0, 0)]})  # left end, below the line
+        threshold_pen = pg.mkPen((0, 150, 0), width=1.5, style=Qt.DashLine)
+        self.threshold_line = pg.InfiniteLine(angle=0, movable=False, pen=threshold_pen)
         self.threshold_line.setVisible(False)
         self.score_plot.addItem(self.threshold_line)  # in the auto-range: the goal is always in view
+        # Named in the legend, not on the line, where the solved star and the curves would cover its label.
+        self.threshold_sample = pg.PlotDataItem(pen=threshold_pen, name="solve threshold")
         self.solved_point = pg.ScatterPlotItem(symbol="star", size=18, brush=pg.mkBrush(255, 200, 0),
                                                pen=pg.mkPen("k"), name="solved")
         self.solved_point.setZValue(10)  # above the best-agent dot, which often sits at the same point
@@ -131,15 +130,15 @@ class TrainingPlots(QWidget):
                                                 pen=pg.mkPen("w", width=1), name="greedy eval")
         self.score_plot.addItem(self.greedy_points)
         self.greedy: list[tuple[float, float]] = []  # (episode, greedy mean) of the solve rule's evaluations
-        self.ghost_runs: list[tuple[str, np.ndarray]] = []
+        self.ghost_runs: list[tuple[str, str, np.ndarray]] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
                                              pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
 
-        for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
-                     self.human_points, self.random_points):
+        for item in (self.score_curve, self.average_curve, self.threshold_sample, self.greedy_points,
+                     self.solved_point, self.best_point, self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
 
     # --- data in -----------------------------------------------------------------------
@@ -176,8 +175,15 @@ class TrainingPlots(QWidget):
 
     def set_threshold(self, threshold: float | None) -> None:
         self.threshold_line.setVisible(threshold is not None)
+        self._legend_text(self.threshold_sample, "solve threshold" if threshold is None else
+                          f"solve threshold {threshold:g}")
         if threshold is not None:
             self.threshold_line.setValue(threshold)
+
+    def _legend_text(self, item: pg.GraphicsObject, text: str) -> None:
+        label = self.legend.getLabel(item)
+        if label is not None and label.text != text:
+            label.setText(text)
 
     def add_episodes(self, episodes: list[EpisodeStats]) -> None:
         if not episodes:
@@ -226,24 +232,30 @@ class TrainingPlots(QWidget):
         self.random_scores.append((episodes_done + 0.5, score))
         self.random_points.setData(*zip(*self.random_scores, strict=True))
 
-    def set_ghosts(self, runs: list[tuple[str, np.ndarray]]) -> None:
-        """Earlier runs' moving averages, faint behind the current run: (label, averages) each."""
+    def set_ghosts(self, runs: list[tuple[str, str, np.ndarray]]) -> None:
+        """Earlier runs' moving averages, faint behind the current run, each named in the legend:
+        (name, description, averages) each. They never set the axes: the current run does (a ghost of
+        1,000 episodes would squash a run of 50 into the left edge)."""
         for item in self.ghosts:
             self.score_plot.removeItem(item)
+            self.legend.removeItem(item)
         self.ghosts = []
         self.ghost_runs = list(runs)
-        for i, (label, averages) in enumerate(runs):
+        for i, (name, description, averages) in enumerate(runs):
             color = GHOST_COLORS[i % len(GHOST_COLORS)]
             item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
             item.setZValue(-10)
-            plain.tooltip(item, label)
-            self.score_plot.addItem(item)
+            plain.tooltip(item, description)
+            self.score_plot.addItem(item, ignoreBounds=True)
+            self.legend.addItem(item, plain.escape(f"{name} (ghost)"))  # a legend label is rich text
             self.ghosts.append(item)
+        self._dirty = True  # the axes fit the current run again
 
     def set_band(self, band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None) -> None:
         """Mean ± std of several seeds' moving averages, (x, mean, std, label); None clears it."""
         for item in self.bands:
             self.score_plot.removeItem(item)
+            self.legend.removeItem(item)
         self.bands = []
         if band is None:
             return
@@ -256,6 +268,7 @@ class TrainingPlots(QWidget):
             item.setZValue(-5)
             self.score_plot.addItem(item)
             self.bands.append(item)
+        self.legend.addItem(line, label)
 
     def export(self, path: str) -> None:
         """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""
@@ -296,6 +309,8 @@ class TrainingPlots(QWidget):
             self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
         else:
             self.solved_point.setData([], [])
+        self._legend_text(self.solved_point, f"solved at episode {self.solved_at[0]:,}" if self.solved_at else
+                          "solved")  # the solve stays told for the whole run
 
 
 def _short(value: object) -> str:

@@ -1,5 +1,6 @@
-"""The session's runs: tick one to draw it as a ghost behind the current run, pick two to diff their
-configs, or run several seeds of the panel's config back to back for a mean ± std band."""
+"""The session's runs: tick one to draw it as a ghost behind the current run, pick two (selected or
+ticked) to diff their configs, or run several seeds of the panel's config back to back for a mean ±
+std band, whose figures a line under the list keeps."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ class RunsView(QWidget):
         self.records: dict[int, RunRecord] = {}
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
-        self.list.setToolTip("Tick a run to draw its moving average faintly behind the current run; select two "
-                             "to compare their configs")
+        self.list.setToolTip("Tick a run to draw its moving average faintly behind the current run; select "
+                             "(Ctrl+click) or tick two to compare their configs")
         self.diff_button = QPushButton("Compare configs")
         self.diff_button.setEnabled(False)
         self.seeds = QSpinBox()
@@ -49,12 +50,19 @@ class RunsView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.seeds)
         buttons.addWidget(self.seeds_button)
+        self.intro = plain.label("Finished and replaced runs, kept across restarts. Tick a run to draw it behind "
+                                 "the current one; select (Ctrl+click) or tick two to compare their configs.")
+        self.intro.setWordWrap(True)
+        self.batch_line = plain.label()  # the last seed batch's figures (its band is on the score plot)
+        self.batch_line.setWordWrap(True)
+        self.batch_line.setVisible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(plain.label("Finished and replaced runs (kept across restarts):"))
+        layout.addWidget(self.intro)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.batch_line)
         layout.addLayout(buttons)
         layout.addWidget(self.diff)
-        self.list.itemChanged.connect(lambda _item: self.ghosts_changed.emit(self.ticked()))
+        self.list.itemChanged.connect(self._ticks_changed)
         self.list.itemSelectionChanged.connect(self._selection_changed)
         self.diff_button.clicked.connect(self.show_diff)
         self.seeds_button.clicked.connect(lambda: self.run_seeds.emit(self.seeds.value()))
@@ -90,11 +98,37 @@ class RunsView(QWidget):
         if changed:
             self.ghosts_changed.emit(self.ticked())
 
+    def untick_all(self) -> None:
+        """A new run starts without the comparisons set up for the one before."""
+        if self.ticked():
+            self.list.blockSignals(True)
+            for item in self._items():
+                item.setCheckState(Qt.Unchecked)
+            self.list.blockSignals(False)
+            self._ticks_changed()
+
+    def show_batch(self, text: str | None) -> None:
+        """The last seed batch's mean ± std in words (None: no batch band on the plot)."""
+        self.batch_line.setText(text or "")
+        self.batch_line.setVisible(bool(text))
+
+    def _ticks_changed(self, *_item: QListWidgetItem) -> None:
+        self.ghosts_changed.emit(self.ticked())
+        self._selection_changed()
+
+    def _compared(self) -> list[QListWidgetItem]:
+        """The two runs Compare configs diffs: the two selected, else the two ticked."""
+        selected = self.list.selectedItems()
+        if len(selected) == 2:
+            return selected
+        ticked = [item for item in self._items() if item.checkState() == Qt.Checked]
+        return ticked if len(ticked) == 2 else []
+
     def _selection_changed(self) -> None:
-        two = len(self.list.selectedItems()) == 2
+        two = bool(self._compared())
         self.diff_button.setEnabled(two)
-        self.diff_button.setToolTip("List the parameters in which the two selected runs differ" if two else
-                                    "Select two runs (Ctrl+click) to compare their configs")
+        self.diff_button.setToolTip("List the parameters in which the two runs differ" if two else
+                                    "Select (Ctrl+click) or tick two runs to compare their configs")
 
     def ticked(self) -> list[RunRecord]:
         return [self.records[item.data(Qt.UserRole)] for item in self._items() if item.checkState() == Qt.Checked]
@@ -103,8 +137,8 @@ class RunsView(QWidget):
         return [item for i in range(self.list.count()) if (item := self.list.item(i)) is not None]
 
     def show_diff(self) -> None:
-        items = self.list.selectedItems()
-        if len(items) != 2:
+        items = self._compared()
+        if not items:
             return
         a, b = (self.records[item.data(Qt.UserRole)] for item in items)
         rows = config_diff(a.config, b.config)

@@ -33,18 +33,24 @@ class StatusFields:
         session.began.connect(self.begin)
         session.solved.connect(self.show_solved)
         self.bar, self.solved_text = bar, ""
+        self.solved_at: int | None = None  # the run's first solved episode (1-based): the state field keeps it
         self.show_state(State.IDLE)
 
     def begin(self, snap: Snapshot) -> None:
         self.show_status(snap.status)
         if self.solved_text and self.bar.currentMessage() == self.solved_text:  # the old run's news
             self.bar.clearMessage()
+        first = next((e for e in snap.history.episodes if e.solved), None)  # an opened run may be solved
+        self.solved_at = None if first is None else first.index + 1
+        self.show_state(self.session.state)
 
     def show_solved(self, episode: EpisodeStats) -> None:
         config = self.session.config
         assert config is not None  # a run is under way: it has a config
         self.solved_text = solved_message(episode, config)
-        self.bar.showMessage(self.solved_text, 20_000)
+        self.bar.showMessage(self.solved_text, 20_000)  # the news; the state field keeps the fact
+        self.solved_at = episode.index + 1
+        self.show_state(self.session.state)
 
     def show_status(self, status: Status | None) -> None:
         if status is None:
@@ -62,7 +68,10 @@ class StatusFields:
                 self.labels[key].setText(text)
 
     def show_state(self, state: State) -> None:
-        self.labels["state"].setText(f"<b style='color:{COLORS.get(state, '#333')}'>{state.value}</b>")
+        solved = "" if not self.solved_at else \
+            f" at episode {fmt.count(self.solved_at)}" if state == State.SOLVED else \
+            f" · solved at episode {fmt.count(self.solved_at)}"
+        self.labels["state"].setText(f"<b style='color:{COLORS.get(state, '#333')}'>{state.value}</b>{solved}")
 
     def text(self, key: str) -> str:
         return self.labels[key].text()

@@ -24,7 +24,7 @@ from sandbox.core.config import Config
 from sandbox.core.env_profiles import profile
 from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, random_steps
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
-from sandbox.formats.agent_file import file_info, load_trainer, resume_note, save_trainer
+from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
 from ui.worker.commands import Apply, Autosave, Command, Evaluate, Export, HumanAction, Load, NewAgent, Save, SetView
@@ -72,6 +72,7 @@ class TrainingWorker(QObject):
         self.trainer: Trainer | None = None
         self.best = BestAgent()
         self.mode: Training | Watching | Driving | Evaluating | None = None
+        self._held: Training | Watching | Driving | Evaluating | None = None  # paused for a question (`hold`)
         self.timer: QTimer | None = None
         self.render, self.watch = True, False
         self._pending_losses: list[float] = []
@@ -79,7 +80,9 @@ class TrainingWorker(QObject):
         self._last_step: StepResult | None = None
         self._batch, self._frame = Throttle(modes.BATCH_SECONDS), Throttle(modes.FAST_FRAME_SECONDS)
         self._inspection, self._status = Throttle(modes.INSPECT_SECONDS), Throttle(modes.BATCH_SECONDS)
+        self._readout = Throttle(modes.BATCH_SECONDS)  # the latest step, while training runs too fast to show each
         self._elapsed = self._rate = 0.0
+        self._best_elapsed = 0.0  # training time when the kept best agent was taken: its clock when restored
 
     @property
     def state(self) -> State:
@@ -141,24 +144,26 @@ class TrainingWorker(QObject):
 
     @guarded(Doing.OPENING)
     def load(self, path: str, origin: Origin) -> None:
-        self._replace(load_trainer(path, render=True), origin, path, note=resume_note(file_info(path)))
+        trainer, kept = load_agent(path, render=True)
+        self._replace(trainer, origin, path, note=resume_note(file_info(path)), carried=kept)
 
     @pyqtSlot()
     @guarded(Doing.RESTORING_BEST)
     def restore_best(self) -> None:
         """Go back to the run's best point (the kept snapshot stays, so this can be done again)."""
-        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True)
+        self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True, elapsed=self._best_elapsed)
 
     def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
-                 note: str | None = None) -> None:
+                 note: str | None = None, elapsed: float = 0.0, carried: KeptBest | None = None) -> None:
         self._halt()
         self._pending_losses, self._pending_episodes, self._last_step = [], [], None
         if self.trainer:
             self.trainer.close()
-        self.trainer, self._elapsed, self._rate = trainer, 0.0, 0.0
+        self.trainer, self._elapsed, self._rate = trainer, elapsed, 0.0
         trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
-        if not keep_best:
-            self.best = BestAgent()
+        if not keep_best:  # a new run's own best, or the one its file carried
+            self.best = BestAgent.carried(carried, trainer.config.device)
+            self._best_elapsed = 0.0
         self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
                                  self._status_now(), path, note, origin, self.state))
         self.best_changed.emit(self.best.mark)
@@ -170,7 +175,7 @@ class TrainingWorker(QObject):
     # --- commands on the run -------------------------------------------------------------
     @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
-        self.saved.emit(path, save_trainer(self.settled(), path, include_memory))
+        self.saved.emit(path, save_trainer(self.settled(), path, include_memory, best=self.best.kept()))
 
     def autosave(self, path: str) -> None:
         """A recovery copy (replay memory included), between two slices; unlike a save the user asked
@@ -178,7 +183,8 @@ class TrainingWorker(QObject):
         if self.trainer is None:
             return
         try:
-            save_trainer(self.settled(), path, True, follow_links=False)  # the app's own file: a link is replaced
+            save_trainer(self.settled(), path, True, follow_links=False,  # the app's own file: a link is replaced
+                         best=self.best.kept())
         except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
             self.autosave_failed.emit(readable(exc))
             return
@@ -204,6 +210,26 @@ class TrainingWorker(QObject):
     def pause(self) -> None:
         if self.mode is not None:
             self.rest()
+
+    @pyqtSlot()
+    @guarded(Doing.PAUSING)
+    def hold(self) -> None:
+        """Pause for a question, keeping what ran as it was (not closed) for `resume_held`: the pause
+        itself knows what it paused (a step-episode that already ended left nothing to hold)."""
+        mode = self.mode
+        if mode is not None:
+            self.mode = None  # stopped, not closed
+            self._halt()
+            self._held = mode
+            self._report(mode)
+
+    @pyqtSlot()
+    @guarded(Doing.STARTING)
+    def resume_held(self) -> None:
+        """The question was cancelled: go on with exactly what `hold` paused (nothing if it paused nothing)."""
+        mode, self._held = self._held, None
+        if mode is not None and self.mode is None:
+            self._run(mode)
 
     @pyqtSlot()
     @guarded(Doing.STEPPING)
@@ -348,12 +374,15 @@ class TrainingWorker(QObject):
             return
         self._flush(force=emit_steps)
         self._status_out(force=emit_steps)
+        if not emit_steps and self._last_step is not None and self._readout.ready():
+            self.stepped.emit(self._last_step)  # the readout stays current (4 times a second) after a Resume
         self._inspect()
 
     def episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
         """The trainer observer: each finished episode goes out with the next batch, and to the best agent."""
         self._pending_episodes.append(episode)
         if self.best.offer(trainer, episode):
+            self._best_elapsed = self._elapsed  # as of the last slice (a few ms before)
             self.best_changed.emit(self.best.mark)
 
     def settled(self) -> Trainer:
@@ -372,23 +401,30 @@ class TrainingWorker(QObject):
         return self.trainer
 
     def _halt(self) -> None:
-        """Stop whatever the timer runs (an unfinished human episode is closed)."""
+        """Stop whatever the timer runs, and whatever a question held (an unfinished human episode or
+        evaluation is closed)."""
         if self.timer:
             self.timer.stop()
-        if isinstance(self.mode, Driving):
-            self.mode.episode.close()
-        if isinstance(self.mode, Evaluating):
-            self.mode.evaluation.close()
-        self.mode = None
+        for mode in (self.mode, self._held):
+            if isinstance(mode, Driving):
+                mode.episode.close()
+            if isinstance(mode, Evaluating):
+                mode.evaluation.close()
+        self.mode = self._held = None
 
     def rest(self) -> None:
         """Stop the mode and report everything as it now is: episodes, losses, status, last step, state."""
-        was_training = isinstance(self.mode, Training)
+        mode = self.mode
         self._halt()
+        self._report(mode)
+
+    def _report(self, stopped: Training | Watching | Driving | Evaluating | None) -> None:
         self._flush(force=True)
         self._status_out(force=True)
-        if was_training and self._last_step is not None:
+        if isinstance(stopped, Training) and self._last_step is not None:
             self.stepped.emit(self._last_step)  # the step readout shows where training paused
+            if self.render:  # and the env view the same moment (at full speed it is drawn now and then)
+                self.show(self._last_step.state, self.require().render() if self.frames_needed() else None)
         self._inspect(force=True)
         self._set_state()
 
