@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt
@@ -11,6 +13,7 @@ from sandbox.app.policy_map import PolicyMap
 from sandbox.core.env_profiles import EnvProfile
 from ui import plain
 
+TICK_ROOM = 12  # px for tick labels that grow with the data after the map was laid out
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 
 
@@ -27,15 +30,16 @@ class MapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.coverage_box = QCheckBox("Show replay-memory coverage instead of the value")
-        self.coverage_box.setToolTip("Where the agent's remembered states lie (log scale): it can only learn "
-                                     "about places it has been")
+        self.coverage_box = QCheckBox("Show memory coverage")
+        self.coverage_box.setToolTip("Show the replay memory's coverage instead of the value: where the agent's "
+                                     "remembered states lie (log scale); it can only learn about places it has been")
         self.note = plain.label("")
         self.note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
         self.legend = plain.rich_label("")
+        self.legend.setWordWrap(True)
         layout.addWidget(self.legend)
         layout.addWidget(self.coverage_box)
         layout.addWidget(self.note)
@@ -63,6 +67,8 @@ class MapView(QWidget):
             goal.setVisible(False)
             plot.addItem(goal, ignoreBounds=True)
             self.goal_lines.append(goal)
+        self.policy_plot.hideAxis("left")  # the same velocity axis as the value map's, just beside it
+        self.policy_plot.setYLink(self.value_plot)
         self.bars_plot = self.graphics.addPlot(row=1, col=0, colspan=2, title="Q-values of the current state")
         self.bars_plot.setLabel("bottom", "action")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(31, 119, 180))
@@ -70,6 +76,7 @@ class MapView(QWidget):
         self.bars_plot.hide()
         self.map: PolicyMap | None = None
         self.counts: np.ndarray | None = None
+        self.keep_room()
         self.coverage_box.toggled.connect(lambda _on: self._draw_value())
         self.env_id = ""
 
@@ -99,6 +106,14 @@ class MapView(QWidget):
         self.policy_image.clear()
         for t in self.trajectories:
             t.setData([], [])
+
+    def keep_room(self) -> None:
+        """Narrower, the two maps would run off the tab's right edge (their axes' ticks change with the
+        data): the splitter keeps this much room."""
+        need = math.ceil(self.graphics.ci.effectiveSizeHint(Qt.MinimumSize).width())
+        need += 2 * self.graphics.frameWidth() + TICK_ROOM
+        if need != self.minimumWidth():
+            self.setMinimumWidth(need)
 
     def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
         self.map, self.counts = m, counts
@@ -135,3 +150,4 @@ class MapView(QWidget):
         self.value_image.setImage(data, autoLevels=False)
         self.value_image.setRect(self._rect)
         self.value_bar.setLevels((low, high if high > low else low + 1e-6))
+        self.keep_room()

@@ -26,6 +26,8 @@ AVERAGE_COLOR = (31, 119, 180)
 LOSS_COLOR = (214, 39, 40)
 EPSILON_COLOR = (44, 160, 44)
 MARKER_COLOR = (200, 120, 0)
+MIN_WIDTH = 240  # the plot column's narrowest: axes, ticks and a few episodes still readable
+LEGEND_MARGIN = 12  # px between the legend and each side of the plot column (the layout's margin and a little)
 GHOST_COLORS = [(31, 119, 180, 70), (214, 39, 40, 70), (44, 160, 44, 70), (148, 103, 189, 70), (140, 86, 75, 70)]
 
 
@@ -78,6 +80,8 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
+        self.setMinimumWidth(MIN_WIDTH)
+        self.layout_widget.sigDeviceRangeChanged.connect(lambda *_: self.fit_legend())  # the view was resized
         self._build_score_plot()
         self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
@@ -141,6 +145,19 @@ class TrainingPlots(QWidget):
         for item in (self.score_curve, self.average_curve, self.greedy_points, self.solved_point, self.best_point,
                      self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
+
+    def fit_legend(self) -> None:
+        """As many legend columns as the plot column's width holds (at most 4): a narrow column gets
+        more rows, and no entry runs off the right edge."""
+        room = self.layout_widget.viewport().width() - 2 * LEGEND_MARGIN
+        before = self.legend.columnCount
+        for columns in range(min(4, max(1, len(self.legend.items))), 0, -1):
+            self.legend.setColumnCount(columns)
+            if self.legend.layout.effectiveSizeHint(Qt.PreferredSize).width() <= room:
+                break
+        if self.legend.columnCount != before:  # a wider legend had widened the scene: back to the view's width
+            self.legend.updateGeometry()
+            self.layout_widget.ci.setGeometry(self.layout_widget.range)
 
     # --- data in -----------------------------------------------------------------------
     def reset(self, history: History, threshold: float | None) -> None:

@@ -28,6 +28,7 @@ class FrameLabel(QLabel):
         super().__init__()
         self.setTextFormat(Qt.PlainText)
         self.setAlignment(Qt.AlignCenter)
+        self.setWordWrap(True)  # the hint in place of a frame wraps in a narrow column instead of being cut
         self.setMinimumSize(240, 160)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setStyleSheet("background: #ffffff; border: 1px solid #ccc;")
