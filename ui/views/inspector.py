@@ -7,13 +7,14 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt
-from PyQt5.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QCheckBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from sandbox.app.policy_map import PolicyMap
 from sandbox.core.env_profiles import EnvProfile
 from ui import plain
+from ui.views.plots import small_ticks
 
-TICK_ROOM = 12  # px for tick labels that grow with the data after the map was laid out
+TICK_ROOM = 6  # px for tick labels that grow with the data after the map was laid out
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 
 
@@ -35,7 +36,8 @@ class MapView(QWidget):
                                      "remembered states lie (log scale); it can only learn about places it has been")
         self.note = plain.label("")
         self.note.setWordWrap(True)
-        layout = QVBoxLayout(self)
+        self.inner = QWidget()
+        layout = QVBoxLayout(self.inner)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
         self.legend = plain.rich_label("")
@@ -43,6 +45,15 @@ class MapView(QWidget):
         layout.addWidget(self.legend)
         layout.addWidget(self.coverage_box)
         layout.addWidget(self.note)
+        # Shorter than the maps and their texts need (a docked Tune view on a laptop), the tab scrolls.
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QScrollArea.NoFrame)
+        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.area.setWidget(self.inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.area)
 
         self.value_plot = self.graphics.addPlot(row=0, col=0, title="Value (max Q)")
         self.policy_plot = self.graphics.addPlot(row=0, col=1, title="Greedy action")
@@ -57,6 +68,7 @@ class MapView(QWidget):
             plot.setLabel("bottom", "position")
             plot.setLabel("left", "velocity")
             plot.setMouseEnabled(False, False)
+            small_ticks(plot)
             for axis in ("bottom", "left"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
             trajectory = pg.PlotDataItem(pen=pg.mkPen("w", width=2), symbol=None)
@@ -101,6 +113,7 @@ class MapView(QWidget):
             f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
             for a, name in enumerate(names)))
         self.legend.setVisible(has_map)
+        self.keep_room()
         self.map, self.counts = None, None
         self.value_image.clear()
         self.policy_image.clear()
@@ -108,12 +121,26 @@ class MapView(QWidget):
             t.setData([], [])
 
     def keep_room(self) -> None:
-        """Narrower, the two maps would run off the tab's right edge (their axes' ticks change with the
-        data): the splitter keeps this much room."""
-        need = math.ceil(self.graphics.ci.effectiveSizeHint(Qt.MinimumSize).width())
-        need += 2 * self.graphics.frameWidth() + TICK_ROOM
-        if need != self.minimumWidth():
-            self.setMinimumWidth(need)
+        """The room the maps need: side by side (narrower, they would run off the right edge; their axes'
+        ticks change with the data), which the splitter keeps; and the height of the maps and of the
+        legend and note wrapped to the width (a splitter knows nothing of wrapping), which the tab
+        scrolls to when it is shorter."""
+        minimum = self.graphics.ci.effectiveSizeHint(Qt.MinimumSize)
+        bar = self.area.verticalScrollBar().sizeHint().width()
+        width = math.ceil(minimum.width()) + 2 * self.graphics.frameWidth() + TICK_ROOM + bar
+        inner = self.width() - bar  # the inner widget may not have been resized yet
+        shown = [w for w in (self.legend, self.coverage_box, self.note) if not w.isHidden()]
+        height = math.ceil(minimum.height()) + 2 * self.graphics.frameWidth() + sum(
+            w.heightForWidth(inner) if isinstance(w, QLabel) else w.sizeHint().height() for w in shown)
+        height += self.inner.layout().spacing() * len(shown)
+        if width != self.minimumWidth():
+            self.setMinimumWidth(width)
+        if height != self.inner.minimumHeight():
+            self.inner.setMinimumHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.keep_room()
 
     def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
         self.map, self.counts = m, counts

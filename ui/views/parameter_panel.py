@@ -32,7 +32,7 @@ from ui import plain
 
 ERROR_STYLE = "color: #b00020;"
 FIELD_MIN_WIDTH = 135  # "MountainCar-v0" and "potential" fit, arrow included
-LABEL_MAX_WIDTH = 140  # a longer field name wraps onto a second line: the panel fits a laptop's narrow column
+LABEL_MAX_WIDTH = 130  # a longer field name wraps onto a second line: the panel fits a laptop's narrow column
 INVALID_EDIT_STYLE = "QLineEdit { border: 1px solid #b00020; background: #fff0f0; }"
 
 

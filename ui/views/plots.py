@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
-from PyQt5.QtWidgets import QVBoxLayout, QWidget
+from PyQt5.QtGui import QFont
+from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
 from ui import plain
 
 REDRAW_MS = 400
+TICK_SCALE = 0.85  # tick numbers' size, of the application font's
 SCORE_COLOR = (150, 160, 175)
 AVERAGE_COLOR = (31, 119, 180)
 LOSS_COLOR = (214, 39, 40)
@@ -59,8 +61,18 @@ class Series:
         return self._data[: self._n]
 
 
+def small_ticks(plot: pg.PlotItem) -> None:
+    """Tick numbers a little smaller than the text around them, as plots usually have: narrow columns
+    keep room for the data."""
+    font = QFont(QApplication.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * TICK_SCALE))
+    for name in ("left", "bottom", "right"):
+        plot.getAxis(name).setStyle(tickFont=font)
+
+
 def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y_label: str) -> pg.PlotItem:
     plot = layout.addPlot(row=row, col=0, title=title)
+    small_ticks(plot)
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
@@ -83,7 +95,7 @@ class TrainingPlots(QWidget):
         self.setMinimumWidth(MIN_WIDTH)
         self.layout_widget.sigDeviceRangeChanged.connect(lambda *_: self.fit_legend())  # the view was resized
         self._build_score_plot()
-        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
+        self.loss_plot = _plot(self.layout_widget, 2, "Loss per update", "learning update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
         self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
         self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
@@ -158,6 +170,10 @@ class TrainingPlots(QWidget):
         if self.legend.columnCount != before:  # a wider legend had widened the scene: back to the view's width
             self.legend.updateGeometry()
             self.layout_widget.ci.setGeometry(self.layout_widget.range)
+        # Narrower than its plots' axes and titles need, the scene would run off the right edge.
+        need = max(MIN_WIDTH, math.ceil(self.layout_widget.ci.effectiveSizeHint(Qt.MinimumSize).width()) + 2)
+        if need != self.minimumWidth():
+            self.setMinimumWidth(need)
 
     # --- data in -----------------------------------------------------------------------
     def reset(self, history: History, threshold: float | None) -> None:
