@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QComboBox, QMenu, QMenuBar, QToolBar, QWidget
 
 from sandbox.app.session import BUSY, State
 from ui import plain
+from ui.play_button import PlayButton
 
 EVAL_EPISODES = 100
 MENUS = ("&File", "E&xport", "&Run", "&View", "&Help")
@@ -61,7 +63,7 @@ ACTIONS = (
     ActionSpec("evaluate", "E&valuate", f"{EVAL_EPISODES} greedy episodes: mean ± std and whether that solves "
                "the env", "Ctrl+E", "&Run", 2),
     ActionSpec("restore_best", "Restore &best agent", "Go back to the agent at its best moving average (DQN often "
-               "peaks, then collapses)", "Ctrl+B", "&Run", 2, "Best agent"),
+               "peaks, then collapses)", "Ctrl+B", "&Run", 2, "Best"),
     ActionSpec("human", "&Drive it yourself", "Play one episode with the arrow keys; your score joins the plot",
                "H", "&Run", 2, "Drive"),
     ActionSpec("tune", "&Tune…", "Search hyperparameters from the panel's config in worker processes (the Tune view)",
@@ -99,7 +101,10 @@ def build_actions(window: QWidget, menubar: QMenuBar, toolbar: QToolBar) -> dict
             if group is not None and spec.toolbar != group:
                 toolbar.addSeparator()
             group = spec.toolbar
-            toolbar.addAction(action)
+            if spec.name == "pause":  # Start's toolbar button shows Pause while training runs
+                toolbar.addWidget(PlayButton(actions["start"], action, toolbar))
+            elif spec.name != "start":
+                toolbar.addAction(action)
         actions[spec.name] = action
     return actions
 
@@ -121,8 +126,10 @@ def update_enabled(actions: dict[str, QAction], state: State, has_best: bool) ->
 def speed_box(watch: bool) -> QComboBox:
     """The toolbar's speed choice: every step at ~50 fps, or full speed with a frame now and then."""
     box = QComboBox()
-    box.addItem("watch (real time)", True)
-    box.addItem("fast (a frame now and then)", False)
+    box.addItem("watch", True)  # short: the toolbar keeps every button on a laptop's 1024 px
+    box.addItem("fast", False)
+    box.setItemData(0, "Every step in real time, at ~50 fps", Qt.ToolTipRole)
+    box.setItemData(1, "Full speed, with a frame now and then (at most ~30 frames/s)", Qt.ToolTipRole)
     box.setCurrentIndex(0 if watch else 1)
-    box.setToolTip("Watch: every step at ~50 fps. Fast: full speed, at most ~30 frames/s.")
+    box.setToolTip("Watch: every step in real time, at ~50 fps. Fast: full speed, at most ~30 frames/s.")
     return box

@@ -45,6 +45,7 @@ from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
 APP_NAME = "RL Sandbox"
+DEFAULT_SIZE = (1400, 900)  # the first window, made smaller on a smaller screen
 # Commands connected straight to the worker's slot of the same name (queued across threads).
 DIRECT = {"pause": "pause", "step": "step_once", "step_episode": "step_episode", "greedy": "watch_greedy",
           "random": "watch_random"}
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.toolbar = self.addToolBar("Controls")
         self.toolbar.setObjectName("controls")
         self.toolbar.setMovable(False)
+        self.toolbar.layout().setSpacing(0)  # the buttons have margins of their own: every one fits 1024 px
         self.actions_ = build_actions(self, self.menuBar(), self.toolbar)
         for name, action in self.actions_.items():
             setattr(self, f"act_{name}", action)
@@ -150,6 +152,7 @@ class MainWindow(QMainWindow):
         for i, (widget, stretch) in enumerate(((self.panel, 0), (self.middle, 2), (self.plots, 3))):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(i, stretch)
+        self.splitter.setChildrenCollapsible(False)  # a narrow window shrinks the columns, never hides one
         self.splitter.setSizes([360, 560, 480])
         self.setCentralWidget(self.splitter)
 
@@ -163,7 +166,11 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         geometry = self.settings.layout("window")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1400, 900)
+            screen = self.screen().availableGeometry()  # a laptop's 1024×700 gets a window that fits it
+            self.resize(min(DEFAULT_SIZE[0], max(screen.width(), self.minimumSizeHint().width())),
+                        min(DEFAULT_SIZE[1], max(screen.height(), self.minimumSizeHint().height())))
+            rest = self.width() - self.panel.minimumWidth()  # the panel at its width, the rest 55:45
+            self.splitter.setSizes([self.panel.minimumWidth(), rest * 55 // 100, rest * 45 // 100])
         for name, splitter in (("splitter", self.splitter), ("middle", self.middle)):
             state = self.settings.layout(name)
             if state is not None:

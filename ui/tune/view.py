@@ -52,10 +52,11 @@ from sandbox.tune.results import (
     study_name_now,
 )
 from sandbox.tune.search import PRUNERS, make_spec, study_name_problem
-from ui import plain
+from ui import plain, wrapped_height
 from ui.tune.cells import counts_text, full_text, value_text
 from ui.tune.space_table import SpaceTable, range_text
 from ui.tune.threads import ReadThread, SearchThread
+from ui.wrapped_height import keep_wrapped_height
 
 BEST_BRUSH = QBrush(QColor("#d6f5d6"))
 OBJECTIVES = (("steps", "steps to solve", "Env steps until a greedy check solves the env (fewer is better)"),
@@ -79,22 +80,31 @@ class TuneView(QWidget):
         self.shown_once = False
         self.dock: QDockWidget | None = None  # where the window put it (ui/tune/dock.py)
         self._make_fields()
-        setup, results = self._setup_column(), self._results_column()
+        self._make_status_and_buttons()
+        # Three panes side by side: a dock at the bottom is wide and short, so each gets its full height.
         splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(setup)
-        splitter.addWidget(results)
-        splitter.setStretchFactor(1, 1)
+        for pane in (self._setup_column(), self._options_column(), self.trials_table):
+            splitter.addWidget(pane)
+        splitter.setStretchFactor(2, 1)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([self.space_table.columnWidth(0) + 170, 700])
+        splitter.setSizes([self.space_table.columnWidth(0) + 170, 380, 500])
         self.splitter = splitter
-        # Below its minimum width (a narrow middle column) the tab scrolls instead of widening the window.
+        # Below its minimum size (a narrow window, a short dock) the panes scroll; the status line and the
+        # buttons stay below them, always in view.
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.NoFrame)
         scroll.setWidget(splitter)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.setContentsMargins(4, 0, 4, 4)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(self.use_best)
@@ -142,35 +152,42 @@ class TuneView(QWidget):
         left = QVBoxLayout(setup)
         left.setContentsMargins(0, 0, 0, 0)
         self.base_label = plain.label()
-        self.base_label.setWordWrap(True)
+        keep_wrapped_height(self.base_label)
         self.base_label.setStyleSheet("color: #666;")
         left.addWidget(self.space_table, 1)
         left.addWidget(self.base_label)
         return setup
 
-    def _results_column(self) -> QWidget:
-        """The study's name and options above its trials and the buttons."""
-        # Two pairs a row: the tab is wide and short, so the trials table keeps most of its height.
+    def _options_column(self) -> QWidget:
+        """The study's name and options, two pairs a row (the dock is short)."""
         options = QGridLayout()
         options.setContentsMargins(0, 0, 0, 0)
         options.setColumnStretch(1, 1)
         options.setColumnStretch(3, 1)
-        study_row = QHBoxLayout()
-        study_row.addWidget(plain.label("Study"))
-        study_row.addWidget(self.study_box, 1)
+        options.addWidget(plain.label("Study"), 0, 0)
+        options.addWidget(self.study_box, 0, 1, 1, 3)
         pairs = (("Objective", self.objective), ("Pruner", self.pruner), ("Seeds per trial", self.seeds),
                  ("Trials", self.trials), ("Steps per seed", self.budget), ("Jobs (processes)", self.jobs),
                  ("Greedy episodes", self.eval_episodes), ("Check every", self.eval_every))
         for i, (label, widget) in enumerate(pairs):
-            options.addWidget(plain.label(label), i // 2, 2 * (i % 2))
-            options.addWidget(widget, i // 2, 2 * (i % 2) + 1)
+            options.addWidget(plain.label(label), 1 + i // 2, 2 * (i % 2))
+            options.addWidget(widget, 1 + i // 2, 2 * (i % 2) + 1)
+        options.setRowStretch(len(pairs) // 2 + 1, 1)
+        column = QWidget()
+        column.setLayout(options)
+        return column
+
+    def _make_status_and_buttons(self) -> None:
         self.status = plain.label("Not started. Each trial trains its seeds in worker processes; training here "
                                   "goes on.")
         self.status.setWordWrap(True)
+        # Two lines kept for it: a search's news never moves the panes or the buttons.
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
         self.trials_table = QTableWidget(0, 0)
         self.trials_table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.trials_table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.trials_table.verticalHeader().setVisible(False)
+        self.trials_table.setMinimumSize(220, 80)  # a short dock scrolls the panes rather than squash it
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Start a search from the panel's current config")
         self.stop_button = QPushButton("Stop")
@@ -180,20 +197,6 @@ class TuneView(QWidget):
         self.use_button.setToolTip("Start a new agent with the best trial's config (asks before discarding "
                                    "unsaved training)")
         self.use_button.setEnabled(False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.start_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.use_button)
-        results = QWidget()
-        right = QVBoxLayout(results)
-        right.setContentsMargins(0, 0, 0, 0)
-        right.addLayout(study_row)
-        right.addLayout(options)
-        right.addWidget(self.status)
-        right.addWidget(self.trials_table, 1)
-        right.addLayout(buttons)
-        return results
 
     # --- setting up -------------------------------------------------------------------
     def refresh_base(self) -> None:
@@ -204,6 +207,7 @@ class TuneView(QWidget):
             where = f"Studies cannot be stored: {exc}."
         self.base_label.setText(f"Trials start from the panel's config ({config.env_id}); unticked fields keep "
                                 f"its values. {where}")
+        wrapped_height.fit(self.base_label)
 
     # --- running ----------------------------------------------------------------------
     @property

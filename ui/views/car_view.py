@@ -29,7 +29,7 @@ class MountainCarView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(240, 160)
+        self.setMinimumSize(240, 120)  # as the frame view: the car stays readable under a docked Tune view
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.position: float | None = None
         self.states_shown = 0

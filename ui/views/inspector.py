@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import QRectF, Qt
-from PyQt5.QtWidgets import QCheckBox, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QCheckBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from sandbox.app.policy_map import PolicyMap
 from sandbox.core.env_profiles import EnvProfile
 from ui import plain
+from ui.views.plots import small_ticks
 
+TICK_ROOM = 6  # px for tick labels that grow with the data after the map was laid out
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
 
 
@@ -27,18 +31,29 @@ class MapView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.coverage_box = QCheckBox("Show replay-memory coverage instead of the value")
-        self.coverage_box.setToolTip("Where the agent's remembered states lie (log scale): it can only learn "
-                                     "about places it has been")
+        self.coverage_box = QCheckBox("Show memory coverage")
+        self.coverage_box.setToolTip("Show the replay memory's coverage instead of the value: where the agent's "
+                                     "remembered states lie (log scale); it can only learn about places it has been")
         self.note = plain.label("")
         self.note.setWordWrap(True)
-        layout = QVBoxLayout(self)
+        self.inner = QWidget()
+        layout = QVBoxLayout(self.inner)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
         self.legend = plain.rich_label("")
+        self.legend.setWordWrap(True)
         layout.addWidget(self.legend)
         layout.addWidget(self.coverage_box)
         layout.addWidget(self.note)
+        # Shorter than the maps and their texts need (a docked Tune view on a laptop), the tab scrolls.
+        self.area = QScrollArea()
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QScrollArea.NoFrame)
+        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.area.setWidget(self.inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.area)
 
         self.value_plot = self.graphics.addPlot(row=0, col=0, title="Value (max Q)")
         self.policy_plot = self.graphics.addPlot(row=0, col=1, title="Greedy action")
@@ -53,6 +68,7 @@ class MapView(QWidget):
             plot.setLabel("bottom", "position")
             plot.setLabel("left", "velocity")
             plot.setMouseEnabled(False, False)
+            small_ticks(plot)
             for axis in ("bottom", "left"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
             trajectory = pg.PlotDataItem(pen=pg.mkPen("w", width=2), symbol=None)
@@ -63,6 +79,8 @@ class MapView(QWidget):
             goal.setVisible(False)
             plot.addItem(goal, ignoreBounds=True)
             self.goal_lines.append(goal)
+        self.policy_plot.hideAxis("left")  # the same velocity axis as the value map's, just beside it
+        self.policy_plot.setYLink(self.value_plot)
         self.bars_plot = self.graphics.addPlot(row=1, col=0, colspan=2, title="Q-values of the current state")
         self.bars_plot.setLabel("bottom", "action")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.6, brush=pg.mkBrush(31, 119, 180))
@@ -70,6 +88,7 @@ class MapView(QWidget):
         self.bars_plot.hide()
         self.map: PolicyMap | None = None
         self.counts: np.ndarray | None = None
+        self.keep_room()
         self.coverage_box.toggled.connect(lambda _on: self._draw_value())
         self.env_id = ""
         self.has_map = True
@@ -97,11 +116,34 @@ class MapView(QWidget):
             f"<span style='color:rgb{ACTION_COLORS[a % len(ACTION_COLORS)]}'>■</span> {plain.escape(name)}"
             for a, name in enumerate(names)))
         self.legend.setVisible(has_map)
+        self.keep_room()
         self.map, self.counts = None, None
         self.value_image.clear()
         self.policy_image.clear()
         for t in self.trajectories:
             t.setData([], [])
+
+    def keep_room(self) -> None:
+        """The room the maps need: side by side (narrower, they would run off the right edge; their axes'
+        ticks change with the data), which the splitter keeps; and the height of the maps and of the
+        legend and note wrapped to the width (a splitter knows nothing of wrapping), which the tab
+        scrolls to when it is shorter."""
+        minimum = self.graphics.ci.effectiveSizeHint(Qt.MinimumSize)
+        bar = self.area.verticalScrollBar().sizeHint().width()
+        width = math.ceil(minimum.width()) + 2 * self.graphics.frameWidth() + TICK_ROOM + bar
+        inner = self.width() - bar  # the inner widget may not have been resized yet
+        shown = [w for w in (self.legend, self.coverage_box, self.note) if not w.isHidden()]
+        height = math.ceil(minimum.height()) + 2 * self.graphics.frameWidth() + sum(
+            w.heightForWidth(inner) if isinstance(w, QLabel) else w.sizeHint().height() for w in shown)
+        height += self.inner.layout().spacing() * len(shown)
+        if width != self.minimumWidth():
+            self.setMinimumWidth(width)
+        if height != self.inner.minimumHeight():
+            self.inner.setMinimumHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.keep_room()
 
     def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
         self.map, self.counts = m, counts
@@ -143,3 +185,4 @@ class MapView(QWidget):
         self.value_image.setImage(data, autoLevels=False)
         self.value_image.setRect(self._rect)
         self.value_bar.setLevels((low, high if high > low else low + 1e-6))
+        self.keep_room()

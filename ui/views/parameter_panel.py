@@ -42,6 +42,7 @@ from ui import plain
 
 ERROR_STYLE = "color: #b00020;"
 FIELD_MIN_WIDTH = 135  # "MountainCar-v0" and "potential" fit, arrow included
+LABEL_MAX_WIDTH = 130  # a longer field name wraps onto a second line: the panel fits a laptop's narrow column
 INVALID_EDIT_STYLE = "QLineEdit { border: 1px solid #b00020; background: #fff0f0; }"
 
 
@@ -130,13 +131,14 @@ class ParameterPanel(QWidget):
                 form.addRow(self.intensity)
             column.addWidget(box)
         column.addStretch(1)
-        label_width = max(label.sizeHint().width() for label in self.labels)
+        label_width = min(LABEL_MAX_WIDTH, max(label.sizeHint().width() for label in self.labels))
         for label in self.labels:  # one label column width: every group's fields start at the same x
+            label.setWordWrap(True)
             label.setFixedWidth(label_width)
         for editor in self.editors.values():
             editor.setMinimumWidth(FIELD_MIN_WIDTH)
         scroll.setWidget(inner)
-        self.setMinimumWidth(label_width + FIELD_MIN_WIDTH + 90)  # margins, spacing and the scroll bar
+        self.setMinimumWidth(label_width + FIELD_MIN_WIDTH + 70)  # margins, spacing and the scroll bar
         return scroll
 
     def _add_field(self, form: QFormLayout, name: str) -> None:

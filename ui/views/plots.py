@@ -14,18 +14,22 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
-from PyQt5.QtWidgets import QVBoxLayout, QWidget
+from PyQt5.QtGui import QFont
+from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
 from ui import plain
 
 REDRAW_MS = 400
+TICK_SCALE = 0.85  # tick numbers' size, of the application font's
 SCORE_COLOR = (150, 160, 175)
 AVERAGE_COLOR = (31, 119, 180)
 LOSS_COLOR = (214, 39, 40)
 EPSILON_COLOR = (44, 160, 44)
 MARKER_COLOR = (200, 120, 0)
+MIN_WIDTH = 240  # the plot column's narrowest: axes, ticks and a few episodes still readable
+LEGEND_MARGIN = 12  # px between the legend and each side of the plot column (the layout's margin and a little)
 GHOST_COLORS = [(31, 119, 180, 70), (214, 39, 40, 70), (44, 160, 44, 70), (148, 103, 189, 70), (140, 86, 75, 70)]
 
 
@@ -57,8 +61,18 @@ class Series:
         return self._data[: self._n]
 
 
+def small_ticks(plot: pg.PlotItem) -> None:
+    """Tick numbers a little smaller than the text around them, as plots usually have: narrow columns
+    keep room for the data."""
+    font = QFont(QApplication.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * TICK_SCALE))
+    for name in ("left", "bottom", "right"):
+        plot.getAxis(name).setStyle(tickFont=font)
+
+
 def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y_label: str) -> pg.PlotItem:
     plot = layout.addPlot(row=row, col=0, title=title)
+    small_ticks(plot)
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
@@ -78,8 +92,10 @@ class TrainingPlots(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.layout_widget)
+        self.setMinimumWidth(MIN_WIDTH)
+        self.layout_widget.sigDeviceRangeChanged.connect(lambda *_: self.fit_legend())  # the view was resized
         self._build_score_plot()
-        self.loss_plot = _plot(self.layout_widget, 2, "Loss per learning update", "update", "loss")
+        self.loss_plot = _plot(self.layout_widget, 2, "Loss per update", "learning update", "loss")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(LOSS_COLOR, width=1))
         self.epsilon_plot = _plot(self.layout_widget, 3, "Exploration (epsilon)", "episode", "epsilon")
         self.epsilon_curve = self.epsilon_plot.plot(pen=pg.mkPen(EPSILON_COLOR, width=2))
@@ -140,6 +156,23 @@ class TrainingPlots(QWidget):
         for item in (self.score_curve, self.average_curve, self.threshold_sample, self.greedy_points,
                      self.solved_point, self.best_point, self.human_points, self.random_points):
             self.legend.addItem(item, item.opts["name"])
+
+    def fit_legend(self) -> None:
+        """As many legend columns as the plot column's width holds (at most 4): a narrow column gets
+        more rows, and no entry runs off the right edge."""
+        room = self.layout_widget.viewport().width() - 2 * LEGEND_MARGIN
+        before = self.legend.columnCount
+        for columns in range(min(4, max(1, len(self.legend.items))), 0, -1):
+            self.legend.setColumnCount(columns)
+            if self.legend.layout.effectiveSizeHint(Qt.PreferredSize).width() <= room:
+                break
+        if self.legend.columnCount != before:  # a wider legend had widened the scene: back to the view's width
+            self.legend.updateGeometry()
+            self.layout_widget.ci.setGeometry(self.layout_widget.range)
+        # Narrower than its plots' axes and titles need, the scene would run off the right edge.
+        need = max(MIN_WIDTH, math.ceil(self.layout_widget.ci.effectiveSizeHint(Qt.MinimumSize).width()) + 2)
+        if need != self.minimumWidth():
+            self.setMinimumWidth(need)
 
     # --- data in -----------------------------------------------------------------------
     def reset(self, history: History, threshold: float | None) -> None:

@@ -8,8 +8,9 @@ from PyQt5.QtGui import QImage, QPixmap
 from PyQt5.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from sandbox.core.env_profiles import EnvProfile, profile
-from ui import plain
+from ui import plain, wrapped_height
 from ui.views.car_view import MountainCarView
+from ui.wrapped_height import keep_wrapped_height
 
 HINT = "Step through training (S) to see the state, the action and each action's Q-value."
 
@@ -28,7 +29,8 @@ class FrameLabel(QLabel):
         super().__init__()
         self.setTextFormat(Qt.PlainText)
         self.setAlignment(Qt.AlignCenter)
-        self.setMinimumSize(240, 160)
+        self.setWordWrap(True)  # the hint in place of a frame wraps in a narrow column instead of being cut
+        self.setMinimumSize(240, 120)  # the car stays readable under a docked Tune view on a laptop
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setStyleSheet("background: #ffffff; border: 1px solid #ccc;")
         self._image: QImage | None = None
@@ -68,7 +70,7 @@ class RenderView(QWidget):
         self.stack.addWidget(self.frame)
         self.stack.addWidget(self.car)
         self.details = plain.rich_label(HINT)
-        self.details.setWordWrap(True)
+        keep_wrapped_height(self.details)  # a narrow column gives the picture less, never cuts the readout
         self.details.setStyleSheet("font-family: monospace; padding: 4px;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -76,10 +78,14 @@ class RenderView(QWidget):
         layout.addWidget(self.details)
         self.profile = profile("", 0)
 
+    def _show_details(self, html: str) -> None:
+        self.details.setText(html)
+        wrapped_height.fit(self.details)
+
     def set_profile(self, env: EnvProfile) -> None:
         """A new run (maybe on another env): nothing of the old run's picture or readout stays."""
         self.profile = env
-        self.details.setText(HINT)
+        self._show_details(HINT)
         self.car.clear()
         self.clear("Press Space to start training, S to take one step, X to watch a random policy.")
 
@@ -107,5 +113,5 @@ class RenderView(QWidget):
             qs = "  ".join((f"<b>Q[{name(i)}]={q:.3f}</b>" if i == best else f"Q[{name(i)}]={q:.3f}")
                            for i, q in enumerate(q_values))
         state_text = ", ".join(f"{v:.4f}" for v in state)
-        self.details.setText(f"<b>{title}</b> state [{state_text}] → action {name(action)}, "
+        self._show_details(f"<b>{title}</b> state [{state_text}] → action {name(action)}, "
                              f"reward {reward:g}<br>{qs}")
