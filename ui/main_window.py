@@ -40,7 +40,8 @@ from ui.views.render_view import RenderView
 from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
-from ui.worker.commands import Apply, Evaluate, HumanAction, NewAgent, SetView
+from ui.views.update_view import UpdateView
+from ui.worker.commands import Apply, Evaluate, Explain, HumanAction, NewAgent, SetView
 from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.map_view, "Policy && value map")
         self.tabs.addTab(self.diagnostics, "Diagnostics")
         self.tabs.addTab(self.runs_view, "Runs")
+        self.update_view = UpdateView()
+        self.tabs.addTab(self.update_view, "Explain update")
         self.middle = QSplitter(Qt.Vertical)
         self.middle.addWidget(self.render_view)
         self.middle.addWidget(self.result_label)
@@ -226,6 +229,9 @@ class MainWindow(QMainWindow):
         self.runs_view.ghosts_changed.connect(
             lambda runs: self.plots.set_ghosts([(r.name, r.summary(), r.averages) for r in runs]))
         self.runs_view.run_seeds.connect(self.run_seeds)
+        self.update_view.bind(s)
+        w.explained.connect(self.update_view.show_update)
+        self.update_view.requested.connect(lambda sample: self.command.emit(Explain(sample)))
         self.panel.edited.connect(self._on_panel_edit)
         self.panel.preset_chosen.connect(self._on_preset)
         self._on_view(self.session.view)  # the worker starts with the view settings the session holds

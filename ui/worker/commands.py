@@ -79,4 +79,12 @@ class HumanAction:
     action: int
 
 
-Command = NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction
+@dataclass(frozen=True)
+class Explain:
+    """Take apart the learning target of a stored transition: the newest one, or one drawn at random
+    (from the worker's own generator: the run's random streams are untouched)."""
+
+    sample: bool = False
+
+
+Command = NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction | Explain

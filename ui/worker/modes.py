@@ -69,6 +69,7 @@ class Doing(Enum):
     WATCHING_RANDOM = "watching the random policy"
     EVALUATING = "evaluating"
     EXPORTING = "exporting"
+    EXPLAINING = "explaining an update"
     STARTING_HUMAN = "starting human play"
     DRIVING = "driving"
     STOPPING_HUMAN = "stopping human play"

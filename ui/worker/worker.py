@@ -23,11 +23,24 @@ from sandbox.app.session import Origin, Snapshot, State, Status
 from sandbox.core.config import Config
 from sandbox.core.env_profiles import profile
 from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, random_steps
+from sandbox.core.explain import explain_row, newest_row
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
 from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui.worker import modes
-from ui.worker.commands import Apply, Autosave, Command, Evaluate, Export, HumanAction, Load, NewAgent, Save, SetView
+from ui.worker.commands import (
+    Apply,
+    Autosave,
+    Command,
+    Evaluate,
+    Explain,
+    Export,
+    HumanAction,
+    Load,
+    NewAgent,
+    Save,
+    SetView,
+)
 from ui.worker.modes import (
     Doing,
     Driving,
@@ -64,6 +77,7 @@ class TrainingWorker(QObject):
     autosave_failed = pyqtSignal(str)  # why it could not be written (training goes on)
     run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
     failed = pyqtSignal(object, str)  # (Doing: what was being done, readable message)
+    explained = pyqtSignal(object)  # UpdateExplained: a stored transition's target taken apart
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
@@ -83,6 +97,7 @@ class TrainingWorker(QObject):
         self._readout = Throttle(modes.BATCH_SECONDS)  # the latest step, while training runs too fast to show each
         self._elapsed = self._rate = 0.0
         self._best_elapsed = 0.0  # training time when the kept best agent was taken: its clock when restored
+        self._explain_rng = np.random.default_rng()  # "explain a random transition": never the run's streams
 
     @property
     def state(self) -> State:
@@ -137,6 +152,8 @@ class TrainingWorker(QObject):
                 self.export(cmd.kind, cmd.path)
             case HumanAction():
                 self.human_action(cmd.action)
+            case Explain():
+                self.explain(cmd.sample)
 
     @guarded(Doing.CREATING)
     def new_agent(self, config: Config, origin: Origin) -> None:
@@ -240,6 +257,20 @@ class TrainingWorker(QObject):
             self.settled()  # a step that ended an episode ends its evaluation too
             self._inspect(force=True)
             self._set_state()
+            self.explain()  # Step shows the update it stored, taken apart
+
+    @guarded(Doing.EXPLAINING)
+    def explain(self, sample: bool = False) -> None:
+        """Emit the newest stored transition's target taken apart (or a random one's); nothing if the
+        memory is empty."""
+        t = self.require()
+        memory = t.agent.memory
+        row = newest_row(memory)
+        if row is None:
+            return
+        if sample:
+            row = int(self._explain_rng.integers(len(memory)))
+        self.explained.emit(explain_row(t.agent.online, t.agent.target, t.config, memory, row))
 
     @guarded(Doing.EDITING)
     def apply(self, changes: dict[str, Any]) -> None:
