@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sandbox.cli.args import OneLineParser, bounded_int, run_command
 from sandbox.cli.commands import add_commands
+from sandbox.cli.lesson import add_lesson_commands
 from sandbox.cli.tune import add_tune_commands
 from sandbox.io.text import shown
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=_gui)
     add_commands(sub)
     add_tune_commands(sub)
+    add_lesson_commands(sub)
     shot = sub.add_parser("screenshot", help="save a PNG of the real main window, optionally after training",
                           description="Build the main window offscreen, optionally train N episodes through "
                           "the real worker, and save a PNG of the whole window.")

@@ -16,6 +16,7 @@ from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
 from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWidget
 
+from sandbox.app.lesson import Step
 from sandbox.app.policy_map import unavailable_reason
 from sandbox.app.recovery import AUTOSAVE_SECONDS, RecoveryStore
 from sandbox.app.runs import RunsLog, seed_summary
@@ -34,6 +35,7 @@ from ui.settings import MemoryStore, Settings
 from ui.tune.dock import install as install_tune_view
 from ui.views.coach_view import CoachView
 from ui.views.inspector import MapView
+from ui.views.lesson_view import LessonView
 from ui.views.parameter_panel import ParameterPanel
 from ui.views.plots import TrainingPlots
 from ui.views.render_view import RenderView
@@ -41,7 +43,7 @@ from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
 from ui.views.update_view import UpdateView
-from ui.worker.commands import Apply, Evaluate, Explain, HumanAction, NewAgent, SetView
+from ui.worker.commands import Apply, CheckStep, Evaluate, Explain, HumanAction, NewAgent, PlayRandom, SetView
 from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
@@ -145,6 +147,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs_view, "Runs")
         self.update_view = UpdateView()
         self.tabs.addTab(self.update_view, "Explain update")
+        self.lesson_view = LessonView(self.settings)
+        self.tabs.addTab(self.lesson_view, "Lesson")
         self.middle = QSplitter(Qt.Vertical)
         self.middle.addWidget(self.render_view)
         self.middle.addWidget(self.result_label)
@@ -230,6 +234,11 @@ class MainWindow(QMainWindow):
             lambda runs: self.plots.set_ghosts([(r.name, r.summary(), r.averages) for r in runs]))
         self.runs_view.run_seeds.connect(self.run_seeds)
         self.update_view.bind(s)
+        self.lesson_view.bind(s)
+        self.lesson_view.perform.connect(self.perform_step)
+        self.lesson_view.check_trainer.connect(lambda step: self.command.emit(CheckStep(step)))
+        w.step_checked.connect(self.lesson_view.show_verdict)
+        w.random_played.connect(self._on_random_played)
         w.explained.connect(self.update_view.show_update)
         self.update_view.requested.connect(lambda sample: self.command.emit(Explain(sample)))
         self.panel.edited.connect(self._on_panel_edit)
@@ -340,6 +349,26 @@ class MainWindow(QMainWindow):
             self.begin_run(first, Origin.SEED)
 
         self.files.after_discard(f"run {count} seeds", go)
+
+    def perform_step(self, step: Step) -> None:
+        """A lesson step's action, through the normal paths: its config as a new agent (after the usual
+        question), then Start; or the random baseline played on the current run's env."""
+        if step.do == "random":
+            self.statusBar().showMessage(f"Playing {fmt.count(step.episodes)} random episodes…", 5000)
+            self.command.emit(PlayRandom(step.episodes))
+        elif step.do == "train":
+            def go() -> None:
+                self.begin_run(step.config)
+                self.worker_call("start")  # queued after the new agent: it starts that run
+
+            self.files.after_discard(f"start the lesson's run ({step.title})", go)
+
+    def _on_random_played(self, scores: list[float], episodes: int) -> None:
+        for score in scores:
+            self.session.add_watch_result(WatchResult("random", score, episodes))
+        mean = sum(scores) / len(scores)
+        self.statusBar().showMessage(f"Random policy: mean {mean:.1f} over {fmt.count(len(scores))} episodes "
+                                     "(the dotted line on the score plot)", 10_000)
 
     def human_play(self) -> None:
         self.result_label.show_driving(self.session.spec.n_actions if self.session.spec else 3)

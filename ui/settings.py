@@ -16,12 +16,15 @@ from typing import Any
 
 from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
+from sandbox.app.lesson import MAX_STEPS
 from sandbox.core.config import Config, ConfigError, load_preset
 from sandbox.io.files import shown_path, strict_json
 
 ORGANIZATION = "RL Sandbox"
 APPLICATION = "rl-sandbox"
 MAX_SETTINGS_BYTES = 4 * 1024 * 1024  # ours is a few KB: window layout, the last config, a folder
+MAX_LESSONS_KEPT = 50  # lessons whose progress is remembered
+MAX_PROGRESS_TEXT = 64 * 1024
 
 
 class MemoryStore:
@@ -124,3 +127,32 @@ class Settings:
 
     def set_layout(self, name: str, state: QByteArray) -> None:
         self.store.setValue(f"layout/{name}", state)
+
+    def lesson_progress(self, name: str) -> tuple[int, frozenset[int]]:
+        """(the step the learner is at, the steps whose check passed) in lesson `name`; a fresh start
+        when nothing, or nothing usable, is stored."""
+        entry = self._lessons().get(name)
+        if not isinstance(entry, dict):
+            return 0, frozenset()
+        step, passed = entry.get("step"), entry.get("passed")
+        if type(step) is not int or not 0 <= step < MAX_STEPS or not isinstance(passed, list):
+            return 0, frozenset()
+        return step, frozenset(p for p in passed if type(p) is int and 0 <= p < MAX_STEPS)
+
+    def set_lesson_progress(self, name: str, step: int, passed: frozenset[int]) -> None:
+        lessons = self._lessons()
+        lessons.pop(name, None)
+        lessons[name] = {"step": step, "passed": sorted(passed)}
+        while len(lessons) > MAX_LESSONS_KEPT:  # the oldest lesson's progress goes first
+            lessons.pop(next(iter(lessons)))
+        self.store.setValue("lessons/progress", json.dumps(lessons))
+
+    def _lessons(self) -> dict[str, Any]:
+        raw = self.store.value("lessons/progress")
+        if not isinstance(raw, str) or len(raw) > MAX_PROGRESS_TEXT:
+            return {}
+        try:
+            data = strict_json(raw)
+        except (ValueError, RecursionError):
+            return {}
+        return data if isinstance(data, dict) else {}

@@ -397,7 +397,9 @@ def load_config_file(path: str | Path) -> Config:
         raise ConfigError(f"{where} is too large to read in the memory available") from None
 
 
-def _parse_config(raw: bytes, kind: str, where: str) -> Config:
+def parse_bounded(raw: bytes, kind: str, where: str) -> dict[str, Any]:
+    """The table a TOML or JSON file's bytes hold, its text measured before a parser sees it (config
+    files here, lesson files in sandbox.app.lesson); one ConfigError line for anything else."""
     try:
         text = raw.decode("utf-8-sig")  # a BOM, as some Windows editors write, is not a key
     except UnicodeDecodeError:
@@ -412,6 +414,11 @@ def _parse_config(raw: bytes, kind: str, where: str) -> Config:
         raise ConfigError(f"{where} is not valid {kind.upper()}: {escaped(str(exc)[:120])}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must hold name = value pairs")
+    return data
+
+
+def _parse_config(raw: bytes, kind: str, where: str) -> Config:
+    data = parse_bounded(raw, kind, where)
     data.pop("description", None)
     try:
         return Config.from_dict(data)

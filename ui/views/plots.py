@@ -140,6 +140,11 @@ class TrainingPlots(QWidget):
         self.random_points = pg.ScatterPlotItem(symbol="x", size=12, brush=pg.mkBrush(90, 90, 90),
                                                 pen=pg.mkPen((90, 90, 90), width=2), name="random")
         self.score_plot.addItem(self.random_points)
+        # The random policy's mean: the line a DQN must beat (a lesson's baseline plays 100 episodes).
+        self.random_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen((90, 90, 90), width=1.5,
+                                                                                 style=Qt.DotLine))
+        self.random_line.setVisible(False)
+        self.score_plot.addItem(self.random_line)
         self.human_scores: list[tuple[float, float]] = []
         self.random_scores: list[tuple[float, float]] = []
         self.greedy_points = pg.ScatterPlotItem(symbol="s", size=8, brush=pg.mkBrush(0, 150, 0),
@@ -190,6 +195,7 @@ class TrainingPlots(QWidget):
                                (self.greedy, self.greedy_points)):
             scores.clear()
             points.setData([], [])
+        self.random_line.setVisible(False)
         self.set_threshold(threshold)
         self.add_episodes(history.episodes)
         self.add_losses(np.frombuffer(history.losses, dtype=np.float32))
@@ -264,6 +270,8 @@ class TrainingPlots(QWidget):
         """The random policy's score: the baseline the agent must beat."""
         self.random_scores.append((episodes_done + 0.5, score))
         self.random_points.setData(*zip(*self.random_scores, strict=True))
+        self.random_line.setValue(float(np.mean([s for _, s in self.random_scores])))
+        self.random_line.setVisible(True)
 
     def set_ghosts(self, runs: list[tuple[str, str, np.ndarray]]) -> None:
         """Earlier runs' moving averages, faint behind the current run, each named in the legend:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sandbox.app.lesson import Step
 from sandbox.app.session import Origin
 from sandbox.core.config import Config
 
@@ -87,4 +88,19 @@ class Explain:
     sample: bool = False
 
 
-Command = NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction | Explain
+@dataclass(frozen=True)
+class PlayRandom:
+    """Play `episodes` episodes of the uniformly random policy on the run's env (a baseline to beat)."""
+
+    episodes: int
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """Measure a lesson step's check on the run being trained."""
+
+    step: Step
+
+
+Command = (NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction | Explain
+           | PlayRandom | CheckStep)

@@ -70,6 +70,8 @@ class Doing(Enum):
     EVALUATING = "evaluating"
     EXPORTING = "exporting"
     EXPLAINING = "explaining an update"
+    PLAYING_RANDOM = "playing the random baseline"
+    CHECKING = "checking the lesson step"
     STARTING_HUMAN = "starting human play"
     DRIVING = "driving"
     STOPPING_HUMAN = "stopping human play"

@@ -19,6 +19,8 @@ from PyQt5.QtCore import QObject, QThread, QTimer, pyqtSignal, pyqtSlot
 
 from sandbox.app.best import BestAgent
 from sandbox.app.human import HumanEpisode
+from sandbox.app.lesson import Step
+from sandbox.app.lesson_run import measure_trainer, random_scores
 from sandbox.app.session import Origin, Snapshot, State, Status
 from sandbox.core.config import Config
 from sandbox.core.env_profiles import profile
@@ -31,6 +33,7 @@ from ui.worker import modes
 from ui.worker.commands import (
     Apply,
     Autosave,
+    CheckStep,
     Command,
     Evaluate,
     Explain,
@@ -38,6 +41,7 @@ from ui.worker.commands import (
     HumanAction,
     Load,
     NewAgent,
+    PlayRandom,
     Save,
     SetView,
 )
@@ -78,6 +82,8 @@ class TrainingWorker(QObject):
     run_finished = pyqtSignal()  # training reached max episodes, or solved with stop_when_solved
     failed = pyqtSignal(object, str)  # (Doing: what was being done, readable message)
     explained = pyqtSignal(object)  # UpdateExplained: a stored transition's target taken apart
+    random_played = pyqtSignal(object, int)  # (list of random episodes' scores, training episodes done)
+    step_checked = pyqtSignal(object)  # Verdict: a lesson step's check on this run
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
@@ -154,6 +160,10 @@ class TrainingWorker(QObject):
                 self.human_action(cmd.action)
             case Explain():
                 self.explain(cmd.sample)
+            case PlayRandom():
+                self.play_random(cmd.episodes)
+            case CheckStep():
+                self.check_step(cmd.step)
 
     @guarded(Doing.CREATING)
     def new_agent(self, config: Config, origin: Origin) -> None:
@@ -271,6 +281,21 @@ class TrainingWorker(QObject):
         if sample:
             row = int(self._explain_rng.integers(len(memory)))
         self.explained.emit(explain_row(t.agent.online, t.agent.target, t.config, memory, row))
+
+    @guarded(Doing.PLAYING_RANDOM)
+    def play_random(self, episodes: int) -> None:
+        """The random baseline: `episodes` random episodes on envs of their own (training's is untouched),
+        at full speed; their scores go to the window with the training episodes done so far."""
+        t = self.require()
+        scores = random_scores(t.spec.env_id, t.spec.n_actions, episodes, t.config.seed + EVAL_SEED_OFFSET)
+        self.random_played.emit(scores, t.episodes_done)
+
+    @guarded(Doing.CHECKING)
+    def check_step(self, step: Step) -> None:
+        """A lesson step's check measured on this run (its greedy episodes on the evaluation seeds)."""
+        verdict = measure_trainer(step, self.settled())
+        if verdict is not None:
+            self.step_checked.emit(verdict)
 
     @guarded(Doing.EDITING)
     def apply(self, changes: dict[str, Any]) -> None:
