@@ -52,6 +52,7 @@ def installed(tmp_path_factory) -> Path:
     (wheel,) = dist.glob("rl_sandbox-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "sandbox/resources/presets/notebook.toml" in names and "ui/launcher.py" in names
+    assert "sandbox/resources/lessons/mountaincar.toml" in names
     assert "main.py" not in names  # no top-level `main` module in a user's site-packages
 
     venv = tmp / "venv"

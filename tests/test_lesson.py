@@ -39,7 +39,8 @@ def test_a_lesson_file_loads_with_its_steps_configs_and_checks(tmp_path):
     assert lesson.title == "A tiny lesson" and step.do == "random" and step.episodes == 3
     assert step.config.env_id == "MountainCar-v0" and step.check is not None and step.check.at_most == -190
     assert step.check.passes(-200.0) and not step.check.passes(-150.0) and not step.check.passes(float("nan"))
-    assert step.check.evidence(-200.0) == "random_mean = -200.0 (wanted ≤ -190) — it never reaches the flag"
+    assert step.check.evidence(-200.0) == "random_mean = -200 (wanted ≤ -190) — it never reaches the flag"
+    assert step.check.evidence(-112.35) == "random_mean = -112.3 (wanted ≤ -190) — it never reaches the flag"
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -49,11 +50,11 @@ def test_a_lesson_file_loads_with_its_steps_configs_and_checks(tmp_path):
     (('episodes = 3', 'episodes = ' + '9' * 400), "is not valid TOML|episodes = .*digits"),
     (('metric = "random_mean"', 'metric = "best_average"'), "metric 'best_average' cannot be measured by do"),
     (('at_most = -190', 'at_most = nan'), "at_most = nan; allowed: a number"),
-    (('at_most = -190', 'says = "x"'), "a check needs at_most or at_least"),
+    (('at_most = -190\n', ''), "a check needs at_most or at_least"),
     (('preset = "notebook"', 'preset = "../../etc/passwd"'), r"preset = '\.\./\.\./etc/passwd'; allowed:"),
     (('preset = "notebook"', 'preset = "notebook"\nset = { env_id = "evil_module:Env-v0" }'), "env_id"),
     (('title = "Random first"', 'title = "Random first"\nshell = "x"'), "unknown key 'shell'"),
-    (('title = "A tiny lesson"', 'title = "\x1b[31mred"'), None),  # escapes are text: shown escaped, never obeyed
+    (('title = "A tiny lesson"', 'title = "\\u001b[31mred"'), None),  # escapes are text: shown escaped, never obeyed
 ])
 def test_a_wrong_lesson_is_refused_in_one_line(tmp_path, change, message):
     text = GOOD.replace(*change)
@@ -78,7 +79,7 @@ def test_hostile_files_are_bounded_and_never_read_past_their_limit(tmp_path):
     with pytest.raises(LessonError, match="not a regular file"):
         load_lesson(fifo)  # returns at once: nothing waits on a writer
     (tmp_path / "zero.toml").symlink_to("/dev/zero")
-    with pytest.raises(LessonError, match="not a regular file"):
+    with pytest.raises(LessonError, match="system path"):
         load_lesson(tmp_path / "zero.toml")
     with pytest.raises(LessonError, match="neither a shipped lesson"):
         load_lesson("no-such-lesson")

@@ -86,7 +86,8 @@ class Check:
         bounds = [f"≤ {self.at_most:g}" if self.at_most is not None else "",
                   f"≥ {self.at_least:g}" if self.at_least is not None else ""]
         wanted = " and ".join(b for b in bounds if b)
-        return f"{self.metric} = {value:,.1f} (wanted {wanted}) — {self.says}"
+        number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        return f"{self.metric} = {number} (wanted {wanted}) — {self.says}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from PyQt5.QtWidgets import (
     QListWidget,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -30,6 +31,7 @@ from ui.settings import Settings
 
 DO_LABELS = {"read": "Nothing to run: read", "random": "&Do it: play the random baseline", "train": "&Do it: train"}
 MARKS = {True: "✓", False: "✗", None: "·"}
+FIRST_LESSON = "mountaincar"
 
 
 class LessonView(QWidget):
@@ -77,17 +79,26 @@ class LessonView(QWidget):
         split.addWidget(self.steps)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
+        inner = QWidget()
+        column_all = QVBoxLayout(inner)
+        column_all.addWidget(self.chooser)
+        column_all.addWidget(split, 1)
+        scroll = QScrollArea()  # a short tab (a laptop with the Tune dock open) scrolls instead of growing the window
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        scroll.setWidget(inner)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.chooser)
-        layout.addWidget(split, 1)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
         self.chooser.activated.connect(lambda _i: self.open(self.chooser.currentData()))
         self.steps.currentRowChanged.connect(self.show_step)
         self.do_button.clicked.connect(self._perform)
         self.check_button.clicked.connect(self.check)
         self.next_button.clicked.connect(lambda: self.steps.setCurrentRow(min(self.current + 1,
                                                                               self.steps.count() - 1)))
-        if self.chooser.count():
-            self.open(self.chooser.itemData(0))
+        if self.chooser.count():  # the notebook's own lesson first
+            self.chooser.setCurrentIndex(max(self.chooser.findData(FIRST_LESSON), 0))
+            self.open(self.chooser.currentData())
 
     def bind(self, session: Session) -> None:
         """The random baseline is read from the session's watched random episodes."""
