@@ -64,4 +64,4 @@ def solved_message(episode: EpisodeStats, config: Config) -> str:
     if config.stop_when_solved:
         return f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training stops here."
     return (f"Solved at episode {fmt.count(episode.index + 1)} ({value}); training on to "
-            f"{fmt.count(config.max_episodes)} episodes, keeping the best agent.")  # fits beside the status fields
+            f"{fmt.plural(config.max_episodes, 'episode')}, keeping the best agent.")  # fits beside the status fields
