@@ -5,7 +5,7 @@ from PyQt5.QtWidgets import QMessageBox
 
 from sandbox.app.session import State
 from sandbox.core.config import preset_description, preset_names
-from tests.ui.helpers import settle
+from tests.ui.helpers import quick_config, settle
 
 
 def test_one_step_reads_1_step(qtbot, window):
@@ -27,6 +27,11 @@ def test_the_speed_holds_still_while_paused(qtbot, window):
     qtbot.waitUntil(lambda: window.session.status.total_steps == steps + 5)
     settle(qtbot, window)
     assert window.status_fields.text("speed") == shown
+    window.session.forget_changes()
+    window.begin_run(quick_config(seed=9))  # a new run has no rate yet: not the last run's
+    qtbot.waitUntil(lambda: window.session.status.total_steps == 0)
+    settle(qtbot, window)
+    assert window.status_fields.text("speed") == "— steps/s"
 
 
 def test_help_has_a_quick_start_and_each_presets_description_from_its_file(qtbot, window):

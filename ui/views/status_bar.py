@@ -37,6 +37,7 @@ class StatusFields:
         self.show_state(State.IDLE)
 
     def begin(self, snap: Snapshot) -> None:
+        self.labels["speed"].setText("")  # the new run's own rate (a dash until it trains), not the last run's
         self.show_status(snap.status)
         if self.solved_text and self.bar.currentMessage() == self.solved_text:  # the old run's news
             self.bar.clearMessage()
