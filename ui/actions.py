@@ -70,6 +70,9 @@ ACTIONS = (
                "Ctrl+T", "&Run", separator_before=True),
     ActionSpec("render", "&Render", "Show the env while training", "R", "&View", 3, checkable=True),
     ActionSpec("log_loss", "&Log-scale loss", "Show the loss on a log scale", "L", "&View", checkable=True),
+    ActionSpec("quick_start", "&Quick start", "The steps a new user takes, in order", QKeySequence.HelpContents,
+               "&Help"),
+    ActionSpec("presets", "&Presets", "What each preset of the panel is for", None, "&Help"),
     ActionSpec("about", "&About RL Sandbox", "What this is, and its version", None, "&Help"),
 )
 

@@ -9,6 +9,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+def plural(n: int, word: str) -> str:
+    """"1 step", "2 steps", "1,000 episodes": a count and its noun, in the number's form."""
+    return f"{count(n)} {word}" if n == 1 else f"{count(n)} {word}s"
+
+
 def size(n_bytes: int) -> str:
     return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
 

@@ -29,6 +29,7 @@ from sandbox.io.files import PathError, data_dir
 from ui import format as fmt
 from ui import plain
 from ui.actions import EVAL_EPISODES, build_actions, speed_box, update_enabled
+from ui.dialogs import help as help_texts
 from ui.dialogs.file_commands import FileCommands, error_box
 from ui.drive_keys import DriveKeys
 from ui.settings import MemoryStore, Settings
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
     act_tune: QAction
     act_render: QAction
     act_log_loss: QAction
+    act_quick_start: QAction
+    act_presets: QAction
     act_about: QAction
 
     def __init__(self, settings: QSettings | MemoryStore | None = None) -> None:
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self._watch_path: list[np.ndarray] | None = None  # a watched greedy/random episode's states, for the map
         self.notice_box: QMessageBox | None = None
+        self.help_box: QMessageBox | None = None  # the Help menu's text last shown
         self.setWindowTitle(f"[*]{APP_NAME}")
         self._build_views()
         self.status_fields = StatusFields(self.statusBar(), self.session)
@@ -265,7 +269,9 @@ class MainWindow(QMainWindow):
             ("export_png", lambda: f.export_plots("png")), ("export_svg", lambda: f.export_plots("svg")),
             ("export_video", lambda: f.export("video")), ("start", self.start), ("evaluate", self.evaluate),
             ("restore_best", self.restore_best), ("human", self.human_play), ("render", self.render_changed),
-            ("log_loss", self.plots.set_loss_log), ("about", f.about))
+            ("log_loss", self.plots.set_loss_log), ("about", f.about),
+            ("quick_start", lambda: setattr(self, "help_box", help_texts.quick_start(self))),
+            ("presets", lambda: setattr(self, "help_box", help_texts.presets(self))))
         for name, slot in slots:
             self.actions_[name].triggered.connect(slot)
 
@@ -390,7 +396,7 @@ class MainWindow(QMainWindow):
         self._watch_path = None
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
-            self.statusBar().showMessage(f"Opened {snap.path}: {fmt.count(len(snap.history.episodes))} episodes"
+            self.statusBar().showMessage(f"Opened {snap.path}: {fmt.plural(len(snap.history.episodes), 'episode')}"
                                          f"{note}", 15000 if note else 5000)
         if snap.origin is Origin.SEED:
             self.worker_call("start")

@@ -8,6 +8,8 @@ from PyQt5.QtWidgets import QApplication
 
 from tests.ui.test_screen_fit import at_laptop_size, clipped_labels
 
+MIN_PLOT = 120  # px of data area each plot keeps (its viewbox), however short the plot column
+
 
 def buttons(view):
     return (view.start_button, view.stop_button, view.use_button)
@@ -49,3 +51,20 @@ def test_as_its_own_window_it_fits_the_screen_and_shows_its_buttons(qtbot, windo
         rect = QRect(button.mapTo(dock, button.rect().topLeft()), button.size())
         assert button.isVisible() and dock.rect().contains(rect), button.text()
     assert clipped_labels(dock) == []
+
+
+def test_docked_on_a_laptop_every_plot_keeps_its_data_area_and_the_plot_column_scrolls_to_it(qtbot, window):
+    at_laptop_size(qtbot, window)
+    window.act_tune.trigger()
+    qtbot.waitUntil(lambda: window.tune_view.isVisible())
+    QApplication.processEvents()
+    plots = window.plots
+    for plot in (plots.score_plot, plots.loss_plot, plots.epsilon_plot):
+        height = plot.getViewBox().height()
+        assert height >= MIN_PLOT, f"{plot.titleLabel.text!r} has {height:.0f} px of data area"
+    scene = plots.layout_widget.height()
+    shown = plots.scroll_area.viewport().height()
+    bar = plots.scroll_area.verticalScrollBar()
+    assert scene <= shown or (bar.isVisible() and bar.maximum() >= scene - shown), "a plot is out of reach"
+    score = plots.score_plot.getViewBox()  # the score plot leads the column, in view without scrolling
+    assert bar.value() == 0 and score.sceneBoundingRect().bottom() <= shown

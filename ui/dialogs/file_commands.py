@@ -188,7 +188,7 @@ class FileCommands:
         answer = plain.ask(
             self.parent, "Restore training?",
             f"RL Sandbox did not close normally. Training of {info.env_id} was autosaved after "
-            f"{fmt.count(info.episodes)} episodes ({fmt.count(info.total_steps)} steps). Restore it?",
+            f"{fmt.plural(info.episodes, 'episode')} ({fmt.plural(info.total_steps, 'step')}). Restore it?",
             QMessageBox.Yes | QMessageBox.No, QMessageBox.Yes)
         if answer == QMessageBox.Yes:
             self.w.command.emit(Load(str(info.path), Origin.RECOVERED))

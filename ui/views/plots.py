@@ -4,6 +4,10 @@ Curves are created once and fed with `setData` from growing numpy buffers; a tim
 most every 400 ms (painting shares the GIL with training, so fewer redraws mean faster training),
 and long series are downsampled and clipped to the view, so the plots stay smooth after 10,000
 episodes and 1,000,000 updates.
+
+Each plot keeps MIN_PLOT_HEIGHT px of data area: a short column (a laptop, the Tune dock docked under
+the run) scrolls, the score plot first, rather than squash the three plots to slivers. The legend names
+only what is drawn (a mark appears in it with its first point), so on a narrow column it is a few rows.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFont
-from PyQt5.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
@@ -29,7 +33,8 @@ LOSS_COLOR = (214, 39, 40)
 EPSILON_COLOR = (44, 160, 44)
 MARKER_COLOR = (200, 120, 0)
 MIN_WIDTH = 240  # the plot column's narrowest: axes, ticks and a few episodes still readable
-LEGEND_MARGIN = 12  # px between the legend and each side of the plot column (the layout's margin and a little)
+MIN_PLOT_HEIGHT = 120  # each plot's data area (its viewbox) at the least; the column scrolls below that
+LEGEND_MARGIN = 6  # px between the legend and each side of the plot column (the layout's margin and a little)
 GHOST_COLORS = [(31, 119, 180, 70), (214, 39, 40, 70), (44, 160, 44, 70), (148, 103, 189, 70), (140, 86, 75, 70)]
 
 
@@ -79,6 +84,7 @@ def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.getAxis("left").enableAutoSIPrefix(False)
+    plot.getViewBox().setMinimumHeight(MIN_PLOT_HEIGHT)
     return plot
 
 
@@ -89,9 +95,16 @@ class TrainingPlots(QWidget):
         super().__init__(parent)
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.ci.setContentsMargins(2, 2, 2, 2)  # the room goes to the plots (and a scroll bar)
+        self.layout_widget.ci.setSpacing(4)
+        self.scroll_area = QScrollArea()  # scrolls only when the column is shorter than the plots' minimum
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QFrame.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)  # the legend and axes fit the width
+        self.scroll_area.setWidget(self.layout_widget)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.layout_widget)
+        layout.addWidget(self.scroll_area)
         self.setMinimumWidth(MIN_WIDTH)
         self.layout_widget.sigDeviceRangeChanged.connect(lambda *_: self.fit_legend())  # the view was resized
         self._build_score_plot()
@@ -119,7 +132,7 @@ class TrainingPlots(QWidget):
     def _build_score_plot(self) -> None:
         """The score plot with its marks (threshold, solved, best, greedy, yours, random) and the legend."""
         # The legend gets its own strip above the plots, where it can never hide a curve.
-        self.legend = pg.LegendItem(colCount=4, horSpacing=4)
+        self.legend = pg.LegendItem(colCount=4, horSpacing=4, verSpacing=-4)
         self.layout_widget.addItem(self.legend, row=0, col=0)
         self.score_plot = _plot(self.layout_widget, 1, "Score per episode", "episode", "score")
         self.score_curve = self.score_plot.plot(pen=pg.mkPen(SCORE_COLOR, width=1), name="score")
@@ -158,9 +171,26 @@ class TrainingPlots(QWidget):
                                              pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
 
-        for item in (self.score_curve, self.average_curve, self.threshold_sample, self.greedy_points,
-                     self.solved_point, self.best_point, self.human_points, self.random_points):
-            self.legend.addItem(item, item.opts["name"])
+        # What the legend may name, in its order; `_sync_legend` shows those drawn (ghosts and a band follow).
+        self.legend_names: dict[pg.GraphicsObject, str] = {
+            item: item.opts["name"] for item in (self.score_curve, self.average_curve, self.threshold_sample,
+                                                 self.greedy_points, self.solved_point, self.best_point,
+                                                 self.human_points, self.random_points)}
+        self._sync_legend()
+
+    def _drawn(self, item: pg.GraphicsObject) -> bool:
+        if item is self.threshold_sample:
+            return self.threshold_line.isVisible()
+        return len(item.data) > 0 if isinstance(item, pg.ScatterPlotItem) else True
+
+    def _sync_legend(self) -> None:
+        """The legend names what the plot draws, in `legend_names`' order."""
+        wanted = [(item, name) for item, name in self.legend_names.items() if self._drawn(item)]
+        if wanted != [(sample.item, label.text) for sample, label in self.legend.items]:
+            self.legend.clear()
+            for item, name in wanted:
+                self.legend.addItem(item, name)
+            self.fit_legend()
 
     def fit_legend(self) -> None:
         """As many legend columns as the plot column's width holds (at most 4): a narrow column gets
@@ -174,10 +204,14 @@ class TrainingPlots(QWidget):
         if self.legend.columnCount != before:  # a wider legend had widened the scene: back to the view's width
             self.legend.updateGeometry()
             self.layout_widget.ci.setGeometry(self.layout_widget.range)
-        # Narrower than its plots' axes and titles need, the scene would run off the right edge.
-        need = max(MIN_WIDTH, math.ceil(self.layout_widget.ci.effectiveSizeHint(Qt.MinimumSize).width()) + 2)
+        # Narrower than its plots' axes and titles need, the scene would run off the right edge; shorter
+        # than the legend and the plots' data areas need, it scrolls.
+        minimum = self.layout_widget.ci.effectiveSizeHint(Qt.MinimumSize)
+        need = max(MIN_WIDTH, math.ceil(minimum.width()) + 2 + self.scroll_area.verticalScrollBar().sizeHint().width())
         if need != self.minimumWidth():
             self.setMinimumWidth(need)
+        if math.ceil(minimum.height()) + 2 != self.layout_widget.minimumHeight():
+            self.layout_widget.setMinimumHeight(math.ceil(minimum.height()) + 2)
 
     # --- data in -----------------------------------------------------------------------
     def reset(self, history: History, threshold: float | None) -> None:
@@ -218,8 +252,10 @@ class TrainingPlots(QWidget):
                           f"solve threshold {threshold:g}")
         if threshold is not None:
             self.threshold_line.setValue(threshold)
+        self._sync_legend()
 
     def _legend_text(self, item: pg.GraphicsObject, text: str) -> None:
+        self.legend_names[item] = text
         label = self.legend.getLabel(item)
         if label is not None and label.text != text:
             label.setText(text)
@@ -260,11 +296,13 @@ class TrainingPlots(QWidget):
             self.best_point.setData([], [])
         else:
             self.best_point.setData([episode], [moving_average])
+        self._sync_legend()
 
     def add_human(self, episodes_done: int, score: float) -> None:
         """A human's score, placed at the training episode it was played after."""
         self.human_scores.append((episodes_done + 0.5, score))
         self.human_points.setData(*zip(*self.human_scores, strict=True))
+        self._sync_legend()
 
     def add_random(self, episodes_done: int, score: float) -> None:
         """The random policy's score: the baseline the agent must beat."""
@@ -272,6 +310,7 @@ class TrainingPlots(QWidget):
         self.random_points.setData(*zip(*self.random_scores, strict=True))
         self.random_line.setValue(float(np.mean([s for _, s in self.random_scores])))
         self.random_line.setVisible(True)
+        self._sync_legend()
 
     def set_ghosts(self, runs: list[tuple[str, str, np.ndarray]]) -> None:
         """Earlier runs' moving averages, faint behind the current run, each named in the legend:
@@ -279,7 +318,7 @@ class TrainingPlots(QWidget):
         1,000 episodes would squash a run of 50 into the left edge)."""
         for item in self.ghosts:
             self.score_plot.removeItem(item)
-            self.legend.removeItem(item)
+            del self.legend_names[item]
         self.ghosts = []
         self.ghost_runs = list(runs)
         for i, (name, description, averages) in enumerate(runs):
@@ -288,17 +327,19 @@ class TrainingPlots(QWidget):
             item.setZValue(-10)
             plain.tooltip(item, description)
             self.score_plot.addItem(item, ignoreBounds=True)
-            self.legend.addItem(item, plain.escape(f"{name} (ghost)"))  # a legend label is rich text
+            self.legend_names[item] = plain.escape(f"{name} (ghost)")  # a legend label is rich text
             self.ghosts.append(item)
+        self._sync_legend()
         self._dirty = True  # the axes fit the current run again
 
     def set_band(self, band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None) -> None:
         """Mean ± std of several seeds' moving averages, (x, mean, std, label); None clears it."""
         for item in self.bands:
             self.score_plot.removeItem(item)
-            self.legend.removeItem(item)
+            self.legend_names.pop(item, None)
         self.bands = []
         if band is None:
+            self._sync_legend()
             return
         x, mean, std, label = band
         upper = pg.PlotDataItem(x, mean + std, pen=pg.mkPen(None))
@@ -309,7 +350,8 @@ class TrainingPlots(QWidget):
             item.setZValue(-5)
             self.score_plot.addItem(item)
             self.bands.append(item)
-        self.legend.addItem(line, label)
+        self.legend_names[line] = label
+        self._sync_legend()
 
     def export(self, path: str) -> None:
         """The three plots as PNG (at twice the screen size) or SVG, chosen by the suffix."""
@@ -352,6 +394,7 @@ class TrainingPlots(QWidget):
             self.solved_point.setData([], [])
         self._legend_text(self.solved_point, f"solved at episode {self.solved_at[0]:,}" if self.solved_at else
                           "solved")  # the solve stays told for the whole run
+        self._sync_legend()
 
 
 def _short(value: object) -> str:

@@ -1,5 +1,6 @@
-"""The one line under the env view that says what a greedy run, a random run, a human's drive or an
-evaluation scored. One line of fixed height: a long result never resizes the car view."""
+"""The line under the env view that says what a greedy run, a random run, a human's drive or an
+evaluation scored. It wraps and keeps the height of its lines (`ui/wrapped_height.py`): on a narrow
+column a long result takes a second line from the car view rather than being cut off."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from sandbox.core.config import Config
 from sandbox.core.evaluate import EvalResult
 from sandbox.core.trainer import EpisodeStats
 from ui import format as fmt
+from ui.wrapped_height import fit, keep_wrapped_height
 
 
 class ResultLine(QLabel):
     def __init__(self) -> None:
         super().__init__("")
         self.setTextFormat(Qt.RichText)
-        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Minimum)
+        keep_wrapped_height(self)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        fit(self)
 
     def show_state(self, state: State) -> None:
         if state is State.GREEDY:
@@ -57,4 +64,4 @@ def solved_message(episode: EpisodeStats, config: Config) -> str:
     if config.stop_when_solved:
         return f"Solved at episode {fmt.count(episode.index + 1)} ({value}). Training stops here."
     return (f"Solved at episode {fmt.count(episode.index + 1)} ({value}); training on to "
-            f"{fmt.count(config.max_episodes)} episodes, keeping the best agent.")  # fits beside the status fields
+            f"{fmt.plural(config.max_episodes, 'episode')}, keeping the best agent.")  # fits beside the status fields

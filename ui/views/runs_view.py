@@ -31,6 +31,9 @@ class RunsView(QWidget):
         self.records: dict[int, RunRecord] = {}
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.setWordWrap(True)  # a run's line wraps to the list's width: no sideways scroll to its best average
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListWidget.Adjust)
         self.list.setToolTip("Tick a run to draw its moving average faintly behind the current run; select "
                              "(Ctrl+click) or tick two to compare their configs")
         self.diff_button = QPushButton("Compare configs")

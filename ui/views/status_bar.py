@@ -37,6 +37,7 @@ class StatusFields:
         self.show_state(State.IDLE)
 
     def begin(self, snap: Snapshot) -> None:
+        self.labels["speed"].setText("")  # the new run's own rate (a dash until it trains), not the last run's
         self.show_status(snap.status)
         if self.solved_text and self.bar.currentMessage() == self.solved_text:  # the old run's news
             self.bar.clearMessage()
@@ -57,12 +58,14 @@ class StatusFields:
             return
         texts = {
             "episode": f"episode {fmt.count(status.episodes)}",
-            "steps": f"{fmt.count(status.total_steps)} steps",
+            "steps": fmt.plural(status.total_steps, "step"),
             "speed": f"{fmt.rate(status.steps_per_second)} steps/s",
             "epsilon": f"ε {status.epsilon:.3f}",
             "memory": f"memory {fmt.count(status.memory_size)}/{fmt.count(status.memory_capacity)}",
             "elapsed": fmt.elapsed(status.elapsed),
         }
+        if self.session.state is not State.RUNNING and self.labels["speed"].text():
+            del texts["speed"]  # nothing trains: the last rate stays (a single Step's would be meaningless)
         for key, text in texts.items():
             if self.labels[key].text() != text:  # each change relays out and repaints the status bar
                 self.labels[key].setText(text)

@@ -29,6 +29,7 @@ from sandbox.core.explain import explain_row, newest_row
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
 from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
+from ui import format as fmt
 from ui.worker import modes
 from ui.worker.commands import (
     Apply,
@@ -337,7 +338,7 @@ class TrainingWorker(QObject):
         """kind: 'episodes' or 'losses' (CSV), or 'video' (a greedy episode as GIF or MP4)."""
         t = self.settled()
         if kind == "episodes":
-            self.exported.emit(f"Wrote {episodes_to_csv(t.history, path):,} episodes to {path}")
+            self.exported.emit(f"Wrote {fmt.plural(episodes_to_csv(t.history, path), 'episode')} to {path}")
         elif kind == "losses":
             self.exported.emit(f"Wrote {losses_to_csv(t.history, path):,} losses to {path}")
         else:
