@@ -189,9 +189,8 @@ class MainWindow(QMainWindow):
 
     def _bind_session(self) -> None:
         s = self.session
+        self.plots.bind(s)  # the plots draw the session's run themselves
         s.began.connect(self._on_began)
-        s.episodes_added.connect(self.plots.add_episodes)
-        s.losses_added.connect(self.plots.add_losses)
         s.edits_applied.connect(self._on_edits)
         s.state_changed.connect(self._on_state)
         s.best_changed.connect(self._on_best)
@@ -204,7 +203,6 @@ class MainWindow(QMainWindow):
         self.panel.draft_changed.connect(s.set_draft)
         s.draft_changed.connect(self._on_draft)
         s.view_changed.connect(self._on_view)
-        s.watch_result_added.connect(self._on_watch_result)
         self.runs_view.show_runs(s.runs.records)
 
     def _connect_worker(self) -> None:
@@ -385,7 +383,6 @@ class MainWindow(QMainWindow):
     def _on_began(self, snap: Snapshot) -> None:
         env = profile(snap.spec.env_id, snap.spec.n_actions)
         self.panel.set_config(snap.config, keep_problem=snap.config == self.panel.config)
-        self.plots.reset(snap.history, snap.threshold)
         if snap.origin in (Origin.NEW, Origin.OPENED, Origin.RECOVERED):
             self.runs_view.untick_all()  # ghosts were ticked to compare with the run before
         self.runs_view.env_changed(snap.spec.env_id)
@@ -422,9 +419,6 @@ class MainWindow(QMainWindow):
         self.session.add_watch_result(WatchResult("human", score, episodes))
         self.statusBar().showMessage(self.result_label.show_human(score), 8000)
 
-    def _on_watch_result(self, result: WatchResult) -> None:
-        add = self.plots.add_random if result.kind == "random" else self.plots.add_human
-        add(result.episodes, result.score)
 
     def _on_evaluated(self, result: EvalResult) -> None:
         self.statusBar().showMessage(self.result_label.show_evaluation(result), 8000)
@@ -433,9 +427,7 @@ class MainWindow(QMainWindow):
         if self.session.config is not None:
             self.panel.set_config(self.session.config, keep_problem=True)  # an edit from the coach shows there too
         for edit in edits:
-            self.plots.add_edit(edit)
             self.statusBar().showMessage(f"{edit.name}: {edit.old} → {edit.new}", 5000)
-        self.plots.set_threshold(self.session.threshold)
 
     def _on_state(self, state: State) -> None:
         self._update_actions()
@@ -455,7 +447,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{self.session.band[3]}: the band on the score plot", 8000)
 
     def _on_band(self, band: tuple | None) -> None:
-        self.plots.set_band(band)
         group = self.session.group
         members = [r for r in self.session.runs.records.values() if r.group == group] if band else []
         self.runs_view.show_batch(seed_summary(members) if members else None)
@@ -481,7 +472,6 @@ class MainWindow(QMainWindow):
 
     def _on_best(self, best) -> None:
         self._update_actions()
-        self.plots.set_best(None if best is None else best.episode + 1, None if best is None else best.value)
 
     def _on_failed(self, doing: Doing, message: str) -> None:
         self.files.on_failed(doing)

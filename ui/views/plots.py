@@ -21,6 +21,7 @@ from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QWidget
 
+from sandbox.app.session import Session
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
 from ui import plain
@@ -214,6 +215,26 @@ class TrainingPlots(QWidget):
             self.layout_widget.setMinimumHeight(math.ceil(minimum.height()) + 2)
 
     # --- data in -----------------------------------------------------------------------
+    def bind(self, session: Session) -> None:
+        """Draw the session's run: it begins, grows, is edited, gets a best mark, a watched random or
+        human episode, a seed band."""
+        session.began.connect(lambda snap: self.reset(snap.history, snap.threshold))
+        session.episodes_added.connect(self.add_episodes)
+        session.losses_added.connect(self.add_losses)
+
+        def edited(edits: list[LiveEdit]) -> None:
+            for edit in edits:
+                self.add_edit(edit)
+            self.set_threshold(session.threshold)
+
+        session.edits_applied.connect(edited)
+        session.best_changed.connect(
+            lambda best: self.set_best(None if best is None else best.episode + 1,
+                                       None if best is None else best.value))
+        session.watch_result_added.connect(
+            lambda r: (self.add_random if r.kind == "random" else self.add_human)(r.episodes, r.score))
+        session.band_changed.connect(self.set_band)
+
     def reset(self, history: History, threshold: float | None) -> None:
         """Show a new run: its history so far, its threshold, its edit markers."""
         for series in (self.episodes, self.scores, self.averages, self.epsilons, self.losses):
