@@ -297,3 +297,28 @@ def test_a_file_carries_the_runs_best_agent_and_refuses_a_mark_that_does_not_fit
     for bad in (dict(episode=3), dict(total_steps=10**9), dict(measure="luck"), dict(value=float("nan"))):
         with pytest.raises(AgentFileError, match=r"best|NaN"):
             to_bytes(trainer, best=KeptBest(**(vars(kept) | bad)))
+
+
+def test_a_carried_best_that_is_not_an_agent_is_refused_when_restored_and_a_lying_size_at_load(tmp_path):
+    """The kept best's bytes are a whole agent file checked only when restored: garbage there is one
+    AgentFileError then (the file itself opens); a `best.bytes` that does not match its tensor is
+    refused at load, before anything is built."""
+    from sandbox.app.best import BestAgent
+    from sandbox.formats.agent_file import KeptBest, load_agent
+
+    trainer = Trainer(small())
+    trainer.run(2)
+    garbage = KeptBest(1, -200.0, trainer.total_steps, "moving average", b"<img src=x>" * 100)
+    save_trainer(trainer, tmp_path / "g.agent", best=garbage)
+    opened, carried = load_agent(tmp_path / "g.agent")
+    assert carried == garbage and opened.episodes_done == 2
+    with pytest.raises(AgentFileError) as info:
+        BestAgent.carried(carried, "cpu").restore()
+    assert "\n" not in str(info.value)
+    data = (tmp_path / "g.agent").read_bytes()
+    info_json, tensors = _parts(data)
+    info_json["best"]["bytes"] = 10**6  # says a megabyte; the tensor holds 1,100 bytes
+    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": json.dumps(info_json)}
+    (tmp_path / "lying.agent").write_bytes(safetensors.numpy.save(tensors, metadata=meta))
+    with pytest.raises(AgentFileError, match=r"best\.agent"):
+        load_agent(tmp_path / "lying.agent")
