@@ -54,6 +54,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override any parameter, e.g. --set learning_rate=5e-4 (repeatable)")
     train.add_argument("--log-jsonl", type=Path, metavar="FILE", help="write one JSON object per episode")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="write TensorBoard event files (CleanRL's tags) into a subfolder of DIR, one per run")
     train.add_argument("--save", type=Path, metavar="FILE", help="save the agent file here when done")
     train.add_argument("--save-best", type=Path, metavar="FILE",
                        help="also save the agent at its best point: its best greedy evaluation (with solve_rule "
@@ -193,7 +195,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         episodes = trainer.config.max_episodes
     keeper = BestKeeper() if args.save_best else None
     log = EpisodeLog(outputs.get("--log-jsonl"))  # opened before training: a refusal costs no work
-    trainer.observers += [log] + ([keeper] if keeper is not None else [])
+    board = None
+    if args.tensorboard:
+        from sandbox.formats.event_log import TensorBoardLog, log_folder  # tensorboardX, only when asked for
+
+        board = TensorBoardLog(log_folder(args.tensorboard), trainer.config, say_error)
+    trainer.observers += [log] + [o for o in (keeper, board) if o is not None]
     started = time.perf_counter()
     first = trainer.episodes_done
     failed = False
@@ -212,6 +219,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         failed = True
     finally:
         log.close()
+        if board is not None:
+            board.close(trainer)
     _print_summary(trainer, time.perf_counter() - started, first, args.eval_episodes, sys.stdout)
     coach = diagnose(trainer.history, trainer.config, trainer.spec, trainer.agent.epsilon, finished=True)
     for hint in coach:
@@ -222,7 +231,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save_best:
         failed |= not _save_best(keeper.best if keeper is not None else None, trainer, args.save_best)
     trainer.close()
-    return 1 if failed or log.error else 0
+    return 1 if failed or log.error or (board is not None and board.error) else 0
 
 
 def _say_resume_note(path: Path) -> None:
