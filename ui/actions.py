@@ -51,6 +51,10 @@ ACTIONS = (
     ActionSpec("export_svg", "Plots as &SVG…", "The three plots as a vector drawing", None, "E&xport"),
     ActionSpec("export_video", "Greedy episode as &GIF or MP4…",
                "Record the current policy playing one episode (needs the 'video' extra)", None, "E&xport"),
+    ActionSpec("tensorboard", "Log runs for &TensorBoard",
+               "Write each run's event files (CleanRL's tags, the config as hparams) into the data folder's "
+               "tensorboard/ subfolder: open them with `tensorboard --logdir` beside SB3 and CleanRL runs", None,
+               "&File", checkable=True),
     ActionSpec("quit", "&Quit", "Close RL Sandbox", QKeySequence.Quit, "&File", separator_before=True),
     ActionSpec("start", "&Start", "Start or resume training", "Space", "&Run", 1),
     ActionSpec("pause", "&Pause", "Pause between two env steps", "Space", "&Run", 1),

@@ -44,7 +44,17 @@ from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
 from ui.views.update_view import UpdateView
-from ui.worker.commands import Apply, CheckStep, Evaluate, Explain, HumanAction, NewAgent, PlayRandom, SetView
+from ui.worker.commands import (
+    Apply,
+    CheckStep,
+    Evaluate,
+    Explain,
+    HumanAction,
+    NewAgent,
+    PlayRandom,
+    SetLogging,
+    SetView,
+)
 from ui.worker.modes import Doing, Inspection
 from ui.worker.worker import start_worker
 
@@ -68,6 +78,7 @@ class MainWindow(QMainWindow):
     act_save_as: QAction
     act_restore: QAction
     act_include_memory: QAction
+    act_tensorboard: QAction
     act_export_episodes: QAction
     act_export_losses: QAction
     act_export_png: QAction
@@ -173,6 +184,7 @@ class MainWindow(QMainWindow):
         self.toolbar.addWidget(self.speed_box)
         self.act_render.setChecked(self.settings.render)
         self.act_include_memory.setChecked(self.settings.include_memory)
+        self.act_tensorboard.setChecked(self.settings.tensorboard)
 
     def _restore_layout(self) -> None:
         geometry = self.settings.layout("window")
@@ -246,6 +258,9 @@ class MainWindow(QMainWindow):
         self.panel.edited.connect(self._on_panel_edit)
         self.panel.preset_chosen.connect(self._on_preset)
         self._on_view(self.session.view)  # the worker starts with the view settings the session holds
+        w.log_failed.connect(lambda message: self.statusBar().showMessage(message, 15_000))
+        if self.settings.tensorboard:
+            self.set_tensorboard(True)
 
     def _on_frame(self, frame: np.ndarray) -> None:
         if self.session.view.render:
@@ -263,6 +278,7 @@ class MainWindow(QMainWindow):
             ("new", self.new_agent), ("open", f.open_agent), ("save", f.save_agent),
             ("save_as", f.save_agent_as), ("restore", f.offer_recovery), ("quit", self.close),
             ("include_memory", lambda on: setattr(self.settings, "include_memory", on)),
+            ("tensorboard", self.set_tensorboard),
             ("export_episodes", lambda: f.export("episodes")), ("export_losses", lambda: f.export("losses")),
             ("export_png", lambda: f.export_plots("png")), ("export_svg", lambda: f.export_plots("svg")),
             ("export_video", lambda: f.export("video")), ("start", self.start), ("evaluate", self.evaluate),
@@ -353,6 +369,23 @@ class MainWindow(QMainWindow):
             self.begin_run(first, Origin.SEED)
 
         self.files.after_discard(f"run {count} seeds", go)
+
+    def set_tensorboard(self, on: bool) -> None:
+        """Each run's TensorBoard event files in the data folder's tensorboard/ subfolder (or none)."""
+        self.settings.tensorboard = on
+        folder = self.tensorboard_folder() if on else None
+        if on and folder is None:
+            self.statusBar().showMessage("No data folder this session: there is nowhere to write TensorBoard logs",
+                                         8000)
+        self.command.emit(SetLogging(str(folder) if folder else None))
+        if folder is not None:
+            self.statusBar().showMessage(f"Logging each run for TensorBoard in {folder}", 8000)
+
+    def tensorboard_folder(self) -> Path | None:
+        try:
+            return data_dir() / "tensorboard"
+        except PathError:
+            return None
 
     def perform_step(self, step: Step) -> None:
         """A lesson step's action, through the normal paths: its config as a new agent (after the usual

@@ -95,6 +95,7 @@ class Settings:
     render = Setting("view/render", True)
     watch = Setting("view/watch", False)
     include_memory = Setting("files/include_memory", True)
+    tensorboard = Setting("files/tensorboard", False)
     last_dir = Setting("files/last_dir", str(Path.home()))
 
     def __init__(self, store: QSettings | MemoryStore | None = None) -> None:

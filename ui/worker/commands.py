@@ -89,6 +89,13 @@ class Explain:
 
 
 @dataclass(frozen=True)
+class SetLogging:
+    """Write each run's TensorBoard event files into `folder` (None: stop)."""
+
+    folder: str | None
+
+
+@dataclass(frozen=True)
 class PlayRandom:
     """Play `episodes` episodes of the uniformly random policy on the run's env (a baseline to beat)."""
 
@@ -103,4 +110,4 @@ class CheckStep:
 
 
 Command = (NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction | Explain
-           | PlayRandom | CheckStep)
+           | PlayRandom | CheckStep | SetLogging)

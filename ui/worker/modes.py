@@ -72,6 +72,7 @@ class Doing(Enum):
     EXPLAINING = "explaining an update"
     PLAYING_RANDOM = "playing the random baseline"
     CHECKING = "checking the lesson step"
+    LOGGING = "starting the TensorBoard log"
     STARTING_HUMAN = "starting human play"
     DRIVING = "driving"
     STOPPING_HUMAN = "stopping human play"

@@ -12,6 +12,7 @@ command is guarded: an exception stops what was running, keeps the agent and is 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, ra
 from sandbox.core.explain import explain_row, newest_row
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
 from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
+from sandbox.formats.event_log import TensorBoardLog, log_folder
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
 from ui import format as fmt
 from ui.worker import modes
@@ -44,6 +46,7 @@ from ui.worker.commands import (
     NewAgent,
     PlayRandom,
     Save,
+    SetLogging,
     SetView,
 )
 from ui.worker.modes import (
@@ -85,6 +88,7 @@ class TrainingWorker(QObject):
     explained = pyqtSignal(object)  # UpdateExplained: a stored transition's target taken apart
     random_played = pyqtSignal(object, int)  # (list of random episodes' scores, training episodes done)
     step_checked = pyqtSignal(object)  # Verdict: a lesson step's check on this run
+    log_failed = pyqtSignal(str)  # the TensorBoard log could not be written (training goes on)
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
@@ -105,6 +109,8 @@ class TrainingWorker(QObject):
         self._elapsed = self._rate = 0.0
         self._best_elapsed = 0.0  # training time when the kept best agent was taken: its clock when restored
         self._explain_rng = np.random.default_rng()  # "explain a random transition": never the run's streams
+        self._log_folder: Path | None = None  # where each run's TensorBoard log goes (None: not logged)
+        self._log: TensorBoardLog | None = None
 
     @property
     def state(self) -> State:
@@ -131,6 +137,7 @@ class TrainingWorker(QObject):
     def stop(self) -> None:
         """Stop everything and end the thread's event loop (the window waits for it)."""
         self._halt()
+        self._end_log()
         if self.trainer:
             self.trainer.close()
         self.stopped.emit()
@@ -165,6 +172,8 @@ class TrainingWorker(QObject):
                 self.play_random(cmd.episodes)
             case CheckStep():
                 self.check_step(cmd.step)
+            case SetLogging():
+                self.set_logging(cmd.folder)
 
     @guarded(Doing.CREATING)
     def new_agent(self, config: Config, origin: Origin) -> None:
@@ -185,10 +194,12 @@ class TrainingWorker(QObject):
                  note: str | None = None, elapsed: float = 0.0, carried: KeptBest | None = None) -> None:
         self._halt()
         self._pending_losses, self._pending_episodes, self._last_step = [], [], None
+        self._end_log()
         if self.trainer:
             self.trainer.close()
         self.trainer, self._elapsed, self._rate = trainer, elapsed, 0.0
         trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
+        self._start_log()  # each run its own TensorBoard subfolder
         if not keep_best:  # a new run's own best, or the one its file carried
             self.best = BestAgent.carried(carried, trainer.config.device)
             self._best_elapsed = 0.0
@@ -282,6 +293,27 @@ class TrainingWorker(QObject):
         if sample:
             row = int(self._explain_rng.integers(len(memory)))
         self.explained.emit(explain_row(t.agent.online, t.agent.target, t.config, memory, row))
+
+    @guarded(Doing.LOGGING)
+    def set_logging(self, folder: str | None) -> None:
+        """TensorBoard event files for each run from now on (the current one starts its log now)."""
+        self._log_folder = Path(folder) if folder else None
+        self._end_log()
+        self._start_log()
+
+    def _start_log(self) -> None:
+        if self._log_folder is None or self.trainer is None:
+            return
+        self._log = TensorBoardLog(log_folder(self._log_folder, "the TensorBoard folder"), self.trainer.config,
+                                   self.log_failed.emit)
+        self.trainer.observers.append(self._log)
+
+    def _end_log(self) -> None:
+        """Close the current run's log (its hparams and outcome written), if it has one."""
+        if self._log is not None and self.trainer is not None:
+            self._log.close(self.trainer)
+            self.trainer.observers.remove(self._log)
+        self._log = None
 
     @guarded(Doing.PLAYING_RANDOM)
     def play_random(self, episodes: int) -> None:
