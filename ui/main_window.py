@@ -61,6 +61,7 @@ from ui.worker.worker import start_worker
 APP_NAME = "RL Sandbox"
 DEFAULT_SIZE = (1400, 900)  # the first window, made smaller on a smaller screen
 # Commands connected straight to the worker's slot of the same name (queued across threads).
+STOP_WAIT_SECONDS = 15  # 5 s ran out in the exit test beside two busy loops and two other test runs on 2 cores
 DIRECT = {"pause": "pause", "step": "step_once", "step_episode": "step_episode", "greedy": "watch_greedy",
           "random": "watch_random"}
 
@@ -563,12 +564,14 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the worker and wait for its thread: a tick is a few ms, so this is quick."""
+        """Stop the worker and wait for its thread: a tick is a few ms, so this is quick, unless a command
+        is under way (a new agent being built, a random baseline): that one finishes first, however busy
+        the machine (terminating a thread mid-command is the last resort)."""
         self.tune_view.shutdown()  # a running search's worker processes end with the window
         if self.worker_thread.isRunning():
             self.worker_call("stop")
-            if not self.worker_thread.wait(5000):
-                print("warning: the training thread did not stop within 5 s of closing; it was terminated",
-                      file=sys.stderr)
+            if not self.worker_thread.wait(STOP_WAIT_SECONDS * 1000):
+                print(f"warning: the training thread did not stop within {STOP_WAIT_SECONDS} s of closing; it was "
+                      "terminated", file=sys.stderr)
                 self.worker_thread.terminate()
                 self.worker_thread.wait()
