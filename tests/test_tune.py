@@ -361,3 +361,60 @@ def test_every_tunable_number_has_a_search_range_as_numbers_inside_its_bounds():
         dist = default_dist(name)
         assert (dist.low, dist.high) == (low, high), name
     assert (default_dist("update_interval").low, default_dist("update_interval").high) == (1, 16)
+
+
+# --- how trials read (issue 21 item 8): a penalty is no count of steps, a Stop is no failure ------------
+def _steps_study(url: str) -> None:
+    """A `steps` study (budget 4,000 per seed) holding every way a trial can read."""
+    spec = make_spec(load_preset("cartpole"), build_space(["gamma"], [])[0], "steps", seeds=3, budget=4000)
+    study = optuna.create_study(storage=url, study_name="s")
+    study.set_user_attr(SPEC_ATTR, spec.to_json())
+
+    def seed(value: float, solved: bool) -> dict:
+        return {"seed": 0, "steps": 4000, "value": value, "solved_at": int(value) if solved else None, "done": True}
+
+    for value, seeds in ((7273.0, [seed(7273, False), seed(7500, False), seed(6000, False)]),
+                         (2550.0, [seed(1000, True), seed(4100, False)]),  # the mean of a solve and a penalty
+                         (2000.0, [seed(1500, True), seed(2000, True), seed(5000, False)]),  # a real solve count
+                         (7000.0, None)):  # written by a version that kept no seeds: above the budget
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs={"seeds": seeds} if seeds else {}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                              user_attrs={"stopped": "stopped from the app"}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    running = study.ask()
+    running.set_user_attr("seeds", [{"steps": 4000, "done": True}, {"steps": 2400, "done": False}, {"steps": 0}])
+
+
+def test_a_value_holding_a_penalty_never_reads_as_steps_and_a_stopped_trial_is_not_failed(tmp_path, capsys):
+    from sandbox.tune.results import trial_rows
+    from sandbox.tune.search import open_storage
+
+    url = _url(tmp_path / "s.db")
+    _steps_study(url)
+    rows = trial_rows(open_storage(url), "s", "steps", 4000)
+    assert [r.unsolved for r in rows] == ["unsolved", "part unsolved", "", "unsolved", "", "", ""]
+    assert [r.state for r in rows] == ["complete"] * 4 + ["stopped", "failed", "running"]
+    assert [r.progress for r in rows] == [""] * 6 + ["1/3 seeds done, 6,400 steps"]
+    assert main.main(["tune", "show", "--study", "s", "--storage", url]) == 0
+    out = capsys.readouterr().out
+    assert "1 failed, 1 running, 1 stopped" in out
+    lines = [row.split(None, 2) for row in out.splitlines() if row.split()[:1] != ["#"] and row.startswith("     ")]
+    assert [(n, state) for n, state, _ in lines] == [(str(i), s) for i, s in enumerate(
+        ["complete"] * 4 + ["stopped", "failed", "running"])]
+    assert lines[0][2].startswith("unsolved (7273 = budget + penalty)")
+    assert lines[1][2].startswith("part unsolved (2550 incl. penalty)")
+    assert lines[2][2].startswith("2000 ") and lines[3][2].startswith("unsolved (7000 = budget + penalty)")
+    assert lines[6][2].startswith("- ") and "1/3 seeds done, 6,400 steps" in lines[6][2]
+
+
+def test_a_running_trial_records_its_seeds_after_every_greedy_check():
+    """What the Tune table shows of a trial still running: its seeds' steps and which are done, as it goes."""
+    from sandbox.tune.search import run_trial
+
+    spec = make_spec(load_preset("fast"), build_space(["gamma"], [])[0], "steps", seeds=2, budget=400,
+                     eval_every=1, eval_episodes=1)
+    records: list[list[dict]] = []
+    run_trial(Config.from_dict(spec.base), spec, lambda step, v, final: None, records.append)
+    steps = [[s["steps"] for s in seeds] for seeds in records]
+    assert steps[0] == [0, 0] and steps[-1] == [400, 400] and [200, 0] in steps and [200, 200] in steps
+    assert [s["done"] for s in records[-1]] == [True, True] and not any(s["done"] for s in records[1])

@@ -427,8 +427,14 @@ class MainWindow(QMainWindow):
         self._watch_path = None
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
-            self.statusBar().showMessage(f"Opened {snap.path}: {fmt.plural(len(snap.history.episodes), 'episode')}"
-                                         f"{note}", 15000 if note else 5000)
+            # The file's name (its folder was just picked; the title shows the name too): a path would be cut
+            # off by the status fields on a laptop.
+            self.statusBar().showMessage(f"Opened {Path(snap.path).name}: "
+                                         f"{fmt.plural(len(snap.history.episodes), 'episode')}{note}",
+                                         15000 if note else 5000)
+        if snap.origin is Origin.BEST:
+            self.statusBar().showMessage(f"Restored the best agent (episode {fmt.count(len(snap.history.episodes))})",
+                                         8000)
         if snap.origin is Origin.SEED:
             self.worker_call("start")
 
@@ -478,7 +484,7 @@ class MainWindow(QMainWindow):
             if batch is not None:  # the panel is back at the batch's config, its first seed
                 self.panel.set_config(batch.config, keep_problem=True)
             self.tabs.setCurrentWidget(self.runs_view)
-            self.statusBar().showMessage(f"{self.session.band[3]}: the band on the score plot", 8000)
+            self.statusBar().showMessage("Seed batch done: the band on the plot", 8000)  # the Runs tab says more
 
     def _on_band(self, band: tuple | None) -> None:
         group = self.session.group

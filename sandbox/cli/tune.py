@@ -23,7 +23,16 @@ from sandbox.core.envs import EnvError
 from sandbox.core.trainer import limit_threads
 from sandbox.io.files import PathError
 from sandbox.io.text import cut, escaped, line, shown
-from sandbox.tune.results import best_trials, check_export, export_best, importances
+from sandbox.tune.results import (
+    best_trials,
+    check_export,
+    export_best,
+    importances,
+    trial_progress,
+    trial_state,
+    unsolved_part,
+    value_words,
+)
 from sandbox.tune.search import (
     DONE_STATES,
     OBJECTIVES,
@@ -196,7 +205,7 @@ def _tune(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("interrupted: rerun the same command to continue the study", file=sys.stderr)
             failed = True
-    print_trials(study, best_only=True)
+    print_trials(study, spec, best_only=True)
     if export is not None:
         _export(study, spec, export)
     return 1 if failed else 0
@@ -212,7 +221,7 @@ def _show(args: argparse.Namespace) -> int:
     if spec is not None:
         print(line(f"objective {spec.objective}, {spec.seeds} seeds per trial, budget {spec.budget:,} steps per "
                    f"seed, env {spec.base['env_id']}"))
-    print_trials(study, best_only=False)
+    print_trials(study, spec, best_only=False)
     found = importances(study)
     if isinstance(found, str):
         print(line(f"parameter importances: {found}"))
@@ -253,18 +262,24 @@ def _params(params: dict[str, Any]) -> str:
     return "  ".join(f"{_name(k)}={_param(v)}" for k, v in params.items())
 
 
-def print_trials(study: Any, best_only: bool) -> None:
-    """All trials (`tune show`), or the best five complete ones (end of `tune`)."""
+def print_trials(study: Any, spec: TuneSpec | None, best_only: bool) -> None:
+    """All trials (`tune show`), or the best five complete ones (end of `tune`); `spec` None: not made by
+    `tune`. Words as in the Tune table: 'stopped' for a trial a Stop in the app ended, a value holding an
+    unsolved seed's penalty as 'unsolved (… = budget + penalty)', a running trial's progress."""
     trials = best_trials(study, 5) if best_only else study.get_trials(deepcopy=False)
     states: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
-        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+        states[trial_state(t)] = states.get(trial_state(t), 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trials"
     print(f"{'best trials' if best_only else 'trials'} ({summary}):")
     if not trials:
         return
+    objective, budget = (spec.objective, spec.budget) if spec is not None else ("", None)
     print(f"  {'#':>4}  {'state':<9} {'value':>12}  params")
     for t in trials:
         retry = t.system_attrs.get("failed_trial")
         note = f"  (retry of #{shown(retry, 20)})" if retry is not None else ""
-        print(line(f"  {t.number:>4}  {t.state.name.lower():<9} {_value(t.value):>12}  {_params(t.params)}{note}"))
+        if progress := trial_progress(t):
+            note += f"  ({progress})"
+        value = value_words(_value(t.value), unsolved_part(t, objective, budget))
+        print(line(f"  {t.number:>4}  {trial_state(t):<9} {value:>12}  {_params(t.params)}{note}"))

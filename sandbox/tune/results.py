@@ -113,13 +113,31 @@ class TrialRow:
     """One trial as a table shows it: plain values, safe to hand to another thread."""
 
     number: int
-    state: str  # running, pruned, complete, failed, waiting
+    state: str  # running, pruned, complete, failed, stopped (failed by a Stop in the app), waiting
     value: float | None
     params: dict[str, Any]
     note: str = ""  # why it was pruned, failed or stopped (escaped, cut)
+    unsolved: str = ""  # UNSOLVED or PART_UNSOLVED: the value holds an unsolved seed's budget + penalty
+    progress: str = ""  # a running trial's seeds done and env steps so far, from what its worker records
+
+    def value_words(self, number: str) -> str:
+        """The value as words around `number` (the value as the caller writes numbers)."""
+        return value_words(number, self.unsolved)
 
 
 MAX_NOTE = 300  # characters of a trial's note
+UNSOLVED = "unsolved"  # the median seed (or both middle ones) never solved: the value is budget + penalty
+PART_UNSOLVED = "part unsolved"  # an even number of seeds, one of the middle two unsolved: a mean with a penalty
+
+
+def value_words(number: str, unsolved: str) -> str:
+    """How a value is written in the Tune table and `tune show` alike: a value holding an unsolved seed's
+    penalty never reads as a count of steps."""
+    if unsolved == UNSOLVED:
+        return f"unsolved ({number} = budget + penalty)"
+    if unsolved == PART_UNSOLVED:
+        return f"part unsolved ({number} incl. penalty)"
+    return number
 
 
 def _note(value: Any) -> str:
@@ -127,9 +145,52 @@ def _note(value: Any) -> str:
     return escaped(cut(value, MAX_NOTE)) if isinstance(value, str) else shown(value, MAX_NOTE)
 
 
-def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[TrialRow]:
+def _seeds(trial: Any) -> list[dict]:
+    """The trial's per-seed summaries (`Objective` records them), the well-formed ones only."""
+    seeds = trial.user_attrs.get("seeds")
+    return [s for s in seeds if isinstance(s, dict)] if isinstance(seeds, list) else []
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def trial_state(trial: Any) -> str:
+    """A stored trial's state in words: a trial failed by a Stop in the app reads 'stopped'."""
+    if trial.state.name == "FAIL":
+        return "stopped" if "stopped" in trial.user_attrs else "failed"
+    return str(trial.state.name.lower())
+
+
+def unsolved_part(trial: Any, objective: str, budget: int | None) -> str:
+    """UNSOLVED, PART_UNSOLVED or "": whether the trial's value (objective `steps`, the median over its seeds)
+    holds an unsolved seed's budget + penalty. From its seeds' summaries; without them (another version
+    wrote it), a value above the budget is one."""
+    if objective != "steps" or trial.value is None:
+        return ""
+    seeds = [s for s in _seeds(trial) if _number(s.get("value")) is not None]
+    if not seeds:
+        return UNSOLVED if budget is not None and trial.value > budget else ""
+    seeds.sort(key=lambda s: _number(s.get("value")) or 0.0)
+    middle = seeds[(len(seeds) - 1) // 2: len(seeds) // 2 + 1]
+    unsolved = [s.get("solved_at") is None for s in middle]
+    return UNSOLVED if all(unsolved) else PART_UNSOLVED if any(unsolved) else ""
+
+
+def trial_progress(trial: Any) -> str:
+    """A running trial's progress, e.g. "1/3 seeds done, 12,400 steps", from the seeds' summaries its
+    worker records after each greedy check; "" before the first one (or from an older version)."""
+    seeds = _seeds(trial)
+    if trial.state.name != "RUNNING" or not seeds:
+        return ""
+    done = sum(s.get("done") is True for s in seeds)
+    steps = sum(int(n) for s in seeds if (n := _number(s.get("steps"))) is not None and 0 <= n < 10**15)
+    return f"{done}/{len(seeds)} seeds done, {steps:,} steps"
+
+
+def trial_rows(storage: Any, study_name: str, objective: str = "score", budget: int | None = None) -> list[TrialRow]:
     """Every trial of the study, by number: one cheap query (no deep copies). Other workers and machines
-    wrote it: odd attributes are shown as they are, never raised on."""
+    wrote it: odd attributes are shown as they are, never raised on. `budget`: env steps per seed."""
     study_id = storage.get_study_id_from_name(study_name)
     rows = []
     for t in storage.get_all_trials(study_id, deepcopy=False):
@@ -142,8 +203,8 @@ def trial_rows(storage: Any, study_name: str, objective: str = "score") -> list[
         retry = t.system_attrs.get("failed_trial")
         if retry is not None:
             note = f"retry of #{shown(retry, 40)}" + (f"; {note}" if note else "")
-        state = "failed" if t.state.name == "FAIL" else t.state.name.lower()
-        rows.append(TrialRow(t.number, state, t.value, dict(t.params), note))
+        rows.append(TrialRow(t.number, trial_state(t), t.value, dict(t.params), note,
+                             unsolved_part(t, objective, budget), trial_progress(t)))
     return sorted(rows, key=lambda r: r.number)
 
 
@@ -195,7 +256,7 @@ def read_study(name: str, url: str | None = None) -> StoredStudy:
     spec = stored_spec(name, load_study(storage, name).user_attrs)
     if spec is None:
         raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune")
-    return StoredStudy(name, spec, trial_rows(storage, name, spec.objective))
+    return StoredStudy(name, spec, trial_rows(storage, name, spec.objective, spec.budget))
 
 
 def study_name_now() -> str:
@@ -236,7 +297,7 @@ class SearchRun:
         return self.spec.direction
 
     def rows(self) -> list[TrialRow]:
-        return trial_rows(self.storage, self.study, self.spec.objective)
+        return trial_rows(self.storage, self.study, self.spec.objective, self.spec.budget)
 
     def config_for(self, row: TrialRow) -> Config:
         return trial_config(self.spec, row.number, row.params, self.study)

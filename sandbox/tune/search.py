@@ -242,7 +242,7 @@ class SeedRun:
     def summary(self) -> dict[str, Any]:
         return {"seed": self.trainer.config.seed, "steps": self.trainer.total_steps,
                 "episodes": self.trainer.episodes_done, "best_greedy_mean": self.best_mean,
-                "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value()}
+                "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value(), "done": self.done}
 
 
 def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool], None],
@@ -255,19 +255,24 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool
     is not kept, one that one unlucky seed drags is not pruned), and all trials are compared at the
     same amount of training. A seed that solved (objective `steps`) or spent its budget keeps its
     final value. `report(step, value, final)` may raise optuna.TrialPruned (not when `final`: nothing is
-    left to save, and a fully trained trial keeps its real value); `record` gets the per-seed summaries however
-    the trial ends (pruned trials too: what they cost is part of the study's record).
+    left to save, and a fully trained trial keeps its real value); `record` gets the per-seed summaries once
+    the seeds are made, after each seed's greedy check (how far a running trial got: the Tune table shows
+    it) and however the trial ends (pruned trials too: what they cost is part of the study's record).
     """
     runs: list[SeedRun] = []
     try:
         for i in range(spec.seeds):
             runs.append(SeedRun(config.with_changes(seed=(config.seed + i) % 2**31), spec))
+        if record is not None:  # no steps yet: a retried trial shows none of the progress it copied
+            record([r.summary() for r in runs])
         rounds = 0
         while not all(r.done for r in runs):
             rounds += 1
             for run in runs:
                 if not run.done:
                     run.advance()
+                    if record is not None and not all(r.done for r in runs):
+                        record([r.summary() for r in runs])
             report(rounds * spec.eval_every, statistics.median(r.pruning_value() for r in runs),
                    all(r.done for r in runs))
         return statistics.median(r.value() for r in runs), [r.summary() for r in runs]

@@ -1,7 +1,7 @@
 """The Lesson tab driven offscreen through a whole (small) lesson: each step's action runs through
 the normal command path, each check is measured on the learner's own run, progress survives a restart."""
 
-from PyQt5.QtWidgets import QMessageBox
+from PyQt5.QtWidgets import QMessageBox, QScrollArea
 
 from sandbox.app.session import State
 from ui import plain
@@ -73,3 +73,25 @@ def test_a_whole_lesson_through_the_window_and_its_progress_after_a_restart(qtbo
     finally:
         again.session.forget_changes()
         again.close()
+
+
+def test_at_1024x700_a_step_fits_the_lesson_tab_without_scrolling_sideways(qtbot, window):
+    """Seen in the 1024x700 screenshot of step 2: "Do it: play the random baseline" made the tab wider than
+    its place, so the title, the text and "Check my run" were cut off behind a sideways scroll bar."""
+    from tests.ui.test_screen_fit import at_laptop_size, shown_rect
+
+    at_laptop_size(qtbot, window)
+    window.tabs.setCurrentWidget(window.lesson_view)
+    view = window.lesson_view
+    view.open("mountaincar")
+    for row in range(view.steps.count()):
+        view.steps.setCurrentRow(row)
+        assert view.current == row  # the list says which step to show at once
+        scroll = view.findChild(QScrollArea)
+        need = scroll.widget().minimumSizeHint().width()
+        assert need <= scroll.viewport().width(), f"step {row + 1} scrolls sideways: needs {need} px"
+        for button in (view.do_button, view.check_button, view.next_button):
+            assert shown_rect(button).width() == button.width(), f"step {row + 1}: {button.text()!r} is cut off"
+        step = view.lesson.steps[row]
+        assert view.steps.item(row).toolTip().find(step.title) >= 0  # a cut-off title reads in full on hover
+    assert view.do_button.text() == "&Do it"

@@ -95,3 +95,48 @@ def test_at_1024x700_the_toolbar_shows_every_button(qtbot, window):
             widget = window.toolbar.widgetForAction(action)
             assert widget is not None and widget.isVisible(), action.text()
     assert window.speed_box.isVisible()
+
+
+
+def test_the_news_after_open_restore_best_and_a_seed_batch_is_short_enough_for_a_laptop_status_bar(
+        qtbot, window, monkeypatch, tmp_path):
+    """Seen in the 1024x700 screenshots (docs/laptop-open.png, docs/laptop-seeds.png): "Opened /long/path/…"
+    and the seed batch's news were cut off by the status fields, and Restore best said nothing. The news
+    names the file, not its folder (just picked; the title shows the name too), in at most 40 characters
+    for these (the room left of the fields at 1024 px in DejaVu Sans)."""
+    from PyQt5.QtWidgets import QFileDialog, QMessageBox
+
+    from sandbox.app.session import State
+    from tests.ui.helpers import quick_config
+    from ui import plain
+
+    at_laptop_size(qtbot, window)
+    bar = window.statusBar()
+    window.begin_run(quick_config(solve_window=2, max_episodes=6))
+    qtbot.waitUntil(lambda: window.session.config.max_episodes == 6, timeout=10_000)
+    window.act_start.trigger()
+    qtbot.waitUntil(lambda: window.session.state == State.STOPPED, timeout=60_000)
+    saved = tmp_path / "a folder a learner made" / "first.agent"
+    saved.parent.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(saved), ""))
+    window.act_save_as.trigger()
+    qtbot.waitUntil(lambda: not window.isWindowModified(), timeout=30_000)
+    assert bar.currentMessage().startswith("Saved first.agent (")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(saved), ""))
+    window.act_open.trigger()
+    qtbot.waitUntil(lambda: bar.currentMessage().startswith("Opened"), timeout=30_000)
+    assert bar.currentMessage() == "Opened first.agent: 6 episodes"
+
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)
+    best = window.session.best
+    window.act_restore_best.trigger()
+    qtbot.waitUntil(lambda: bar.currentMessage().startswith("Restored"), timeout=30_000)
+    assert bar.currentMessage() == f"Restored the best agent (episode {best.episode + 1})"
+
+    monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Discard)  # the restored run is unsaved
+    window.panel.set_config(quick_config(max_episodes=2))
+    window.runs_view.seeds.setValue(3)
+    window.runs_view.seeds_button.click()
+    qtbot.waitUntil(lambda: window.session.band is not None and window.session.batch is None, timeout=120_000)
+    qtbot.waitUntil(lambda: "band" in bar.currentMessage(), timeout=10_000)
+    assert len(bar.currentMessage()) <= 40, bar.currentMessage()

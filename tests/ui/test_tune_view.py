@@ -105,11 +105,18 @@ def test_stop_ends_the_worker_processes_and_says_what_finished(qtbot, tune):
     qtbot.waitUntil(lambda: any(r.state == "running" and r.params for r in tune.rows), timeout=120_000)
     pids = tune.search.pids()
     assert pids and not any(gone(pid) for pid in pids)
+    # While it runs, its state cell says how far it got: its worker records the seed's steps at each check.
+    state = tune.trials_table.item(0, 1)
+    qtbot.waitUntil(lambda: state.text().startswith("running (0/1 seeds done, ") and "(0/1 seeds done, 0 steps)"
+                    not in state.text(), timeout=120_000)
+    assert state.text().endswith(" steps)") and state.data(0x0100) == "running"
     tune.stop_button.click()
     qtbot.waitUntil(lambda: not tune.running and "Stopped" in tune.status.text(), timeout=15_000)
     assert all(gone(pid) for pid in pids) and workers_left() == []
-    assert "0 complete" in tune.status.text() and "1 stopped while running" in tune.status.text()
-    assert [r.state for r in tune.rows] == ["failed"] and tune.rows[0].note == "stopped from the app"
+    assert "0 complete, 0 pruned, 0 failed, 1 stopped" in tune.status.text()
+    assert "1 stopped while running" in tune.status.text()
+    assert [r.state for r in tune.rows] == ["stopped"] and tune.rows[0].note == "stopped from the app"
+    assert tune.trials_table.item(0, 1).text() == "stopped"
     assert tune.start_button.isEnabled() and not tune.use_button.isEnabled()
 
 
@@ -209,6 +216,22 @@ def test_odd_trial_attributes_are_shown_and_refused_params_say_so_in_the_status_
     tune.use_button.click()  # the best trial (score: the highest) has a gamma the config refuses
     assert tune.status.text().startswith("Cannot use trial #1 of study 'odd': gamma = ")
     assert "is not allowed" in tune.status.text() and began == []
+
+
+def test_a_value_holding_an_unsolved_seeds_penalty_reads_as_unsolved_not_as_steps(qtbot, tune):
+    """Objective steps, budget 4,000 per seed: 7,273 is the budget plus a penalty, not 7,273 steps to a solve."""
+    spec = make_spec(load_preset("cartpole").with_changes(**CARTPOLE), build_space(["gamma"], [])[0], "steps",
+                     seeds=1, budget=4000, eval_every=5, eval_episodes=2).to_json()
+    _store("steps", spec, trials=(
+        optuna.trial.create_trial(value=7273.0, user_attrs={"seeds": [{"value": 7273.0, "solved_at": None}]}),
+        optuna.trial.create_trial(value=2000.0, user_attrs={"seeds": [{"value": 2000.0, "solved_at": 2000}]})))
+    _open(tune, "steps")
+    qtbot.waitUntil(lambda: len(tune.rows) == 2, timeout=15_000)
+    unsolved, solved = tune.trials_table.item(0, 2), tune.trials_table.item(1, 2)
+    assert unsolved.text() == "unsolved (7,273 = budget + penalty)" and unsolved.data(0x0100) == 7273.0
+    assert "Not a count of steps" in unsolved.toolTip() and "budget of 4,000 steps" in unsolved.toolTip()
+    assert solved.text() == "2,000" and "env steps until a greedy check solved" in solved.toolTip()
+    assert solved.font().bold()  # the best: the fewest steps
 
 
 # Run in its own process, watched from outside: a label that loads `<img src=FIFO>` blocks for ever.

@@ -41,3 +41,25 @@ def test_a_new_run_clears_the_explanation(qtbot, window):
     window.begin_run(window.session.config.with_changes(seed=3))
     qtbot.waitUntil(lambda: window.session.config.seed == 3, timeout=30_000)
     assert window.update_view.shown is None and "Press Step" in window.update_view.text.toPlainText()
+
+
+def test_with_n_step_returns_the_tab_says_when_the_first_transition_is_stored_and_which_one_it_shows(qtbot, window):
+    """A new user's look (issue 21): with n step 3, Step twice stored nothing and the tab still said "Press
+    Step to store a transition"; "A random one" of a one-transition memory looked like the newest."""
+    from tests.ui.helpers import settle
+
+    window.begin_run(window.session.config.with_changes(n_step=3))
+    qtbot.waitUntil(lambda: window.session.config.n_step == 3, timeout=30_000)
+    view = window.update_view
+    for _ in range(2):
+        window.act_step.trigger()
+    settle(qtbot, window)
+    assert "With n step = 3, a transition spans 3 env steps: the first is stored after 3 Steps" in \
+        view.text.toPlainText()
+    with qtbot.waitSignal(window.worker.explained, timeout=30_000):
+        window.act_step.trigger()
+    assert view.text.toPlainText().startswith("The newest stored transition\n\nTransition #0 from the replay memory")
+    settle(qtbot, window)
+    with qtbot.waitSignal(window.worker.explained, timeout=30_000):
+        view.sample.click()
+    assert view.text.toPlainText().startswith("Drawn at random from the 1 transition in the replay memory\n\n")

@@ -134,7 +134,7 @@ class FileCommands:
             path, _ = QFileDialog.getOpenFileName(self.parent, "Open agent", self.w.settings.last_dir, FILE_FILTER)
             if path:
                 self.w.settings.last_dir = str(Path(path).parent)
-                self.w.statusBar().showMessage(f"Opening {path}…")
+                self.w.statusBar().showMessage(f"Opening {Path(path).name}…")
                 self.w.command.emit(Load(path, Origin.OPENED))
 
         self.after_discard("open another agent", choose)
@@ -160,7 +160,7 @@ class FileCommands:
     def on_saved(self, path: str, size: int) -> None:
         self.w.session.saved(path)
         self.w.recovery.discard()
-        self.w.statusBar().showMessage(f"Saved {path} ({fmt.size(size)})", 5000)
+        self.w.statusBar().showMessage(f"Saved {Path(path).name} ({fmt.size(size)})", 5000)
         after, self._after_save = self._after_save, None
         if after is not None:
             after()

@@ -15,8 +15,30 @@ MAX_TIP = 2000
 
 
 def counts_text(rows: list[TrialRow]) -> str:
-    """"3 complete, 1 pruned, 0 failed": how a study's trials ended."""
-    return ", ".join(f"{sum(r.state == state for r in rows)} {state}" for state in ("complete", "pruned", "failed"))
+    """"3 complete, 1 pruned, 0 failed" (", 1 stopped" when a Stop ended one): how a study's trials ended."""
+    counts = [(sum(r.state == state for r in rows), state) for state in ("complete", "pruned", "failed", "stopped")]
+    return ", ".join(f"{n} {state}" for n, state in counts if n or state != "stopped")
+
+
+def state_text(row: TrialRow) -> str:
+    """"running (1/3 seeds done, 12,400 steps)": a running trial says how far it got."""
+    return f"{row.state} ({row.progress})" if row.progress else row.state
+
+
+def value_cell(row: TrialRow, objective: str, budget: int) -> tuple[str, str]:
+    """A trial's value cell and its tooltip: a value holding an unsolved seed's penalty reads as unsolved,
+    never as a count of steps."""
+    text = row.value_words(value_text(row.value))
+    if row.value is None:
+        return text, ""
+    if row.unsolved:
+        return text, (f"Not a count of steps: the median over the seeds includes a seed that did not solve "
+                      f"within the budget of {fmt.count(budget)} steps per seed. An unsolved seed counts as the "
+                      "budget plus a penalty of up to one budget more, for how far its best greedy mean stayed "
+                      "below the threshold (so the search still learns which configs came close).")
+    if objective == "steps":
+        return text, "The median over the seeds of the env steps until a greedy check solved the env"
+    return text, "The median over the seeds of the best greedy mean"
 
 
 def full_text(value: Any, limit: int = MAX_TIP) -> str:

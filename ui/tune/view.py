@@ -53,7 +53,7 @@ from sandbox.tune.results import (
 )
 from sandbox.tune.search import PRUNERS, make_spec, study_name_problem
 from ui import plain, wrapped_height
-from ui.tune.cells import counts_text, full_text, value_text
+from ui.tune.cells import counts_text, full_text, state_text, value_cell, value_text
 from ui.tune.space_table import SpaceTable, range_text
 from ui.tune.threads import ReadThread, SearchThread
 from ui.wrapped_height import keep_wrapped_height
@@ -191,7 +191,7 @@ class TuneView(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Start a search from the panel's current config")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the worker processes now (their running trials are marked failed)")
+        self.stop_button.setToolTip("Stop the worker processes now (their running trials are marked stopped)")
         self.stop_button.setEnabled(False)
         self.use_button = QPushButton("Use these parameters")
         self.use_button.setToolTip("Start a new agent with the best trial's config (asks before discarding "
@@ -377,7 +377,8 @@ class TuneView(QWidget):
         assert header is not None  # set by the labels just above
         header.setToolTip(
             "The median over the trial's seeds of: env steps until a greedy check solved (objective steps; an "
-            "unsolved seed counts as the budget plus a penalty, see the note), or the best greedy mean (score)")
+            "unsolved seed counts as the budget plus a penalty, and such a value reads 'unsolved'), or the best "
+            "greedy mean (score)")
         self.use_button.setEnabled(False)
         self.use_button.setText("Use these parameters")
 
@@ -400,14 +401,19 @@ class TuneView(QWidget):
                     item = QTableWidgetItem()
                     table.setItem(i, j, item)
                 text = value_text(value)
+                value_tip = ""
+                if j == 1:
+                    text = state_text(row)
+                elif j == 2 and self.source is not None:
+                    text, value_tip = value_cell(row, self.source.spec.objective, self.source.spec.budget)
                 item.setText(text)
                 item.setData(Qt.UserRole, value)
                 item.setBackground(BEST_BRUSH if is_best else QBrush())
                 font = QFont(item.font())
                 font.setBold(is_best)
                 item.setFont(font)
-                cut_text = isinstance(value, str) and text != full_text(value)  # a cut cell shows more on hover
-                tip = [full_text(value)] if cut_text else []
+                cut_text = j > 2 and isinstance(value, str) and text != full_text(value)  # a cut cell shows more
+                tip = [full_text(value)] if cut_text else [value_tip] if value_tip else []
                 plain.tooltip(item, "\n".join(tip + (["the best trial so far"] if is_best else [])))
         table.resizeColumnsToContents()
         self.use_button.setEnabled(best is not None)

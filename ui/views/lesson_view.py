@@ -15,6 +15,7 @@ from PyQt5.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -29,7 +30,13 @@ from sandbox.app.session import Session
 from ui import plain
 from ui.settings import Settings
 
-DO_LABELS = {"read": "Nothing to run: read", "random": "&Do it: play the random baseline", "train": "&Do it: train"}
+# "Do it" is what the lessons' texts call the button; what it does is its tooltip (a long label made the tab
+# wider than its place on a laptop, cutting off the text and "Check my run").
+DO_TIPS = {"read": "Nothing to run in this step: read it, then Next step.",
+           "random": "Play {episodes} episodes of a uniformly random policy; their mean is drawn as a dotted line "
+                     "on the score plot.",
+           "train": "Start a new agent from this step's config (asks before discarding unsaved training) and train "
+                    "it, {episodes} episodes at most."}
 MARKS = {True: "✓", False: "✗", None: "·"}
 FIRST_LESSON = "mountaincar"
 
@@ -81,6 +88,7 @@ class LessonView(QWidget):
         split.setStretchFactor(1, 3)
         inner = QWidget()
         column_all = QVBoxLayout(inner)
+        column_all.setContentsMargins(4, 4, 4, 4)  # the tab is narrow on a laptop: its width goes to the step
         column_all.addWidget(self.chooser)
         column_all.addWidget(split, 1)
         scroll = QScrollArea()  # a short tab (a laptop with the Tune dock open) scrolls instead of growing the window
@@ -122,7 +130,9 @@ class LessonView(QWidget):
         self.steps.blockSignals(True)
         self.steps.clear()
         for i, step in enumerate(self.lesson.steps):
-            self.steps.addItem(self._row(i, step))
+            item = QListWidgetItem(self._row(i, step))
+            plain.tooltip(item, f"{i + 1}. {step.title}")  # the list is narrow: the title in full on hover
+            self.steps.addItem(item)
         self.steps.blockSignals(False)
         self.steps.setCurrentRow(self.current)
         self.show_step(self.current)
@@ -141,11 +151,13 @@ class LessonView(QWidget):
         step = self.lesson.steps[index]
         self.title.setText(f"Step {index + 1} of {len(self.lesson.steps)}: {step.title}")
         self.text.setPlainText(step.text)
-        self.do_button.setText(DO_LABELS[step.do])
+        self.do_button.setText("&Do it")
+        plain.tooltip(self.do_button, DO_TIPS[step.do].format(episodes=f"{step.episodes:,}"))
         self.do_button.setEnabled(step.do != "read")
         self.check_button.setEnabled(step.check is not None)
         self.next_button.setEnabled(index + 1 < len(self.lesson.steps))
-        self.verdict.setText("" if step.check is None else f"Check: {step.check.metric} — {step.check.says}")
+        self.verdict.setText("" if step.check is None else f"Check my run measures whether {step.check.says} "
+                                                           f"({step.check.metric}).")
         self._save()
 
     def check(self) -> None:
