@@ -39,8 +39,10 @@ def test_a_lesson_file_loads_with_its_steps_configs_and_checks(tmp_path):
     assert lesson.title == "A tiny lesson" and step.do == "random" and step.episodes == 3
     assert step.config.env_id == "MountainCar-v0" and step.check is not None and step.check.at_most == -190
     assert step.check.passes(-200.0) and not step.check.passes(-150.0) and not step.check.passes(float("nan"))
-    assert step.check.evidence(-200.0) == "random_mean = -200 (wanted ≤ -190) — it never reaches the flag"
-    assert step.check.evidence(-112.35) == "random_mean = -112.3 (wanted ≤ -190) — it never reaches the flag"
+    assert step.check.evidence(-200.0) == ("mean score of the random episodes: -200 (wanted ≤ -190) — it never "
+                                               "reaches the flag")
+    assert step.check.evidence(-112.35) == ("mean score of the random episodes: -112.3 (wanted ≤ -190) — it never "
+                                                "reaches the flag")
 
 
 @pytest.mark.parametrize(("change", "message"), [

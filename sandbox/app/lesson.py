@@ -87,7 +87,7 @@ class Check:
                   f"≥ {self.at_least:g}" if self.at_least is not None else ""]
         wanted = " and ".join(b for b in bounds if b)
         number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-        return f"{self.metric} = {number} (wanted {wanted}) — {self.says}"
+        return f"{METRICS[self.metric]}: {number} (wanted {wanted}) — {self.says}"
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def test_a_whole_lesson_through_the_window_and_its_progress_after_a_restart(qtbo
     qtbot.waitUntil(lambda: len(window.session.watch_results) == 5, timeout=10_000)
     assert window.plots.random_line.isVisible() and window.plots.random_line.value() == -200.0
     view.check_button.click()
-    assert view.verdict.text().startswith("Passed: your run's random_mean = -200 ")
+    assert view.verdict.text().startswith("Passed: your run's mean score of the random episodes: -200 ")
     assert view.steps.item(0).text().startswith("✓")
     view.next_button.click()
     assert view.current == 1 and view.title.text() == "Step 2 of 2: Then train"
@@ -60,7 +60,7 @@ def test_a_whole_lesson_through_the_window_and_its_progress_after_a_restart(qtbo
     assert len(window.session.history.episodes) == 2
     with qtbot.waitSignal(window.worker.step_checked, timeout=60_000):
         view.check_button.click()
-    assert view.verdict.text().startswith("Passed: your run's final_average = ")
+    assert view.verdict.text().startswith("Passed: your run's last moving average of training: ")
     assert view.passed == frozenset({0, 1})
     window.session.forget_changes()
     window.close()
