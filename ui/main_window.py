@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         if snap.origin in (Origin.NEW, Origin.OPENED, Origin.RECOVERED):
             self.runs_view.untick_all()  # ghosts were ticked to compare with the run before
         self.runs_view.env_changed(snap.spec.env_id)
-        self.render_view.set_profile(env)
+        self.render_view.set_profile(env, trained=self.session.trained)
         self.map_view.set_env(env, unavailable_reason(snap.spec), snap.spec.n_actions)
         self.diagnostics.show_hints([])
         self.result_label.setText("")

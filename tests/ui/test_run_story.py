@@ -90,6 +90,7 @@ def test_a_reopened_file_keeps_its_best_agent(qtbot, window, monkeypatch, tmp_pa
     qtbot.waitUntil(lambda: window.session.path == str(path), timeout=30_000)
     settle(qtbot, window)
     assert window.session.best == best and window.act_restore_best.isEnabled()
+    assert window.render_view.frame.text().startswith("Press Space to resume training")  # as the toolbar says
     x, y = window.plots.best_point.getData()
     assert list(x) == [best.episode + 1] and np.isclose(y[0], best.value)
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)

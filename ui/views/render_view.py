@@ -82,12 +82,14 @@ class RenderView(QWidget):
         self.details.setText(html)
         wrapped_height.fit(self.details)
 
-    def set_profile(self, env: EnvProfile) -> None:
-        """A new run (maybe on another env): nothing of the old run's picture or readout stays."""
+    def set_profile(self, env: EnvProfile, trained: bool = False) -> None:
+        """A new run (maybe on another env): nothing of the old run's picture or readout stays; the hint
+        says Resume for a run that has trained already (opened, restored), as the toolbar does."""
         self.profile = env
         self._show_details(HINT)
         self.car.clear()
-        self.clear("Press Space to start training, S to take one step, X to watch a random policy.")
+        verb = "resume" if trained else "start"
+        self.clear(f"Press Space to {verb} training, S to take one step, X to watch a random policy.")
 
     def show_frame(self, frame: np.ndarray) -> None:
         """An env's own picture, RGB (H, W, 3)."""
