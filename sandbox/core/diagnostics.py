@@ -376,7 +376,7 @@ def collapsed(run: Run) -> Hint | None:
                 "on with gentler updates: a smaller step and a slower-moving target.",
                 run.suggestions(_smaller_step(c), _slower_target(c),
                                 ("memory_capacity", max(c.memory_capacity, GOOD_MEMORY))), offer_best=True,
-                weight=2 * (best - now) / (best - first))
+                weight=2 * min((best - now) / (best - first), 1.0))  # 1 (lost half the gain) to 2 (all of it)
 
 
 def plateau(run: Run) -> Hint | None:
