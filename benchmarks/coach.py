@@ -43,6 +43,7 @@ class Start:
 STARTS: dict[str, Start] = {
     "mc-horizon-rate": Start("fast", {"gamma": 0.92, "learning_rate": 0.005}),
     "mc-batch-target": Start("nstep", {"batch_size": 16, "target_update_interval": 10}),
+    "mc-explore-target": Start("nstep", {"epsilon_start": 0.05, "epsilon_end": 0.02, "target_update_interval": 5}),
     "cp-horizon": Start("cartpole", {"gamma": 0.85}),
     "cp-soft-target-explore": Start("cartpole", {"target_update": "soft", "tau": 0.2, "epsilon_decay": 0.3}),
     "ac-intensity-rate": Start("acrobot", {"update_interval": 32, "learning_rate": 0.008}),

@@ -69,7 +69,9 @@ def coach_lines(data: dict) -> list[str]:
              + "), apply the diagnostics' top suggestion and nothing else, repeat, at most 10 rounds; each run "
              "judged by the app's solve rule (a 100-episode greedy evaluation every 20 episodes). Goal: every "
              f"start solved within 10 rounds on every seed. Ran: {len(starts)} starts × seeds "
-             f"{', '.join(map(str, seeds))}: **{solved} of {len(learners)} solved**.", "",
+             f"{', '.join(map(str, seeds))}: **{solved} of {len(learners)} solved**; "
+             f"{sum(not x['rounds'][0]['solved'] for x in learners)} of them needed coaching (the rest solved "
+             "despite the planted faults, in round 1).", "",
              "| start | env | planted | seed | solved | rounds | env steps in all | best greedy mean, last round |",
              "|---|---|---|---|---|---|---|---|"]
     for x in learners:
