@@ -212,13 +212,13 @@ def section_threads(q: bool) -> dict:
 
 
 def section_coach(q: bool) -> dict:
-    """The coach benchmark (benchmarks/coach.py): rounds and env steps until a solve, per env and seed."""
+    """The coach benchmark (benchmarks/coach.py): rounds and env steps until a solve, per start and seed."""
     from dataclasses import asdict
 
-    from benchmarks.coach import learn
+    from benchmarks.coach import STARTS, learn
 
-    budgets = {"MountainCar-v0": 20_000 if q else 150_000, "CartPole-v1": 10_000 if q else 60_000}
-    learners = [learn(env, seed, budget) for env, budget in budgets.items() for seed in ((0,) if q else (0, 1, 2))]
+    seeds = (0,) if q else (0, 1, 2)
+    learners = [learn(start, seed, max_rounds=2 if q else 10) for start in STARTS for seed in seeds]
     return {"learners": [asdict(x) | {"solved": x.solved} for x in learners]}
 
 
