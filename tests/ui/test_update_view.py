@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sandbox.core.learning.reference import td_targets
+from tests.ui.helpers import settle
 
 
 def test_step_shows_the_stored_transitions_target_and_a_random_one_leaves_the_run_alone(qtbot, window):
@@ -25,7 +26,8 @@ def test_step_shows_the_stored_transitions_target_and_a_random_one_leaves_the_ru
     assert shown.target == pytest.approx(expected, rel=1e-5, abs=1e-5)
     for _ in range(40):
         window.act_step.trigger()
-    qtbot.waitUntil(lambda: len(window.worker.trainer.agent.memory) >= 40, timeout=30_000)
+    settle(qtbot, window)  # every queued step has run and reported (each also explains its own transition)
+    assert len(memory) == 41
     streams = (agent.rng.bit_generator.state, memory.rng.bit_generator.state)
     with qtbot.waitSignal(window.worker.explained, timeout=30_000) as sampled:
         window.update_view.sample.click()
