@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sandbox.core.config import Config
-from sandbox.core.learning.learner import AdamState, flat_views
+from sandbox.core.learning.learner import AdamState, adam_settings, flat_views, set_learning_rate
 from sandbox.core.learning.reference import td_loss, td_targets
 from sandbox.core.memory import ReplayBatch
 from sandbox.core.networks import DuelingQNetwork, QNet
@@ -123,11 +123,7 @@ class FastLearner:
 
     def set_config(self, config: Config) -> None:
         self.config = config
-        for group in self.optimizer.param_groups:
-            group["lr"] = config.learning_rate
-
-    def learning_rate(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        set_learning_rate(self.optimizer, config.learning_rate)
 
     def numpy_q(self, layers: NumpyLayers, obs: np.ndarray) -> np.ndarray:
         return numpy_dueling(layers, obs) if self.dueling else numpy_mlp(layers, obs)
@@ -188,7 +184,7 @@ class FastLearner:
             self.target_weights.copy_(self.weights)
 
     def adam_settings(self) -> dict[str, Any]:
-        return {k: v for k, v in self.optimizer.param_groups[0].items() if k != "params"}
+        return adam_settings(self.optimizer)
 
     def adam_state(self) -> AdamState | None:
         state = self.optimizer.state.get(self.flat)

@@ -29,9 +29,6 @@ class Learner(Protocol):
     def set_config(self, config: Config) -> None:
         """Switch to a config that differs only in live fields; the learning rate applies at once."""
 
-    def learning_rate(self) -> float:
-        """The step size the optimizer uses now."""
-
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q-values of one (already scaled) observation, as float32 numpy."""
 
@@ -58,3 +55,14 @@ def flat_views(flat: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.T
         out.append(flat[offset:offset + t.numel()].view_as(t))
         offset += t.numel()
     return out
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """A live learning-rate edit: the optimizer's next step uses it."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def adam_settings(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """An optimizer's hyperparameters as an agent file stores them: its one group, without the parameters."""
+    return {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sandbox.core.config import Config
-from sandbox.core.learning.learner import AdamState, flat_views
+from sandbox.core.learning.learner import AdamState, adam_settings, flat_views, set_learning_rate
 from sandbox.core.memory import ReplayBatch
 
 
@@ -49,11 +49,7 @@ class ReferenceLearner:
 
     def set_config(self, config: Config) -> None:
         self.config = config
-        for group in self.optimizer.param_groups:
-            group["lr"] = config.learning_rate
-
-    def learning_rate(self) -> float:
-        return float(self.optimizer.param_groups[0]["lr"])
+        set_learning_rate(self.optimizer, config.learning_rate)
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
@@ -85,7 +81,7 @@ class ReferenceLearner:
                 self.target.load_state_dict(self.online.state_dict())
 
     def adam_settings(self) -> dict[str, Any]:
-        return {k: v for k, v in self.optimizer.param_groups[0].items() if k != "params"}
+        return adam_settings(self.optimizer)
 
     def adam_state(self) -> AdamState | None:
         params = list(self.online.parameters())
