@@ -15,14 +15,13 @@ from sandbox.core.config import load_preset
 from sandbox.core.diagnostics import diagnose
 from sandbox.core.trainer import Trainer
 from sandbox.formats.agent_file import (
-    FORMAT,
-    FORMAT_VERSION,
     AgentFileError,
     file_info,
     load_trainer,
     save_trainer,
     to_bytes,
 )
+from sandbox.formats.agent_state import FORMAT, FORMAT_VERSION
 from sandbox.io import files
 from sandbox.io.files import PathError
 
@@ -289,7 +288,7 @@ def test_a_file_carries_the_runs_best_agent_and_refuses_a_mark_that_does_not_fit
     kept = best.kept()
     assert kept is not None
     save_trainer(trainer, tmp_path / "a.agent", best=kept)
-    opened, carried = load_agent(tmp_path / "a.agent")
+    opened, carried, _ = load_agent(tmp_path / "a.agent")
     assert carried == kept and opened.total_steps == trainer.total_steps
     restored = BestAgent.carried(carried, "cpu").restore()
     assert restored.total_steps == kept.total_steps and restored.episodes_done == kept.episode + 1
@@ -310,7 +309,7 @@ def test_a_carried_best_that_is_not_an_agent_is_refused_when_restored_and_a_lyin
     trainer.run(2)
     garbage = KeptBest(1, -200.0, trainer.total_steps, "moving average", b"<img src=x>" * 100)
     save_trainer(trainer, tmp_path / "g.agent", best=garbage)
-    opened, carried = load_agent(tmp_path / "g.agent")
+    opened, carried, _ = load_agent(tmp_path / "g.agent")
     assert carried == garbage and opened.episodes_done == 2
     with pytest.raises(AgentFileError) as info:
         BestAgent.carried(carried, "cpu").restore()

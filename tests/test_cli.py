@@ -172,7 +172,7 @@ def _fsize_limit(limit: int):
 def test_a_full_disk_stops_the_log_not_the_training_and_the_agent_is_saved(tmp_path):
     """A real write error (EFBIG under RLIMIT_FSIZE) while logging: one line, training goes on, the save lands."""
     args = [sys.executable, str(ROOT / "main.py"), "train", "--episodes", "60", "--quiet", "--eval-episodes", "0",
-            "--set", "hidden_units=8", "--set", "update_interval=50", "--no-memory"]
+            "--set", "hidden_units=8", "--set", "update_interval=50", "--no-memory", "--no-timeline"]
     free = subprocess.run([*args, "--save", "free.agent", "--log-jsonl", "free.jsonl"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert free.returncode == 0, free.stderr

@@ -24,6 +24,7 @@ from sandbox.core.config import (
     DEFAULT_DEVICE,
     FIELDS,
     Config,
+    ConfigError,
     load_config_file,
     load_preset,
     parse_assignments,
@@ -36,6 +37,7 @@ from sandbox.io.text import escaped, line
 
 if TYPE_CHECKING:
     from sandbox.app.best import BestAgent
+    from sandbox.formats.timeline import Timeline
 
 MAX_HINT_LINE = 500  # a saved hint, as printed (the schema allows 2,000 characters)
 DEVICES = FIELDS["device"].metadata["choices"]
@@ -49,6 +51,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--config", type=Path, help="TOML or JSON file of name = value pairs")
     source.add_argument("--resume", type=Path, metavar="FILE", help="continue training an agent file")
     train.add_argument("--env", help="gymnasium env id (overrides the preset)")
+    train.add_argument("--from-episode", type=bounded_int(0, 10**9), metavar="N",
+                       help="with --resume: continue from the file's timeline checkpoint at episode N instead of "
+                            "its end (with no --set, the original run from N, bit for bit; --set may change live "
+                            "parameters: a branch)")
     train.add_argument("--episodes", type=EPISODES, help="episodes to train (with --resume: this many more)")
     train.add_argument("--seed", type=SEED, help="random seed (overrides the preset)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -62,6 +68,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                             "training_mean, its best moving average); DQN often peaks, then collapses")
     train.add_argument("--no-memory", action="store_true",
                        help="leave the replay memory out of --save (smaller file; resume is then not exact)")
+    train.add_argument("--no-timeline", action="store_true",
+                       help="leave the run's timeline (its exact checkpoints, for --from-episode) out of --save")
     train.add_argument("--every", type=EPISODES, default=1, metavar="K", help="print every K-th episode (default 1)")
     train.add_argument("--eval-episodes", type=bounded_int(0, 10**6), default=10, metavar="N",
                        help="greedy episodes in the final evaluation (0 = none; default 10)")
@@ -95,6 +103,39 @@ def build_config(args: argparse.Namespace) -> Config:
     if args.device is not None:
         changes["device"] = args.device
     return config.with_changes(**changes)
+
+
+def _resume(path: Path, device: str, episode: int | None) -> tuple[Trainer, Timeline]:
+    """The trainer to continue (the file's end, or its checkpoint at `episode`) and its timeline."""
+    from sandbox.formats.agent_file import AgentFileError, load_agent, trainer_at
+    from sandbox.formats.agent_state import optimizer_info
+    from sandbox.formats.timeline import Timeline
+
+    try:
+        loaded = load_agent(path, device=device)
+    except AgentFileError as exc:
+        raise UsageError(str(exc)) from None
+    trainer, timeline = loaded.trainer, loaded.timeline
+    if episode is None:
+        return trainer, timeline if timeline is not None else Timeline.start(trainer)
+    try:
+        if timeline is None:
+            raise UsageError(f"{shown_path(path)} has no timeline (it was saved with --no-timeline or by an older "
+                             "version), so it can only be resumed from its end")
+        try:
+            index = timeline.index_at(episode)
+        except ValueError as exc:
+            raise UsageError(f"{shown_path(path)}: {exc}") from None
+        try:
+            branch = trainer_at(timeline, index, trainer.history, trainer.config, optimizer_info(trainer.agent),
+                                device=device)
+        except AgentFileError as exc:
+            raise UsageError(str(exc)) from None
+    finally:
+        trainer.close()
+    past = timeline.until(index)
+    past.follow(branch)
+    return branch, past
 
 
 def _load(path: Path, device: str) -> Trainer:
@@ -175,23 +216,38 @@ class EpisodeLog:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from sandbox.formats.timeline import Timeline
+
     limit_threads()  # an entry point: one torch thread, one BLAS thread
+    if args.from_episode is not None and not args.resume:
+        raise UsageError("--from-episode needs --resume FILE: the file whose timeline holds the checkpoint")
     if args.resume:
-        if args.set or args.env is not None or args.seed is not None or args.preset or args.config:
-            raise UsageError("--resume continues a saved run as it was; only --episodes, --device, --save and "
-                             "output options can be given with it")
+        if (args.set and args.from_episode is None) or args.env is not None or args.seed is not None \
+                or args.preset or args.config:
+            raise UsageError("--resume continues a saved run as it was; only --episodes, --device, --save, output "
+                             "options and, with --from-episode, --set of live parameters can be given with it")
         device = args.device or DEFAULT_DEVICE
         resolve_device(device)  # `--device cuda` without CUDA: refused before the file is read
         outputs = check_outputs(args)
-        trainer = _load(args.resume, device)
-        _say_resume_note(args.resume)
-        episodes = args.episodes if args.episodes is not None else trainer.config.max_episodes
-        trainer.apply({"max_episodes": min(trainer.episodes_done + episodes, 10**9)})
+        trainer, timeline = _resume(args.resume, device, args.from_episode)
+        if args.set:
+            try:
+                trainer.apply(parse_assignments(args.set))
+            except ConfigError:
+                trainer.close()
+                raise
+        if args.from_episode is None:
+            _say_resume_note(args.resume)
+        if args.episodes is not None or args.from_episode is None:
+            episodes = args.episodes if args.episodes is not None else trainer.config.max_episodes
+            trainer.apply({"max_episodes": min(trainer.episodes_done + episodes, 10**9)})
+        episodes = max(trainer.config.max_episodes - trainer.episodes_done, 0)
     else:
         config = build_config(args)
         resolve_device(config.device)
         outputs = check_outputs(args)
         trainer = Trainer(config)
+        timeline = Timeline.start(trainer)
         episodes = trainer.config.max_episodes
     keeper = BestKeeper() if args.save_best else None
     log = EpisodeLog(outputs.get("--log-jsonl"))  # opened before training: a refusal costs no work
@@ -227,7 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"coach: {line(hint.line())}")
     log.write_summary(trainer, coach)
     if args.save:
-        failed |= not _save(trainer, args.save, not args.no_memory)
+        failed |= not _save(trainer, args.save, not args.no_memory, None if args.no_timeline else timeline)
     if args.save_best:
         failed |= not _save_best(keeper.best if keeper is not None else None, trainer, args.save_best)
     trainer.close()
@@ -263,12 +319,12 @@ class BestKeeper:
             self.best = None
 
 
-def _save(trainer: Trainer, path: Path, include_memory: bool) -> bool:
+def _save(trainer: Trainer, path: Path, include_memory: bool, timeline: Timeline | None) -> bool:
     """Save to `path`, else to the data folder (saying where); returns whether `path` was written."""
     from sandbox.formats.agent_file import AgentFileError, to_bytes
 
     try:
-        data = to_bytes(trainer, include_memory)
+        data = to_bytes(trainer, include_memory, timeline=timeline)
     except AgentFileError as exc:
         say_error(str(exc))
         return False

@@ -52,6 +52,7 @@ class ReplayMemory:
         self._allocate(min(capacity, INITIAL_ROWS))
         self.position = 0
         self.size = 0
+        self.added = 0  # transitions ever added (not saved: the run's timeline counts what it has logged)
         self.rng = np.random.default_rng(seed)
         self._batch: ReplayBatch | None = None
 
@@ -86,6 +87,7 @@ class ReplayMemory:
         self.horizons[i] = horizon
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
+        self.added += 1
 
     def sample(self, batch_size: int) -> ReplayBatch:
         """A uniformly drawn batch; the returned arrays are reused by the next call."""
@@ -109,6 +111,12 @@ class ReplayMemory:
         np.take(self.stops, idx, out=d)
         np.take(self.horizons, idx, out=h)
         return self._batch
+
+    def newest(self, count: int) -> dict[str, np.ndarray]:
+        """Copies of the last `count` transitions added (at most `size`), oldest first."""
+        count = min(count, self.size)
+        idx = (self.position - count + np.arange(count)) % self.capacity
+        return {name: getattr(self, name)[idx] for name in ARRAYS}
 
     def export(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """The filled slots as they lie (not reordered: sampled indices must keep meaning the same

@@ -6,7 +6,9 @@ env spec, counters, RNG states, optimizer hyperparameters, live-edit log, versio
 concatenated, and its step count: `learner.AdamState`, the same whichever backend trained the agent),
 `memory.*` (replay memory, optional), `history.*` (per-episode stats and every loss), `best.agent`
 (optional: the run's kept best agent, itself a whole agent file as bytes, its mark in the JSON's
-`best`; it is parsed with the same checks when it is restored).
+`best`; it is parsed with the same checks when it is restored), `timeline.*` (optional: the run's
+exact checkpoints, stacked, and the transition log their memories are slices of; the JSON's
+`timeline` block says where each checkpoint stood: see `sandbox.formats.timeline`).
 
 Resume is exact for saves at an episode boundary, on the device the run was on. A save made
 mid-episode keeps everything up to that step, but the partial episode is dropped: training
@@ -20,22 +22,18 @@ the config's `device` (the one it was trained on) is replaced by the one asked f
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import math
 import os
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
-import safetensors.numpy
 import torch
 
-from sandbox.core.config import DEFAULT_DEVICE, ConfigError, shown
+from sandbox.core.config import DEFAULT_DEVICE, Config, ConfigError, shown
 from sandbox.core.diagnostics import diagnose
 from sandbox.core.envs import EnvError
 from sandbox.core.learning.learner import AdamState
@@ -51,19 +49,27 @@ from sandbox.formats.agent_schema import (
     check_table,
     check_values,
 )
+from sandbox.formats.agent_state import (
+    DTYPES,
+    FORMAT,
+    StateError,
+    encode,
+    history_tensors,
+    learned_tensors,
+    optimizer_info,
+    rng_info,
+    versions,
+)
+from sandbox.formats.timeline import Timeline
 from sandbox.io.files import PathError, atomic_write, open_regular, pread_exact, pread_into, shown_path, strict_json
 
 T = TypeVar("T")
 
-FORMAT = "rl-sandbox-agent"
-FORMAT_VERSION = 2  # 2: greedy evaluations in the history; version 1 files still load
 READABLE_VERSIONS = ("1", "2")
 SUFFIX = ".agent"
 MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON of 10,000 live edits fits; its parse stays ~100 MB
 MAX_FILE_BYTES = 8 * 1024**3
 MAX_JSON_OBJECTS = 50_000  # a live edit is one object; RNG states a few each
-DTYPES: dict[str, np.dtype] = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
-                               "U8": np.dtype("u1")}
 
 
 @dataclass(frozen=True)
@@ -94,21 +100,11 @@ class AgentFileInfo:
     hints: tuple[str, ...] = ()  # the coach's hints when the file was saved
 
 
-@functools.cache
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in ("rl-sandbox", "torch", "numpy", "gymnasium", "safetensors"):
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "unknown"
-    return out
-
-
 # --- saving ----------------------------------------------------------------------------
-def to_bytes(trainer: Trainer, include_memory: bool = True, best: KeptBest | None = None) -> bytes:
-    """Serialise a trainer completely, with the run's kept best agent if given (see the module
-    docstring for the layout).
+def to_bytes(trainer: Trainer, include_memory: bool = True, best: KeptBest | None = None,
+             timeline: Timeline | None = None) -> bytes:
+    """Serialise a trainer completely, with the run's kept best agent and its timeline if given (see
+    the module docstring for the layout).
 
     A diverged agent (NaN or infinite weights) is refused: written, it would replace a good file
     with one that no loader accepts.
@@ -118,34 +114,20 @@ def to_bytes(trainer: Trainer, include_memory: bool = True, best: KeptBest | Non
     agent = trainer.agent
     if not agent.finite():
         raise AgentFileError("the agent's weights are NaN or infinite (training diverged); it was not saved")
-    # Everything else is checked against the loader's own schema just before writing (`_self_check`).
-    tensors: dict[str, np.ndarray] = {}
-    for prefix, net in (("online", agent.online), ("target", agent.target)):
-        for name, value in net.state_dict().items():
-            tensors[f"{prefix}.{name}"] = value.detach().cpu().numpy().copy()
-    adam = agent.learner.adam_state()  # one form whichever backend trained it (learner.AdamState)
-    if adam is not None:
-        for key, value in adam._asdict().items():
-            tensors[f"optim.0.{key}"] = value.detach().cpu().numpy().copy()
-    settings = {k: list(v) if isinstance(v, tuple) else v for k, v in agent.learner.adam_settings().items()}
-    groups = [{**settings, "params": [0]}]
+    # Everything else is checked against the loader's own schema as it is encoded.
+    tensors = learned_tensors(agent)
     memory_meta = None
     if include_memory:
         arrays, memory_meta = agent.memory.export()
         tensors |= {f"memory.{k}": v for k, v in arrays.items()}
-    episodes = trainer.history.episodes
-    for name in HISTORY_FIELDS:
-        tensors[f"history.{name}"] = np.array([getattr(e, name) for e in episodes], dtype=np.float64)
-    tensors["history.losses"] = np.frombuffer(trainer.history.losses, dtype=np.float32).copy()
-    env_seed, env_rng = trainer.env_rng()
+    tensors |= history_tensors(trainer.history.episodes, np.frombuffer(trainer.history.losses, dtype=np.float32))
     info = {
-        "versions": dict(_versions()),
+        "versions": dict(versions()),
         "config": trainer.config.to_dict(),
         "spec": asdict(trainer.spec),
         "counters": {"steps": agent.steps, "updates": agent.updates, "episodes": trainer.episodes_done},
-        "rng": {"agent": agent.rng.bit_generator.state, "env": env_rng, "env_seed": env_seed,
-                "memory": agent.memory.rng.bit_generator.state},
-        "optimizer": {"param_groups": groups, "state_keys": [] if adam is None else [0]},
+        "rng": rng_info(trainer),
+        "optimizer": optimizer_info(agent),
         "memory": memory_meta,
         "edits": [asdict(e) for e in trainer.history.edits],
         "saved_mid_episode": trainer.mid_episode,
@@ -156,32 +138,21 @@ def to_bytes(trainer: Trainer, include_memory: bool = True, best: KeptBest | Non
         info["best"] = {"episode": best.episode, "value": float(best.value), "total_steps": best.total_steps,
                         "measure": best.measure, "bytes": len(best.data)}
         tensors["best.agent"] = np.frombuffer(best.data, np.uint8).copy()
-    text = json.dumps(info)
-    _self_check(text, tensors)
-    meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "json": text}
-    return safetensors.numpy.save(tensors, metadata=meta)
-
-
-def _self_check(info_json: str, tensors: dict[str, np.ndarray]) -> None:
-    """What we write must pass what we read: the loader's schema, applied before writing."""
-    names = {np.dtype(v): k for k, v in DTYPES.items()}
-    header = {name: {"dtype": names.get(value.dtype.newbyteorder("<"), str(value.dtype)), "shape": list(value.shape)}
-              for name, value in tensors.items()}
+    if timeline is not None:
+        info["timeline"], timeline_tensors = timeline.to_file()
+        tensors |= timeline_tensors
     try:
-        plan = check_info(strict_json(info_json))
-        check_table(plan, header)
-        for name, value in tensors.items():
-            check_values(name, value, plan)
-    except (SchemaError, ValueError) as exc:
-        raise AgentFileError(f"this agent cannot be saved: {exc}") from None
+        return encode(info, tensors)
+    except StateError as exc:
+        raise AgentFileError(str(exc)) from None
 
 
 def save_trainer(trainer: Trainer, path: str | Path, include_memory: bool = True, follow_links: bool = True,
-                 best: KeptBest | None = None) -> int:
+                 best: KeptBest | None = None, timeline: Timeline | None = None) -> int:
     """Save atomically; returns the file's size in bytes. AgentFileError for a diverged agent,
     PathError when the path is unsuitable or the write fails (the old file is then untouched).
     `follow_links=False` for the app's own files: a link at the path is replaced, not followed."""
-    data = to_bytes(trainer, include_memory, best)
+    data = to_bytes(trainer, include_memory, best, timeline)
     atomic_write(path, data, "agent file", follow_links)
     return len(data)
 
@@ -335,21 +306,31 @@ def _guarded(name: str, fn: Callable[[], T]) -> T:
 def load_trainer(path: str | Path, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:
     """Rebuild a trainer exactly as it was saved, on `device` (see the module docstring for
     mid-episode saves and devices)."""
-    return load_agent(path, render, device)[0]
+    return load_agent(path, render, device).trainer
 
 
-def load_agent(path: str | Path, render: bool = False,
-               device: str = DEFAULT_DEVICE) -> tuple[Trainer, KeptBest | None]:
-    """`load_trainer`, and the run's kept best agent if the file carries one (from the same open file)."""
+class LoadedAgent(NamedTuple):
+    """What an agent file gives back: the trainer, the run's kept best agent, the run's timeline
+    (following the trainer; None when the file has none)."""
+
+    trainer: Trainer
+    best: KeptBest | None
+    timeline: Timeline | None
+
+
+def load_agent(path: str | Path, render: bool = False, device: str = DEFAULT_DEVICE) -> LoadedAgent:
+    """`load_trainer`, with the run's kept best agent and timeline if the file carries them (from the
+    same open file)."""
     with _opened(path) as source:
         parsed = _guarded(source.name, lambda: parse(source))
         trainer = _guarded(source.name, lambda: _build(parsed, render, device))
         try:
             best = _guarded(source.name, lambda: _kept_best(parsed))
+            timeline = _guarded(source.name, lambda: _timeline(parsed, trainer))
         except BaseException:
             trainer.close()
             raise
-        return trainer, best
+        return LoadedAgent(trainer, best, timeline)
 
 
 def _kept_best(parsed: Parsed) -> KeptBest | None:
@@ -358,6 +339,29 @@ def _kept_best(parsed: Parsed) -> KeptBest | None:
         return None
     return KeptBest(mark["episode"], mark["value"], mark["total_steps"], mark["measure"],
                     parsed.tensor("best.agent").tobytes())
+
+
+def _timeline(parsed: Parsed, trainer: Trainer) -> Timeline | None:
+    block = parsed.plan.info.get("timeline")
+    if block is None:
+        return None
+    tensors = {name: parsed.tensor(name) for name in parsed.plan.tensors if name.startswith("timeline.")}
+    timeline = Timeline.from_file(block, tensors, trainer.spec, trainer.config.memory_capacity)
+    try:
+        timeline.resume(trainer)
+    except ValueError as exc:
+        raise AgentFileError(f"{parsed.source.name}: {exc}") from None
+    return timeline
+
+
+def trainer_at(timeline: Timeline, index: int, history: History, config: Config, optimizer: dict[str, Any],
+               render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:
+    """The exact trainer of checkpoint `index` (see `Timeline.agent_bytes`): what a resumed file would be."""
+    try:
+        data = timeline.agent_bytes(index, history, config, optimizer)
+    except StateError as exc:
+        raise AgentFileError(f"checkpoint at episode {timeline.checkpoints[index].episodes:,}: {exc}") from None
+    return from_bytes(data, render, device)
 
 
 def from_bytes(data: bytes, render: bool = False, device: str = DEFAULT_DEVICE) -> Trainer:

@@ -23,10 +23,14 @@ from sandbox.core.networks import build_network
 from sandbox.core.trainer import EpisodeStats
 
 INFO_KEYS = ("versions", "config", "spec", "counters", "rng", "optimizer", "memory", "edits", "saved_mid_episode")
-# The coach's hints at save time, and the run's kept best agent (files from before them have none).
-OPTIONAL_INFO_KEYS = ("hints", "best")
+# The coach's hints at save time, the run's kept best agent and its timeline (files from before them have none).
+OPTIONAL_INFO_KEYS = ("hints", "best", "timeline")
 BEST_KEYS = ("episode", "value", "total_steps", "measure", "bytes")
 BEST_MEASURES = ("greedy mean", "moving average")
+TIMELINE_KEYS = ("log_start", "log_end", "checkpoints")
+CHECKPOINT_KEYS = ("episodes", "steps", "updates", "losses", "edits", "log_end", "memory_size", "memory_position",
+                   "rng")
+MAX_CHECKPOINTS = 1000  # a timeline thins itself out beyond this (timeline.Timeline)
 HISTORY_FIELDS = [f.name for f in fields(EpisodeStats)]
 V1_HISTORY_FIELDS = [name for name in HISTORY_FIELDS if not name.startswith("greedy_")]  # before evaluations
 MAY_BE_NAN = ("mean_loss", "greedy_mean", "greedy_std")  # no update in the episode; no evaluation after it
@@ -137,7 +141,53 @@ def check_info(info: Any, version: int = 2) -> Plan:
                             HISTORY_FIELDS if version >= 2 else V1_HISTORY_FIELDS)
     if "best" in info:
         tensors["best.agent"] = TensorSpec("U8", (_check_best(info["best"], episodes, steps),))
+    if "timeline" in info:
+        tensors |= _check_timeline(info["timeline"], config, obs_dim, counters, len(info["edits"]), tensors)
     return Plan(info, config, obs_dim, n_actions, tensors)
+
+
+def _check_timeline(timeline: Any, config: Config, obs_dim: int, counters: dict[str, int], edits: int,
+                    tensors: dict[str, TensorSpec]) -> dict[str, TensorSpec]:
+    """The run's timeline (`timeline.Timeline`): its checkpoints in order, inside the run's counters,
+    each memory a slice of the log; returns its tensors (each checkpoint restored later is checked in
+    full again, as a whole agent file)."""
+    _dict(timeline, "timeline", TIMELINE_KEYS)
+    start = _int(timeline["log_start"], "timeline.log_start")
+    end = _int(timeline["log_end"], "timeline.log_end", start)
+    checkpoints = timeline["checkpoints"]
+    if not (isinstance(checkpoints, list) and 1 <= len(checkpoints) <= MAX_CHECKPOINTS):
+        raise SchemaError(f"timeline.checkpoints must be a list of 1 to {MAX_CHECKPOINTS:,} checkpoints")
+    previous = {"episodes": -1, "steps": 0, "updates": 0, "losses": 0, "edits": 0, "log_end": start}
+    for i, c in enumerate(checkpoints):
+        where = f"timeline.checkpoints[{i}]"
+        _dict(c, where, CHECKPOINT_KEYS)
+        limits = {"episodes": counters["episodes"], "steps": counters["steps"], "updates": counters["updates"],
+                  "losses": counters["updates"], "edits": edits, "log_end": end}
+        for key, high in limits.items():  # each grows with the run: never back, never past the run's end
+            low = previous[key] + 1 if key == "episodes" else previous[key]
+            previous[key] = _int(c[key], f"{where}.{key}", low, high)
+        size = _int(c["memory_size"], f"{where}.memory_size", 0, min(config.memory_capacity, c["log_end"] - start))
+        if size == config.memory_capacity:
+            _int(c["memory_position"], f"{where}.memory_position", 0, size - 1)
+        elif c["memory_position"] != size:
+            raise SchemaError(f"{where}.memory_position = {shown(c['memory_position'])}; a memory still filling "
+                              f"writes at its size, {size:,}")
+        _check_rngs(c["rng"], f"{where}.rng")
+    k, rows = len(checkpoints), end - start
+    out = {f"timeline.log.{name}": _memory_spec(name, rows, obs_dim) for name in MEMORY_ARRAYS}
+    for name, spec in tensors.items():
+        if name.startswith(("online.", "target.")):
+            out[f"timeline.{name}"] = TensorSpec("F32", (k, *spec.shape))
+    n_params = sum(math.prod(spec.shape) for name, spec in tensors.items() if name.startswith("online."))
+    out |= {"timeline.optim.exp_avg": TensorSpec("F32", (k, n_params)),
+            "timeline.optim.exp_avg_sq": TensorSpec("F32", (k, n_params)),
+            "timeline.optim.step": TensorSpec("F32", (k,))}
+    return out
+
+
+def _memory_spec(name: str, rows: int, obs_dim: int) -> TensorSpec:
+    two_d = name in ("states", "next_states")
+    return TensorSpec("I64" if name == "actions" else "F32", (rows, obs_dim) if two_d else (rows,))
 
 
 def _check_best(best: Any, episodes: int, steps: int) -> int:
@@ -160,16 +210,16 @@ def _check_hints(hints: Any) -> None:
         raise SchemaError(f"hints: more than {MAX_HINTS} or one longer than {MAX_HINT_CHARS:,} characters")
 
 
-def _check_rngs(rng: Any) -> None:
-    _dict(rng, "rng", ("agent", "env", "env_seed", "memory"))
-    check_rng(rng["agent"], "rng.agent")
-    check_rng(rng["memory"], "rng.memory")
+def _check_rngs(rng: Any, where: str = "rng") -> None:
+    _dict(rng, where, ("agent", "env", "env_seed", "memory"))
+    check_rng(rng["agent"], f"{where}.agent")
+    check_rng(rng["memory"], f"{where}.memory")
     if (rng["env_seed"] is None) == (rng["env"] is None):
-        raise SchemaError("rng: exactly one of env_seed and env must be given")
+        raise SchemaError(f"{where}: exactly one of env_seed and env must be given")
     if rng["env"] is None:
-        _int(rng["env_seed"], "rng.env_seed", 0, 2**64 - 1)
+        _int(rng["env_seed"], f"{where}.env_seed", 0, 2**64 - 1)
     else:
-        check_rng(rng["env"], "rng.env")
+        check_rng(rng["env"], f"{where}.env")
 
 
 def _check_optimizer(optimizer: Any, config: Config, updates: int) -> None:
@@ -247,10 +297,7 @@ def _tensor_table(config: Config, obs_dim: int, n_actions: int, updates: int, ep
         table |= {"optim.0.exp_avg": TensorSpec("F32", (n_params,)),
                   "optim.0.exp_avg_sq": TensorSpec("F32", (n_params,)), "optim.0.step": TensorSpec("F32", ())}
     if memory_size is not None:
-        for name in MEMORY_ARRAYS:
-            two_d = name in ("states", "next_states")
-            table[f"memory.{name}"] = TensorSpec("I64" if name == "actions" else "F32",
-                                                 (memory_size, obs_dim) if two_d else (memory_size,))
+        table |= {f"memory.{name}": _memory_spec(name, memory_size, obs_dim) for name in MEMORY_ARRAYS}
     table |= {f"history.{name}": TensorSpec("F64", (episodes,)) for name in history_fields}
     table["history.losses"] = TensorSpec("F32", (updates,))
     return table
@@ -275,6 +322,9 @@ def check_values(name: str, value: np.ndarray, plan: Plan) -> None:
     """Range checks for one tensor, by what it holds."""
     info = plan.info
     kind = name.split(".", 1)[0]
+    if kind == "timeline":
+        _check_timeline_values(name, value, plan)
+        return
     if kind in ("online", "target", "optim") and not np.isfinite(value).all():
         raise SchemaError(f"tensor {shown(name)} contains NaN or infinite values")
     if name == "optim.0.exp_avg_sq" and (value < 0).any():
@@ -288,6 +338,16 @@ def check_values(name: str, value: np.ndarray, plan: Plan) -> None:
         _check_history_values(name, value, info)
 
 
+def _check_timeline_values(name: str, value: np.ndarray, plan: Plan) -> None:
+    """The log is checked as a memory is, the stacked weights and moments as the agent's own."""
+    if name.startswith("timeline.log."):
+        _check_memory_values(name, value, plan)
+    elif not np.isfinite(value).all():
+        raise SchemaError(f"tensor {shown(name)} contains NaN or infinite values")
+    elif name in ("timeline.optim.exp_avg_sq", "timeline.optim.step") and (value < 0).any():
+        raise SchemaError(f"tensor {shown(name)} holds negative values")
+
+
 def _check_memory_values(name: str, value: np.ndarray, plan: Plan) -> None:
     bad = {
         "states": lambda v: not np.isfinite(v).all(),
@@ -296,9 +356,9 @@ def _check_memory_values(name: str, value: np.ndarray, plan: Plan) -> None:
         "rewards": lambda v: not (np.isfinite(v) & (np.abs(v) <= MAX_ABS_REWARD)).all(),
         "stops": lambda v: not np.isin(v, (0.0, 1.0)).all(),
         "horizons": lambda v: not np.isin(v, np.arange(1, plan.config.n_step + 1)).all(),
-    }[name.split(".", 1)[1]]
+    }[name.rsplit(".", 1)[1]]
     if bad(value):
-        field = name.split(".", 1)[1]
+        field = name.rsplit(".", 1)[1]
         allowed = {"actions": f"actions 0 to {plan.n_actions - 1}", "rewards": f"finite rewards up to "
                    f"±{MAX_ABS_REWARD:g}", "stops": "0 or 1", "horizons": f"1 to n_step = {plan.config.n_step}"}
         raise SchemaError(f"tensor {shown(name)} holds values outside {allowed.get(field, 'finite numbers')}")

@@ -181,7 +181,7 @@ class TrainingWorker(QObject):
 
     @guarded(Doing.OPENING)
     def load(self, path: str, origin: Origin) -> None:
-        trainer, kept = load_agent(path, render=True)
+        trainer, kept, _ = load_agent(path, render=True)
         self._replace(trainer, origin, path, note=resume_note(file_info(path)), carried=kept)
 
     @pyqtSlot()
