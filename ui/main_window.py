@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QMetaObject, QSettings, Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
-from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PyQt5.QtWidgets import QAction, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from sandbox.app.lesson import Step
 from sandbox.app.policy_map import unavailable_reason
@@ -43,9 +43,11 @@ from ui.views.render_view import RenderView
 from ui.views.result_line import ResultLine
 from ui.views.runs_view import RunsView
 from ui.views.status_bar import StatusFields
+from ui.views.timeline_bar import TimelineBar
 from ui.views.update_view import UpdateView
 from ui.worker.commands import (
     Apply,
+    Branch,
     CheckStep,
     Evaluate,
     Explain,
@@ -54,9 +56,10 @@ from ui.worker.commands import (
     PlayRandom,
     SetLogging,
     SetView,
+    ShowCheckpoint,
 )
 from ui.worker.modes import Doing, Inspection
-from ui.worker.worker import start_worker
+from ui.worker.worker import Past, start_worker
 
 APP_NAME = "RL Sandbox"
 DEFAULT_SIZE = (1400, 900)  # the first window, made smaller on a smaller screen
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
         self._runs_problem_said = self.session.runs.problem
         self.error_box: QMessageBox | None = None
         self._watch_path: list[np.ndarray] | None = None  # a watched greedy/random episode's states, for the map
+        self._past: Past | None = None  # a timeline checkpoint the map shows instead of the present
         self.notice_box: QMessageBox | None = None
         self.help_box: QMessageBox | None = None  # the Help menu's text last shown
         self.setWindowTitle(f"[*]{APP_NAME}")
@@ -155,6 +159,13 @@ class MainWindow(QMainWindow):
         self.render_view = RenderView()
         self.render_view.setFocusPolicy(Qt.StrongFocus)  # arrow keys reach the window while driving
         self.plots = TrainingPlots()
+        self.timeline_bar = TimelineBar()
+        self.plot_column = QWidget()  # the plots, and under them the run's timeline
+        column = QVBoxLayout(self.plot_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.plots, 1)
+        column.addWidget(self.timeline_bar)
         self.result_label = ResultLine()
         self.map_view, self.diagnostics, self.runs_view = MapView(), CoachView(), RunsView()
         self.tabs = QTabWidget()
@@ -172,7 +183,7 @@ class MainWindow(QMainWindow):
         self.middle.setCollapsible(0, False)
         self.middle.setSizes([420, 24, 380])
         self.splitter = QSplitter(Qt.Horizontal)
-        for i, (widget, stretch) in enumerate(((self.panel, 0), (self.middle, 2), (self.plots, 3))):
+        for i, (widget, stretch) in enumerate(((self.panel, 0), (self.middle, 2), (self.plot_column, 3))):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(i, stretch)
         self.splitter.setChildrenCollapsible(False)  # a narrow window shrinks the columns, never hides one
@@ -236,6 +247,10 @@ class MainWindow(QMainWindow):
         w.watched.connect(self._on_watched)
         w.watch_finished.connect(self._on_watch_finished)
         w.inspected.connect(self._on_inspected)
+        w.timeline_changed.connect(self.timeline_bar.set_checkpoints)
+        w.past_shown.connect(self._on_past)
+        self.timeline_bar.show_past.connect(self._show_past)
+        self.timeline_bar.branch.connect(lambda episode: self.command.emit(Branch(episode)))
         w.exported.connect(lambda message: self.statusBar().showMessage(message, 8000))
         w.human_finished.connect(self._on_human_finished)
         w.saved.connect(self.files.on_saved)
@@ -425,6 +440,14 @@ class MainWindow(QMainWindow):
         self.diagnostics.show_hints([])
         self.result_label.setText("")
         self._watch_path = None
+        self._past = None
+        self.map_view.set_past(None)
+        self.timeline_bar.set_checkpoints([])  # the new run's own come next, with the bar at the present
+        if snap.origin is Origin.BRANCH and self.session.branch is not None:
+            parent, at = self.session.branch
+            self.runs_view.show_runs(self.session.runs.records, tick=parent)  # drawn behind its branch
+            self.statusBar().showMessage(f"Branched from run {parent} at episode {fmt.count(at)}: change a setting "
+                                         "and train on", 10000)
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
             # The file's name (its folder was just picked; the title shows the name too): a path would be cut
@@ -491,17 +514,39 @@ class MainWindow(QMainWindow):
         members = [r for r in self.session.runs.records.values() if r.group == group] if band else []
         self.runs_view.show_batch(seed_summary(members) if members else None)
 
+    def _show_past(self, episode: int | None) -> None:
+        """The timeline bar asks for a checkpoint's agent (None: the present again)."""
+        if episode is None:
+            self._past = None
+            self.map_view.set_past(None)
+        self.command.emit(ShowCheckpoint(episode))
+
+    def _on_past(self, past: Past) -> None:
+        if self.timeline_bar.at_present:  # the bar went back to now before this answer came
+            return
+        self._past = past
+        checkpoint = past.checkpoint
+        self.map_view.set_past(f"The past: the agent at episode {fmt.count(checkpoint.episodes)} "
+                               f"({fmt.plural(checkpoint.steps, 'step')}), not the one training now.")
+        self._draw_inspection(past.inspection)
+        self.timeline_bar.show_readout(checkpoint, past.stats.score if past.stats else None,
+                                       past.stats.greedy_mean if past.stats else None)
+
     def _on_inspected(self, inspection: Inspection) -> None:
+        if self._past is None:  # while a checkpoint is shown, the map keeps showing it
+            self._draw_inspection(inspection)
+        self.diagnostics.show_hints(inspection.hints)
+        self.session.set_hints([h.line() for h in inspection.hints])
+        count = len(inspection.hints)
+        self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
+
+    def _draw_inspection(self, inspection: Inspection) -> None:
         if inspection.map is not None:
             self.map_view.show_map(inspection.map, inspection.coverage)
             if self._watch_path is None:
                 self.map_view.show_trajectory(inspection.trajectory)
         elif inspection.q_values is not None:
             self.map_view.show_q(inspection.q_values)
-        self.diagnostics.show_hints(inspection.hints)
-        self.session.set_hints([h.line() for h in inspection.hints])
-        count = len(inspection.hints)
-        self.tabs.setTabText(1, f"Diagnostics ({count})" if count else "Diagnostics")
 
     def _on_runs_changed(self) -> None:
         self.runs_view.show_runs(self.session.runs.records)

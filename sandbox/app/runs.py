@@ -25,6 +25,7 @@ MAX_RUNS = 100  # the oldest runs leave the log first
 MAX_RUN_EPISODES = 100_000  # episodes of a run's curves kept (about 4 MB written)
 MAX_LOG_BYTES = 64 * 1024 * 1024
 MAX_SET_ASIDE = 20  # damaged logs kept beside the live one
+MAX_CHANGES = 300  # characters of a branch's "what changed"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class RunRecord:
     solved: bool
     group: int | None = None  # runs started together by "run seeds" share a group
     hints: tuple[str, ...] = ()  # the coach's hints when the run ended or was replaced
+    parent: int | None = None  # a branch: the key of the run it branched from,
+    branch_episode: int | None = None  # at the checkpoint after this many episodes,
+    changes: str = ""  # and the live edits it made from there
 
     @property
     def episodes(self) -> int:
@@ -47,7 +51,8 @@ class RunRecord:
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "config": self.config.to_dict(), "scores": self.scores.tolist(),
                 "averages": self.averages.tolist(), "total_steps": self.total_steps, "solved": self.solved,
-                "group": self.group, "hints": list(self.hints)}
+                "group": self.group, "hints": list(self.hints), "parent": self.parent,
+                "branch_episode": self.branch_episode, "changes": self.changes}
 
     @classmethod
     def from_json(cls, data: Any) -> RunRecord:
@@ -66,13 +71,43 @@ class RunRecord:
         hints = data.get("hints", [])
         if not (isinstance(hints, list) and all(isinstance(h, str) for h in hints)):
             raise ValueError("a run's hints are malformed")
+        parent, at, changes = data.get("parent"), data.get("branch_episode"), data.get("changes", "")
+        if not ((parent is None) == (at is None) and (parent is None or (type(parent) is int and type(at) is int
+                                                                         and 0 <= at <= len(scores)))
+                and isinstance(changes, str)):
+            raise ValueError("a run's branch point is malformed")
         return cls(data["name"][:200], Config.from_dict(data["config"]), scores, averages, data["total_steps"],
-                   data["solved"], group, tuple(h[:MAX_HINT_CHARS] for h in hints[:MAX_HINTS]))
+                   data["solved"], group, tuple(h[:MAX_HINT_CHARS] for h in hints[:MAX_HINTS]), parent, at,
+                   changes[:MAX_CHANGES])
 
     def summary(self) -> str:
         best = f", best average {self.averages.max():.1f}" if len(self.averages) else ""
+        branch = ""
+        if self.parent is not None:
+            branch = (f", branched from run {self.parent} at episode {self.branch_episode:,} "
+                      f"({self.changes or 'no change'})")
         return (f"{self.name}: {self.config.env_id}, seed {self.config.seed}, {self.episodes} episodes, "
-                f"{self.total_steps:,} steps{best}{', solved' if self.solved else ''}")
+                f"{self.total_steps:,} steps{best}{', solved' if self.solved else ''}{branch}")
+
+
+def tree_order(records: dict[int, RunRecord]) -> list[tuple[int, int]]:
+    """(key, depth) of every run, each branch right after the run it branched from (oldest first),
+    so a list reads as the tree of branches; a branch whose parent is gone is a root."""
+    children: dict[int | None, list[int]] = {}
+    for key, record in records.items():
+        parent = record.parent if record.parent in records and record.parent != key else None
+        children.setdefault(parent, []).append(key)
+    out: list[tuple[int, int]] = []
+    stack = [(key, 0) for key in reversed(children.get(None, []))]
+    seen: set[int] = set()
+    while stack:
+        key, depth = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((key, depth))
+        stack += [(child, depth + 1) for child in reversed(children.get(key, []))]
+    return out + [(key, 0) for key in records if key not in seen]  # a cycle in a hand-edited log: flat
 
 
 def config_diff(a: Config, b: Config) -> list[tuple[str, object, object]]:

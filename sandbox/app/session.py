@@ -19,7 +19,7 @@ import numpy as np
 from psygnal import Signal
 
 from sandbox.app.best import BestMark
-from sandbox.app.runs import RunRecord, RunsLog, seed_band
+from sandbox.app.runs import MAX_CHANGES, RunRecord, RunsLog, seed_band
 from sandbox.core.config import Config
 from sandbox.core.envs import EnvSpec
 from sandbox.core.evaluate import EvalResult
@@ -49,6 +49,7 @@ class Origin(StrEnum):
     RECOVERED = "recovered"
     BEST = "best"
     SEED = "seed"
+    BRANCH = "branch"  # from a checkpoint of the run before it (the timeline's "Branch here")
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Snapshot:
     note: str | None = None  # what the user must know about the file (no replay memory: not exact)
     origin: Origin = Origin.NEW
     state: State = State.IDLE  # the worker's state with this run: the session never shows the old run's
+    branch_episode: int | None = None  # Origin.BRANCH: the checkpoint's episode in the run it branched from
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class Session:
     run_key: int = 0
     batch: SeedBatch | None = None
     group: int | None = None  # the seed batch the current run belongs to
+    branch: tuple[int, int] | None = None  # (parent run's key, episode) when the run branched from another
     band: tuple[np.ndarray, np.ndarray, np.ndarray, str] | None = None
     hints: list[str] = field(default_factory=list)  # the coach's latest hints, one line each: kept with the run
     draft: Config | None = None  # the panel's config: what New, Run seeds and Tune start from
@@ -165,6 +168,9 @@ class Session:
         """Replace the current run (archived to the runs log first) by `snap`."""
         origin = snap.origin
         self.archive()
+        parent = self.run_key if origin is Origin.BRANCH and self.config is not None else None
+        self.branch = (parent, snap.branch_episode) if parent is not None and snap.branch_episode is not None \
+            else None
         self.run_key = self.runs.next_key()
         if origin is Origin.SEED and self.batch is not None:
             self.group = self.batch.group
@@ -178,7 +184,8 @@ class Session:
         self.status, self.best, self.last_eval, self.hints = snap.status, None, None, []
         self.path = snap.path if origin is Origin.OPENED else None
         # A recovered run, or a restored best agent (training in it, no file), is not saved yet.
-        self.unsaved = origin is Origin.RECOVERED or (origin is Origin.BEST and bool(snap.history.episodes))
+        self.unsaved = origin is Origin.RECOVERED or (origin in (Origin.BEST, Origin.BRANCH)
+                                                      and bool(snap.history.episodes))
         self.state = snap.state
         self.watch_results = []
         self.trained = bool(snap.history.episodes) or len(snap.history.losses) > 0 or snap.status.total_steps > 0
@@ -278,9 +285,12 @@ class Session:
         averages = np.array([e.moving_average for e in self.history.episodes])
         batch = f" (seed batch {self.group})" if self.group is not None else ""
         steps = self.status.total_steps if self.status else self.history.episodes[-1].total_steps
+        parent, at = self.branch if self.branch is not None else (None, None)
+        changes = ", ".join(f"{e.name} {e.old} → {e.new}" for e in self.history.edits
+                            if at is not None and e.episode >= at and e.name != "max_episodes")
         self.runs.put(self.run_key, RunRecord(f"run {self.run_key}{batch}", self.config, scores, averages, steps,
                                               any(e.solved for e in self.history.episodes), self.group,
-                                              tuple(self.hints)))
+                                              tuple(self.hints), parent, at, changes[:MAX_CHANGES]))
         self.runs_changed.emit()
 
     def start_batch(self, config: Config, count: int) -> Config:

@@ -36,9 +36,14 @@ class MapView(QWidget):
                                      "remembered states lie (log scale); it can only learn about places it has been")
         self.note = plain.label("")
         self.note.setWordWrap(True)
+        self.past_note = plain.label("")  # a checkpoint's agent is shown, not the one training
+        self.past_note.setWordWrap(True)
+        self.past_note.setStyleSheet("background: #ffe8a8; color: #4a3800; padding: 3px;")
+        self.past_note.hide()
         self.inner = QWidget()
         layout = QVBoxLayout(self.inner)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.past_note)
         layout.addWidget(self.graphics, 1)
         self.legend = plain.rich_label("")
         self.legend.setWordWrap(True)
@@ -123,6 +128,12 @@ class MapView(QWidget):
         for t in self.trajectories:
             t.setData([], [])
 
+    def set_past(self, text: str | None) -> None:
+        """Mark what the view shows as the past (a timeline checkpoint's agent), or as the present (None)."""
+        self.past_note.setText(text or "")
+        self.past_note.setVisible(text is not None)
+        self.keep_room()
+
     def keep_room(self) -> None:
         """The room the maps need: side by side (narrower, they would run off the right edge; their axes'
         ticks change with the data), which the splitter keeps; and the height of the maps and of the
@@ -132,7 +143,7 @@ class MapView(QWidget):
         bar = self.area.verticalScrollBar().sizeHint().width()
         width = math.ceil(minimum.width()) + 2 * self.graphics.frameWidth() + TICK_ROOM + bar
         inner = self.width() - bar  # the inner widget may not have been resized yet
-        shown = [w for w in (self.legend, self.coverage_box, self.note) if not w.isHidden()]
+        shown = [w for w in (self.past_note, self.legend, self.coverage_box, self.note) if not w.isHidden()]
         height = math.ceil(minimum.height()) + 2 * self.graphics.frameWidth() + sum(
             w.heightForWidth(inner) if isinstance(w, QLabel) else w.sizeHint().height() for w in shown)
         height += self.inner.layout().spacing() * len(shown)

@@ -17,7 +17,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from sandbox.app.runs import RunRecord, config_diff, short_diff
+from sandbox.app.runs import RunRecord, config_diff, short_diff, tree_order
 from ui import plain
 from ui.plain import escape as esc
 
@@ -71,16 +71,21 @@ class RunsView(QWidget):
         self.seeds_button.clicked.connect(lambda: self.run_seeds.emit(self.seeds.value()))
         self._selection_changed()
 
-    def show_runs(self, records: dict[int, RunRecord]) -> None:
-        """List `records` (the session's runs log), keeping which runs are ticked."""
+    def show_runs(self, records: dict[int, RunRecord], tick: int | None = None) -> None:
+        """List `records` (the session's runs log) as the tree of branches, keeping which runs are
+        ticked (and ticking `tick`: the run a branch was taken from, drawn behind it)."""
         ticked = {item.data(Qt.UserRole) for item in self._items() if item.checkState() == Qt.Checked}
+        if tick is not None:
+            ticked.add(tick)
         self.records = dict(records)
         self.list.blockSignals(True)
         self.list.clear()
         previous = None
-        for key, record in self.records.items():
-            changed = f"\n    vs the run before: {short_diff(previous.config, record.config)}" if previous else ""
-            item = QListWidgetItem(record.summary() + changed)
+        for key, depth in tree_order(self.records):
+            record = self.records[key]
+            changed = f"\n    vs the run before: {short_diff(previous.config, record.config)}" \
+                if previous and record.parent is None else ""
+            item = QListWidgetItem("    " * min(depth, 6) + ("↳ " if depth else "") + record.summary() + changed)
             plain.tooltip(item, "\n".join(record.hints) if record.hints else "The coach had nothing to say.")
             previous = record
             item.setData(Qt.UserRole, key)

@@ -109,5 +109,21 @@ class CheckStep:
     step: Step
 
 
+@dataclass(frozen=True)
+class ShowCheckpoint:
+    """Show the agent of the timeline's checkpoint at `episode` (the map, Q-values, readouts), or the
+    present again (None). Training goes on meanwhile."""
+
+    episode: int | None
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Replace the run by the exact agent of its checkpoint at `episode`: a new run, whose past is
+    the old run's up to there."""
+
+    episode: int
+
+
 Command = (NewAgent | Load | Save | Autosave | Apply | SetView | Evaluate | Export | HumanAction | Explain
-           | PlayRandom | CheckStep | SetLogging)
+           | PlayRandom | CheckStep | SetLogging | ShowCheckpoint | Branch)

@@ -73,6 +73,8 @@ class Doing(Enum):
     PLAYING_RANDOM = "playing the random baseline"
     CHECKING = "checking the lesson step"
     LOGGING = "starting the TensorBoard log"
+    SHOWING_PAST = "showing a checkpoint of the timeline"
+    BRANCHING = "branching from a checkpoint"
     STARTING_HUMAN = "starting human play"
     DRIVING = "driving"
     STOPPING_HUMAN = "stopping human play"

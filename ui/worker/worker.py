@@ -12,6 +12,7 @@ command is guarded: an exception stops what was running, keeps the agent and is 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,18 @@ from sandbox.core.env_profiles import profile
 from sandbox.core.evaluate import EVAL_SEED_OFFSET, Evaluation, greedy_steps, random_steps
 from sandbox.core.explain import explain_row, newest_row
 from sandbox.core.trainer import EpisodeStats, StepResult, Trainer, limit_threads
-from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer
+from sandbox.formats.agent_file import KeptBest, file_info, load_agent, resume_note, save_trainer, trainer_at
+from sandbox.formats.agent_state import optimizer_info
 from sandbox.formats.event_log import TensorBoardLog, log_folder
 from sandbox.formats.export import episodes_to_csv, greedy_video, losses_to_csv
+from sandbox.formats.timeline import Checkpoint, Timeline
+from sandbox.io.files import PathError, data_dir
 from ui import format as fmt
 from ui.worker import modes
 from ui.worker.commands import (
     Apply,
     Autosave,
+    Branch,
     CheckStep,
     Command,
     Evaluate,
@@ -48,11 +53,13 @@ from ui.worker.commands import (
     Save,
     SetLogging,
     SetView,
+    ShowCheckpoint,
 )
 from ui.worker.modes import (
     Doing,
     Driving,
     Evaluating,
+    Inspection,
     Throttle,
     Training,
     Watching,
@@ -61,6 +68,15 @@ from ui.worker.modes import (
     readable,
     status_of,
 )
+
+
+@dataclass(frozen=True)
+class Past:
+    """A checkpoint of the timeline as the window shows it: where it stood and a look inside its agent."""
+
+    checkpoint: Checkpoint
+    stats: EpisodeStats | None  # the episode that ended there (None at the start)
+    inspection: Inspection
 
 
 class TrainingWorker(QObject):
@@ -89,12 +105,15 @@ class TrainingWorker(QObject):
     random_played = pyqtSignal(object, int)  # (list of random episodes' scores, training episodes done)
     step_checked = pyqtSignal(object)  # Verdict: a lesson step's check on this run
     log_failed = pyqtSignal(str)  # the TensorBoard log could not be written (training goes on)
+    timeline_changed = pyqtSignal(object)  # list[Checkpoint]: the run's checkpoints, after each new one
+    past_shown = pyqtSignal(object)  # Past: a checkpoint's agent, asked for by ShowCheckpoint
     synced = pyqtSignal()  # answers `sync`: everything queued before it has run and reported
     stopped = pyqtSignal()
 
     def __init__(self) -> None:
         super().__init__()
         self.trainer: Trainer | None = None
+        self.timeline: Timeline | None = None  # the current run's checkpoints
         self.best = BestAgent()
         self.mode: Training | Watching | Driving | Evaluating | None = None
         self._held: Training | Watching | Driving | Evaluating | None = None  # paused for a question (`hold`)
@@ -174,6 +193,10 @@ class TrainingWorker(QObject):
                 self.check_step(cmd.step)
             case SetLogging():
                 self.set_logging(cmd.folder)
+            case ShowCheckpoint():
+                self.show_checkpoint(cmd.episode)
+            case Branch():
+                self.branch(cmd.episode)
 
     @guarded(Doing.CREATING)
     def new_agent(self, config: Config, origin: Origin) -> None:
@@ -181,8 +204,40 @@ class TrainingWorker(QObject):
 
     @guarded(Doing.OPENING)
     def load(self, path: str, origin: Origin) -> None:
-        trainer, kept, _ = load_agent(path, render=True)
-        self._replace(trainer, origin, path, note=resume_note(file_info(path)), carried=kept)
+        trainer, kept, timeline = load_agent(path, render=True)
+        self._replace(trainer, origin, path, note=resume_note(file_info(path)), carried=kept, timeline=timeline)
+
+    @guarded(Doing.SHOWING_PAST)
+    def show_checkpoint(self, episode: int | None) -> None:
+        """The agent at the timeline's checkpoint at `episode`, looked inside (None: the present again)."""
+        t = self.require()
+        if episode is None or self.timeline is None:
+            self._inspect(force=True)
+            return
+        index = self.timeline.index_at(episode)
+        past = self._checkpoint_trainer(index, render=False)
+        try:
+            stats = t.history.episodes[episode - 1] if episode else None
+            self.past_shown.emit(Past(self.timeline.checkpoints[index], stats, inspect(past)))
+        finally:
+            past.close()
+
+    @guarded(Doing.BRANCHING)
+    def branch(self, episode: int) -> None:
+        """A new run from the exact agent at the checkpoint at `episode`; the old run is archived as its parent."""
+        if self.timeline is None:
+            raise ValueError("this run has no timeline to branch from")
+        index = self.timeline.index_at(episode)
+        trainer = self._checkpoint_trainer(index, render=True)
+        past = self.timeline.until(index)
+        past.follow(trainer)
+        self._replace(trainer, Origin.BRANCH, timeline=past, branch_episode=episode)
+
+    def _checkpoint_trainer(self, index: int, render: bool) -> Trainer:
+        t = self.settled()
+        assert self.timeline is not None
+        return trainer_at(self.timeline, index, t.history, t.config, optimizer_info(t.agent), render,
+                          t.config.device)
 
     @pyqtSlot()
     @guarded(Doing.RESTORING_BEST)
@@ -191,21 +246,26 @@ class TrainingWorker(QObject):
         self._replace(self.best.restore(render=True), Origin.BEST, keep_best=True, elapsed=self._best_elapsed)
 
     def _replace(self, trainer: Trainer, origin: Origin, path: str | None = None, keep_best: bool = False,
-                 note: str | None = None, elapsed: float = 0.0, carried: KeptBest | None = None) -> None:
+                 note: str | None = None, elapsed: float = 0.0, carried: KeptBest | None = None,
+                 timeline: Timeline | None = None, branch_episode: int | None = None) -> None:
+        """Make `trainer` the run (its timeline: the one given, already following it, or a new one)."""
         self._halt()
         self._pending_losses, self._pending_episodes, self._last_step = [], [], None
         self._end_log()
         if self.trainer:
             self.trainer.close()
         self.trainer, self._elapsed, self._rate = trainer, elapsed, 0.0
+        # The timeline observes first, so a checkpoint taken at an episode's end is announced with it.
+        self.timeline = timeline if timeline is not None else Timeline.start(trainer, self._spill_folder())
         trainer.observers.append(self)  # its episodes reach the window and the best agent through episode_ended
         self._start_log()  # each run its own TensorBoard subfolder
         if not keep_best:  # a new run's own best, or the one its file carried
             self.best = BestAgent.carried(carried, trainer.config.device)
             self._best_elapsed = 0.0
         self.began.emit(Snapshot(trainer.config, trainer.spec, trainer.history.copy(), trainer.threshold,
-                                 self._status_now(), path, note, origin, self.state))
+                                 self._status_now(), path, note, origin, self.state, branch_episode))
         self.best_changed.emit(self.best.mark)
+        self.timeline_changed.emit(list(self.timeline.checkpoints))
         self._set_state()
         if trainer.mid_episode:
             self.show(trainer.trajectory[-1], trainer.render() if self.frames_needed() else None)
@@ -214,7 +274,8 @@ class TrainingWorker(QObject):
     # --- commands on the run -------------------------------------------------------------
     @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
-        self.saved.emit(path, save_trainer(self.settled(), path, include_memory, best=self.best.kept()))
+        self.saved.emit(path, save_trainer(self.settled(), path, include_memory, best=self.best.kept(),
+                                           timeline=self.timeline))
 
     def autosave(self, path: str) -> None:
         """A recovery copy (replay memory included), between two slices; unlike a save the user asked
@@ -223,7 +284,7 @@ class TrainingWorker(QObject):
             return
         try:
             save_trainer(self.settled(), path, True, follow_links=False,  # the app's own file: a link is replaced
-                         best=self.best.kept())
+                         best=self.best.kept(), timeline=self.timeline)
         except Exception as exc:  # a full disk, a folder at the path, …: never a reason to stop training
             self.autosave_failed.emit(readable(exc))
             return
@@ -470,6 +531,9 @@ class TrainingWorker(QObject):
     def episode_ended(self, trainer: Trainer, episode: EpisodeStats) -> None:
         """The trainer observer: each finished episode goes out with the next batch, and to the best agent."""
         self._pending_episodes.append(episode)
+        timeline = self.timeline
+        if timeline is not None and timeline.checkpoints and timeline.checkpoints[-1].episodes == trainer.episodes_done:
+            self.timeline_changed.emit(list(timeline.checkpoints))  # it took one at this episode's end
         if self.best.offer(trainer, episode):
             self._best_elapsed = self._elapsed  # as of the last slice (a few ms before)
             self.best_changed.emit(self.best.mark)
@@ -484,6 +548,14 @@ class TrainingWorker(QObject):
         return trainer
 
     # --- helpers -----------------------------------------------------------------------
+    @staticmethod
+    def _spill_folder() -> Path | None:
+        """Where a long run's timeline puts its older checkpoints: the app's data dir (else the system's)."""
+        try:
+            return data_dir()
+        except (OSError, PathError):
+            return None
+
     def require(self) -> Trainer:
         if self.trainer is None:
             raise RuntimeError("there is no agent yet; create one with New agent")
