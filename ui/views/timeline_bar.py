@@ -35,8 +35,8 @@ class TimelineBar(QWidget):
         self.branch_button = QPushButton("&Branch here")
         self.branch_button.setToolTip("Start a new run from exactly this agent (its memory, optimizer and random "
                                       "states too): change a setting and train on. This run stays in the Runs tab")
-        self.now_button = QPushButton("Back to &now")
-        self.now_button.setToolTip("Show the agent being trained again")
+        self.now_button = QPushButton("&Now")  # short: the bar must never be what widens the plot column
+        self.now_button.setToolTip("Back to now: show the agent being trained again")
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.slider, 1)
