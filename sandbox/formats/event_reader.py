@@ -30,7 +30,7 @@ import struct
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import crc32c
 import numpy as np
@@ -213,50 +213,50 @@ def _read_file(path: Path, run: _Run, budget: _Budget) -> None:
             raise EventLogError(f"the folder's event files are more than {MAX_TOTAL_BYTES // 2**20} MB in all; "
                                 "choose the folder of fewer runs")
         offset = index = 0
-        while offset < size:
-            index += 1
-            budget.records -= 1
-            if budget.records < 0:
-                raise EventLogError(f"the folder's event files hold more than {MAX_RECORDS:,} records; choose "
-                                    "the folder of fewer runs")
-            at = f"{what}, record {index:,} (byte {offset:,})"
-            header = _read(stream, HEADER.size, at)
-            if len(header) < HEADER.size:
-                raise EventLogError(f"{at} is cut short: the file is truncated (or still being written)")
-            length, length_crc = HEADER.unpack(header)
-            if masked_crc(header[:8]) != length_crc:
-                raise EventLogError(f"{at}: the length's CRC is wrong: the file is damaged")
-            if length > size - offset - HEADER.size - CRC.size:
-                raise EventLogError(f"{at} says {length:,} bytes, past the file's end: the file is truncated "
-                                    "(or damaged)")
-            offset += HEADER.size + length + CRC.size
-            if length > MAX_RECORD_BYTES:
-                stream.seek(offset)
-                run.skipped += 1
-                continue
-            data = _read(stream, length + CRC.size, at)
-            if len(data) < length + CRC.size:
-                raise EventLogError(f"{at} is cut short: the file is truncated (or was shortened while read)")
-            body = memoryview(data)[:length]
-            if masked_crc(body) != CRC.unpack_from(data, length)[0]:
-                raise EventLogError(f"{at}: the data's CRC is wrong: the file is damaged")
-            try:
-                event = Event.FromString(body)
-            except (DecodeError, RecursionError, ValueError) as exc:
-                raise EventLogError(f"{at} is not a TensorBoard event ({cut(escaped(str(exc)), 80)})") from None
-            if event.WhichOneof("what") != "summary":
-                continue
-            for value in event.summary.value:
-                number = _scalar(value)
-                if number is not None:
-                    run.add(value.tag, event.step, number, budget, what)
+        try:
+            while offset < size:
+                index += 1
+                if index > budget.records:
+                    raise EventLogError(f"the folder's event files hold more than {MAX_RECORDS:,} records; "
+                                        "choose the folder of fewer runs")
+                header = stream.read(HEADER.size)
+                if len(header) < HEADER.size:
+                    raise _Fault("cut short: the file is truncated (or still being written)")
+                length, length_crc = HEADER.unpack(header)
+                if masked_crc(header[:8]) != length_crc:
+                    raise _Fault("the length's CRC is wrong: the file is damaged")
+                if length > size - offset - HEADER.size - CRC.size:
+                    raise _Fault(f"its length, {length:,} bytes, runs past the file's end: the file is truncated "
+                                 "or damaged")
+                offset += HEADER.size + length + CRC.size
+                if length > MAX_RECORD_BYTES:
+                    stream.seek(offset)
+                    run.skipped += 1
+                    continue
+                data = stream.read(length + CRC.size)
+                if len(data) < length + CRC.size:
+                    raise _Fault("cut short: the file is truncated (or was shortened while read)")
+                body = memoryview(data)[:length]
+                if masked_crc(body) != CRC.unpack_from(data, length)[0]:
+                    raise _Fault("the data's CRC is wrong: the file is damaged")
+                try:
+                    event = Event.FromString(body)
+                except (DecodeError, RecursionError, ValueError) as exc:
+                    raise _Fault(f"not a TensorBoard event ({cut(escaped(str(exc)), 80)})") from None
+                if event.WhichOneof("what") == "summary":
+                    for value in event.summary.value:
+                        number = _scalar(value)
+                        if number is not None:
+                            run.add(value.tag, event.step, number, budget, what)
+        except _Fault as fault:
+            raise EventLogError(f"{what}, record {index:,}: {fault}") from None
+        except OSError as exc:
+            raise EventLogError(f"{what}, record {index:,}: read error: {exc.strerror or exc}") from None
+        budget.records -= index
 
 
-def _read(stream: BinaryIO, size: int, at: str) -> bytes:
-    try:
-        return stream.read(size)
-    except OSError as exc:
-        raise EventLogError(f"{at}: read error: {exc.strerror or exc}") from None
+class _Fault(Exception):
+    """A record's fault, said after the record's place (raised as EventLogError with it)."""
 
 
 def read_log_folder(folder: Path) -> list[LoggedRun]:
