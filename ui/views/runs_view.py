@@ -70,7 +70,6 @@ class RunsView(QWidget):
                                     "ghosts: their episode returns, drawn behind the current run")
         buttons = QHBoxLayout()
         buttons.addWidget(self.diff_button)
-        buttons.addWidget(self.load_button)
         buttons.addStretch(1)
         buttons.addWidget(self.seeds)
         buttons.addWidget(self.seeds_button)
@@ -86,6 +85,10 @@ class RunsView(QWidget):
         layout.addWidget(self.list, 1)
         layout.addWidget(self.batch_line)
         layout.addLayout(buttons)
+        logs = QHBoxLayout()  # a row of its own: beside the others it would widen the column past a laptop's
+        logs.addWidget(self.load_button)
+        logs.addStretch(1)
+        layout.addLayout(logs)
         layout.addWidget(self.diff)
         self.list.itemChanged.connect(self._ticks_changed)
         self.list.itemSelectionChanged.connect(self._selection_changed)
