@@ -74,3 +74,15 @@ def test_a_logs_folder_names_are_shown_as_text_never_as_markup(qtbot, window, mo
     ghosts = [name for name in legend_names(window) if "(ghost)" in name]
     assert len(ghosts) == MAX_TICKED_ON_LOAD
     assert all(name.startswith("&lt;img src=/dev/zero&gt;") for name in ghosts)  # the legend is rich text
+
+
+def test_a_second_load_while_one_is_read_is_refused_and_the_first_goes_on(qtbot, window, monkeypatch, tmp_path):
+    write_sb3_log(tmp_path / "sb3")
+    pick(monkeypatch, tmp_path / "other")
+    view = window.runs_view
+    with qtbot.waitSignal(view.log_loaded, timeout=30_000):
+        view.load_log(tmp_path / "sb3")  # its outcome comes back through the event loop, so it is still busy…
+        with qtbot.waitSignal(view.log_failed) as failed:
+            window.act_load_log.trigger()  # …when File ▸ Load asks for another
+        assert "being read already" in failed.args[0] and not view.load_button.isEnabled()
+    assert view.load_button.isEnabled() and len(window.plots.ghosts) == 1

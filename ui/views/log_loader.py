@@ -4,7 +4,7 @@ The reader is bounded (sandbox/formats/event_reader.py: at most 256 MB of event 
 but at those bounds it still takes seconds, and a folder on a slow disk or a network mount takes what it
 takes: the window must stay responsive meanwhile. So the read runs on a plain Python thread that owns no
 Qt object, and its outcome comes back to the GUI thread through a queued signal; the public signals are
-emitted there. One read at a time: a second request while one runs is refused in words.
+emitted there. One read at a time.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ class LogLoader(QObject):
         self._finished.connect(self._deliver)
 
     def start(self, folder: Path) -> None:
-        """Read `folder` in the background; `loaded` or `failed` follows."""
-        if self.busy:
-            self.failed.emit(f"a TensorBoard log is being read already; {shown_path(folder)} was not loaded")
-            return
+        """Read `folder` in the background; `loaded` or `failed` follows. One read at a time (callers
+        check `busy`)."""
+        assert not self.busy, "a TensorBoard log is being read already"
         self.busy = True
         threading.Thread(target=self._read, args=(folder,), name="tensorboard-log", daemon=True).start()
 

@@ -25,6 +25,7 @@ from PyQt5.QtWidgets import (
 
 from sandbox.app.ghosts import Ghost, LoadedLog, run_ghost
 from sandbox.app.runs import RunRecord, config_diff, short_diff
+from sandbox.io.files import shown_path
 from ui import plain
 from ui.plain import escape as esc
 from ui.views.log_loader import LogLoader
@@ -139,6 +140,9 @@ class RunsView(QWidget):
 
     def load_log(self, folder: Path) -> None:
         """Read `folder` off the GUI thread; `log_loaded` or `log_failed` follows."""
+        if self.loader.busy:  # File ▸ Load while the button waits: the read under way goes on
+            self.log_failed.emit(f"a TensorBoard log is being read already; {shown_path(folder)} was not loaded")
+            return
         self.load_button.setEnabled(False)
         self.load_button.setText("Reading the log…")
         self.loader.start(folder)
