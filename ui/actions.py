@@ -55,6 +55,9 @@ ACTIONS = (
                "Write each run's event files (CleanRL's tags, the config as hparams) into the data folder's "
                "tensorboard/ subfolder: open them with `tensorboard --logdir` beside SB3 and CleanRL runs", None,
                "&File", checkable=True),
+    ActionSpec("load_log", "&Load TensorBoard log…",
+               "Add the runs of a TensorBoard log folder (SB3, CleanRL or RL Sandbox) to the Runs tab as ghosts: "
+               "their episode returns, drawn behind the current run", None, "&File"),
     ActionSpec("quit", "&Quit", "Close RL Sandbox", QKeySequence.Quit, "&File", separator_before=True),
     ActionSpec("start", "&Start", "Start or resume training", "Space", "&Run", 1),
     ActionSpec("pause", "&Pause", "Pause between two env steps", "Space", "&Run", 1),

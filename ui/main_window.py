@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
     act_restore: QAction
     act_include_memory: QAction
     act_tensorboard: QAction
+    act_load_log: QAction
     act_export_episodes: QAction
     act_export_losses: QAction
     act_export_png: QAction
@@ -260,8 +261,9 @@ class MainWindow(QMainWindow):
         w.failed.connect(self._on_failed)
         self.diagnostics.restore_best.connect(self.restore_best)
         self.diagnostics.apply_suggestion.connect(self.apply_suggestion)
-        self.runs_view.ghosts_changed.connect(
-            lambda runs: self.plots.set_ghosts([(r.name, r.summary(), r.averages) for r in runs]))
+        self.runs_view.ghosts_changed.connect(self.plots.set_ghosts)
+        self.runs_view.log_loaded.connect(self._on_log_loaded)
+        self.runs_view.log_failed.connect(lambda message: self.show_error("loading a TensorBoard log", message))
         self.runs_view.run_seeds.connect(self.run_seeds)
         self.update_view.bind(s)
         self.lesson_view.bind(s)
@@ -294,7 +296,7 @@ class MainWindow(QMainWindow):
             ("new", self.new_agent), ("open", f.open_agent), ("save", f.save_agent),
             ("save_as", f.save_agent_as), ("restore", f.offer_recovery), ("quit", self.close),
             ("include_memory", lambda on: setattr(self.settings, "include_memory", on)),
-            ("tensorboard", self.set_tensorboard),
+            ("tensorboard", self.set_tensorboard), ("load_log", self.runs_view.choose_log),
             ("export_episodes", lambda: f.export("episodes")), ("export_losses", lambda: f.export("losses")),
             ("export_png", lambda: f.export_plots("png")), ("export_svg", lambda: f.export_plots("svg")),
             ("export_video", lambda: f.export("video")), ("start", self.start), ("evaluate", self.evaluate),
@@ -554,6 +556,10 @@ class MainWindow(QMainWindow):
         if problem and problem != self._runs_problem_said:  # a save of the log failed: said once
             self._runs_problem_said = problem
             self.show_notice("The runs log could not be saved.", problem[0].upper() + problem[1:] + ".")
+
+    def _on_log_loaded(self, message: str) -> None:
+        self.tabs.setCurrentWidget(self.runs_view)  # where the loaded runs are listed
+        self.statusBar().showMessage(message, 15_000)
 
     def _on_best(self, best) -> None:
         self._update_actions()

@@ -21,6 +21,7 @@ from PyQt5.QtCore import Qt, QTimer
 from PyQt5.QtGui import QFont
 from PyQt5.QtWidgets import QApplication, QFrame, QScrollArea, QVBoxLayout, QWidget
 
+from sandbox.app.ghosts import Ghost
 from sandbox.app.session import Session
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
@@ -165,7 +166,7 @@ class TrainingPlots(QWidget):
                                                 pen=pg.mkPen("w", width=1), name="greedy eval")
         self.score_plot.addItem(self.greedy_points)
         self.greedy: list[tuple[float, float]] = []  # (episode, greedy mean) of the solve rule's evaluations
-        self.ghost_runs: list[tuple[str, str, np.ndarray]] = []
+        self.ghost_runs: list[Ghost] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
@@ -333,22 +334,22 @@ class TrainingPlots(QWidget):
         self.random_line.setVisible(True)
         self._sync_legend()
 
-    def set_ghosts(self, runs: list[tuple[str, str, np.ndarray]]) -> None:
-        """Earlier runs' moving averages, faint behind the current run, each named in the legend:
-        (name, description, averages) each. They never set the axes: the current run does (a ghost of
-        1,000 episodes would squash a run of 50 into the left edge)."""
+    def set_ghosts(self, ghosts: list[Ghost]) -> None:
+        """Earlier runs' moving averages (or a TensorBoard log's returns), faint behind the current run, each
+        named in the legend. They never set the axes: the current run does (a ghost of 1,000 episodes
+        would squash a run of 50 into the left edge)."""
         for item in self.ghosts:
             self.score_plot.removeItem(item)
             del self.legend_names[item]
         self.ghosts = []
-        self.ghost_runs = list(runs)
-        for i, (name, description, averages) in enumerate(runs):
+        self.ghost_runs = list(ghosts)
+        for i, ghost in enumerate(ghosts):
             color = GHOST_COLORS[i % len(GHOST_COLORS)]
-            item = pg.PlotDataItem(np.arange(1, len(averages) + 1), averages, pen=pg.mkPen(color, width=2))
+            item = pg.PlotDataItem(ghost.episodes, ghost.values, pen=pg.mkPen(color, width=2))
             item.setZValue(-10)
-            plain.tooltip(item, description)
+            plain.tooltip(item, ghost.description)
             self.score_plot.addItem(item, ignoreBounds=True)
-            self.legend_names[item] = plain.escape(f"{name} (ghost)")  # a legend label is rich text
+            self.legend_names[item] = plain.escape(f"{ghost.name} (ghost)")  # a legend label is rich text
             self.ghosts.append(item)
         self._sync_legend()
         self._dirty = True  # the axes fit the current run again
