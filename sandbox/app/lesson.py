@@ -60,6 +60,7 @@ METRICS = {
     "greedy_mean": "mean score of 20 greedy episodes after training",
     "overestimation": "mean of (max target - Double DQN target) over 256 stored transitions",
     "q_gap": "start-state max Q minus the greedy episodes' discounted return",
+    "value_jumps": "mean jump of the start state's max Q from one episode to the next (last 50 episodes)",
 }
 STEP_KEYS = ("title", "text", "do", "episodes", "preset", "set", "check")
 CHECK_KEYS = ("metric", "at_most", "at_least", "says")

@@ -22,6 +22,7 @@ from sandbox.core.trainer import Trainer
 GREEDY_EPISODES = 20
 Q_GAP_EPISODES = 5
 OVERESTIMATION_ROWS = 256
+VALUE_JUMP_EPISODES = 50
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,19 @@ def _q_gap(t: Trainer) -> float:
     return float(np.mean(gaps))
 
 
+def _value_jumps(t: Trainer) -> float:
+    """How far the start state's max Q moves from one episode to the next, on average over the last
+    VALUE_JUMP_EPISODES episodes: a value chasing a target that moves with every update jumps."""
+    values = [e.start_value for e in t.history.episodes[-VALUE_JUMP_EPISODES - 1:]]
+    if len(values) < 2:
+        return float("nan")
+    return float(np.mean(np.abs(np.diff(values))))
+
+
 TRAINER_METRICS: dict[str, Callable[[Trainer], float]] = {
     "best_average": _best_average, "final_average": _final_average, "collapse": _collapse,
     "successes": _successes, "greedy_mean": _greedy_mean, "overestimation": _overestimation, "q_gap": _q_gap,
+    "value_jumps": _value_jumps,
 }
 
 
