@@ -448,8 +448,7 @@ class MainWindow(QMainWindow):
         if snap.origin is Origin.BRANCH and self.session.branch is not None:
             parent, at = self.session.branch
             self.runs_view.show_runs(self.session.runs.records, tick=parent)  # drawn behind its branch
-            self.statusBar().showMessage(f"Branched from run {parent} at episode {fmt.count(at)}: change a setting "
-                                         "and train on", 10000)
+            self.statusBar().showMessage(f"Branched at episode {fmt.count(at)} of run {parent}", 10000)
         if snap.path and snap.origin is Origin.OPENED:
             note = f" — {snap.note}" if snap.note else ""
             # The file's name (its folder was just picked; the title shows the name too): a path would be cut

@@ -51,7 +51,7 @@ def test_a_checkpoint_is_shown_as_the_past_with_that_agents_values(qtbot, window
     now = window.worker.trainer
     np.testing.assert_array_equal(window.map_view.map.q,
                                   policy_map(now.agent, now.scaler, now.spec, MAP_RESOLUTION).q)
-    assert not window.map_view.past_note.isVisibleTo(window) and bar.label.text().startswith("Now.")
+    assert not window.map_view.past_note.isVisibleTo(window) and bar.label.text().startswith("Now (")
 
 
 def test_branch_here_continues_the_original_run_and_the_runs_tab_shows_the_tree(qtbot, window):

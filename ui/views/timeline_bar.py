@@ -37,13 +37,17 @@ class TimelineBar(QWidget):
                                       "states too): change a setting and train on. This run stays in the Runs tab")
         self.now_button = QPushButton("&Now")  # short: the bar must never be what widens the plot column
         self.now_button.setToolTip("Back to now: show the agent being trained again")
+        # The slider has the column's whole width (a checkpoint every few pixels); the buttons sit
+        # under it, so the bar is never what widens the plot column.
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 1)
         row.addWidget(self.branch_button)
         row.addWidget(self.now_button)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.slider)
         layout.addLayout(row)
         layout.addWidget(self.label)
         self.slider.sliderMoved.connect(self._name)
@@ -78,13 +82,12 @@ class TimelineBar(QWidget):
             parts.append(f"last score {score:.0f}")
         if greedy is not None and not math.isnan(greedy):
             parts.append(f"greedy {greedy:.1f}")
-        self.label.setText("The past: " + " · ".join(parts) + ". The map and the Q-values show this agent; "
-                           "training goes on in the present.")
+        self.label.setText("The past: " + " · ".join(parts) + " (the map shows this agent)")
 
     def _name(self, position: int) -> None:
         if position >= len(self.checkpoints):
             kept = fmt.plural(len(self.checkpoints), "checkpoint")
-            self.label.setText(f"Now. Drag left to one of the run's {kept} to see that agent and branch from it."
+            self.label.setText(f"Now ({kept} kept): drag left to see the agent at one and branch from it."
                                if self.checkpoints else "The timeline starts with the run.")
         else:
             self.label.setText(f"Checkpoint at episode {fmt.count(self.checkpoints[position].episodes)} …")
