@@ -79,3 +79,20 @@ def test_branch_here_continues_the_original_run_and_the_runs_tab_shows_the_tree(
     lines = [window.runs_view.list.item(i).text() for i in range(window.runs_view.list.count())]
     assert lines[0].startswith(f"run {parent}:")
     assert lines[1].startswith("    ↳ run ") and f"branched from run {parent} at episode 3 (no change)" in lines[1]
+
+
+def test_without_a_map_the_past_agents_q_values_of_the_current_state_are_shown(qtbot, window):
+    from sandbox.core.config import load_preset
+
+    config = load_preset("cartpole").with_changes(max_episodes=6, solve_rule="greedy", eval_every=3, eval_episodes=2,
+                                                  memory_capacity=500, batch_size=32, learning_starts=64)
+    window.begin_run(config)
+    qtbot.waitUntil(lambda: window.session.config == config, timeout=10_000)
+    train_to_the_end(qtbot, window)
+    show_checkpoint(qtbot, window, 1)
+    reference = Trainer(config)
+    reference.run(3)
+    state = window.worker.trainer.trajectory[-1]
+    expected = reference.agent.q_values(reference.scaler(state))
+    np.testing.assert_array_equal(window.map_view.bars.opts["height"], expected)
+    assert window.map_view.past_note.isVisibleTo(window)

@@ -12,7 +12,7 @@ command is guarded: an exception stops what was running, keeps the agent and is 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +218,11 @@ class TrainingWorker(QObject):
         past = self._checkpoint_trainer(index, render=False)
         try:
             stats = t.history.episodes[episode - 1] if episode else None
-            self.past_shown.emit(Past(self.timeline.checkpoints[index], stats, inspect(past)))
+            look = inspect(past)
+            if len(t.trajectory):  # the present's states, as the past agent values them: the same line, its Q bars
+                states = t.trajectory.copy()
+                look = replace(look, trajectory=states, q_values=past.agent.q_values(past.scaler(states[-1])).copy())
+            self.past_shown.emit(Past(self.timeline.checkpoints[index], stats, look))
         finally:
             past.close()
 
