@@ -18,7 +18,7 @@ from benchmarks.report import RESULTS, ROOT, plot_curves, write_report
 
 SOLVE_PRESETS = ("notebook", "fast", "nstep")
 SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "exit", "pause", "recovery", "rss",
-            "threads", "coach", "tune", "tune_study")
+            "threads", "coach", "tune", "tune_study", "timeline")
 THREAD_SIZES = (64, 256, 512)
 QUALITY_PRESETS = ("fast", "nstep")
 QUALITY_SEEDS = (100, 101, 102, 103, 104)  # no preset was tuned on these
@@ -220,6 +220,13 @@ def section_coach(q: bool) -> dict:
     seeds = (0,) if q else (0, 1, 2)
     learners = [learn(start, seed, max_rounds=2 if q else 10) for start in STARTS for seed in seeds]
     return {"learners": [asdict(x) | {"solved": x.solved} for x in learners]}
+
+
+def section_timeline(q: bool) -> dict:
+    """The run's timeline (benchmarks/timeline.py): its cost in training speed, its bytes per 1,000 episodes."""
+    from benchmarks.timeline import measure_all
+
+    return measure_all(1 if q else 6, 30 if q else 300, 50 if q else 1000, ["fast", "notebook"])
 
 
 def main() -> int:

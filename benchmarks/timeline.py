@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,8 +46,19 @@ def size(preset: str, episodes: int) -> dict:
     limit_threads()
     trainer = Trainer(load_preset(preset).with_changes(max_episodes=episodes, seed=11, stop_when_solved=False))
     timeline = Timeline.start(trainer, memory_limit=2**40)  # nothing spilled: what it would hold
+    inside = [0.0]  # CPU-seconds spent in the timeline: its share of the run, immune to other processes
+
+    class Timed:
+        def episode_ended(self, t: Trainer, stats: object) -> None:
+            started = time.process_time()
+            timeline.episode_ended(t, stats)  # type: ignore[arg-type]
+            inside[0] += time.process_time() - started
+
+    trainer.observers[trainer.observers.index(timeline)] = Timed()
+    started = time.process_time()
     trainer.run()
-    out = {"preset": preset, "episodes": episodes, "steps": trainer.total_steps,
+    total = time.process_time() - started
+    out = {"preset": preset, "episodes": episodes, "steps": trainer.total_steps, "timeline_share": inside[0] / total,
            "checkpoints": len(timeline.checkpoints), "held_bytes": timeline.held_bytes(),
            "log_bytes": timeline.log.nbytes, "checkpoint_bytes": timeline.held_bytes() - timeline.log.nbytes}
     for name, line in (("file_without", None), ("file_with", timeline)):
@@ -73,6 +83,21 @@ def _child(*args: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def measure_all(rounds: int, episodes: int, size_episodes: int, presets: list[str]) -> dict:
+    """Both measurements, each in fresh processes: `make bench`'s section and this module's command."""
+    speed: dict[str, dict[str, list[float]]] = {}
+    for preset in presets:
+        runs: dict[str, list[float]] = {"off": [], "on": []}
+        for r in range(rounds):
+            for kind in ("off", "on") if r % 2 == 0 else ("on", "off"):
+                runs[kind].append(_child(kind, preset, str(episodes))["steps_per_cpu_second"])
+                print(f"  {preset} [{r + 1}/{rounds}] timeline {kind}: {runs[kind][-1]:,.0f} steps/CPU-s",
+                      file=sys.stderr, flush=True)
+        speed[preset] = runs
+    sizes = [_child("size", preset, str(size_episodes)) for preset in presets]
+    return {"speed": speed, "episodes": episodes, "sizes": sizes}
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=6)
@@ -86,26 +111,8 @@ def main(argv: list[str]) -> None:
         result = size(preset, int(count)) if kind == "size" else one(preset, int(count), kind == "on")
         print(json.dumps(result))
         return
-    speed: dict[str, dict[str, list[float]]] = {}
-    for preset in args.presets:
-        runs: dict[str, list[float]] = {"off": [], "on": []}
-        for r in range(args.rounds):
-            for kind in ("off", "on") if r % 2 == 0 else ("on", "off"):
-                runs[kind].append(_child(kind, preset, str(args.episodes))["steps_per_cpu_second"])
-                print(f"  {preset} [{r + 1}/{args.rounds}] timeline {kind}: {runs[kind][-1]:,.0f} steps/CPU-s",
-                      file=sys.stderr, flush=True)
-        speed[preset] = runs
-    sizes = [_child("size", preset, str(args.size_episodes)) for preset in args.presets]
-    print(json.dumps({"speed": speed, "episodes": args.episodes, "sizes": sizes}, indent=1))
-    for preset, runs in speed.items():
-        off, on = statistics.median(runs["off"]), statistics.median(runs["on"])
-        print(f"| {preset} | {off:,.0f} | {on:,.0f} | {100 * (on / off - 1):+.1f} % |", file=sys.stderr)
-    for s in sizes:
-        print(f"| {s['preset']} | {s['episodes']:,} | {s['steps']:,} | {s['checkpoints']} | "
-              f"{s['held_bytes'] / 1e6:.1f} MB ({s['log_bytes'] / 1e6:.1f} log + {s['checkpoint_bytes'] / 1e6:.1f} "
-              f"checkpoints) | {s['file_without_bytes'] / 1e6:.1f} → {s['file_with_bytes'] / 1e6:.1f} MB | "
-              f"{s['file_without_seconds']:.2f} → {s['file_with_seconds']:.2f} s | {s['load_with_seconds']:.2f} s |",
-              file=sys.stderr)
+    data = measure_all(args.rounds, args.episodes, args.size_episodes, args.presets)
+    print(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":
