@@ -2,6 +2,7 @@
 
 The env's own renderer (pygame) costs ~2 ms a frame in the training thread plus an image copy and
 rescale in the GUI thread; drawing the hill, flag and car from (position, velocity) costs neither.
+The hill's outline is computed once per widget size (it is drawn 30 times a second while training).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class MountainCarView(QWidget):
         self.states_shown = 0
         xs = np.linspace(MIN_X, MAX_X, 100)
         self._hill = [(x, float(hill(x))) for x in xs]
+        self._outline: tuple[QSize, QPolygonF] | None = None  # the hill on screen, at the size it was drawn for
 
     def sizeHint(self) -> QSize:
         return QSize(600, 400)
@@ -60,8 +62,10 @@ class MountainCarView(QWidget):
         def to_screen(x: float, y_px: float) -> QPointF:
             return QPointF(ox + (x - MIN_X) * world * scale_px, oy - y_px * scale_px)
 
+        if self._outline is None or self._outline[0] != self.size():
+            self._outline = (self.size(), QPolygonF([to_screen(x, y * world) for x, y in self._hill]))
         p.setPen(QPen(QColor(60, 60, 60), 2))
-        p.drawPolyline(QPolygonF([to_screen(x, y * world) for x, y in self._hill]))
+        p.drawPolyline(self._outline[1])
         flag_base = to_screen(GOAL_X, hill(GOAL_X) * world)
         pole_top = QPointF(flag_base.x(), flag_base.y() - 50 * scale_px)
         p.drawLine(flag_base, pole_top)
