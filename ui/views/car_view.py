@@ -2,16 +2,18 @@
 
 The env's own renderer (pygame) costs ~2 ms a frame in the training thread plus an image copy and
 rescale in the GUI thread; drawing the hill, flag and car from (position, velocity) costs neither.
-The hill's outline is computed once per widget size (it is drawn 30 times a second while training).
+The hill and the flag are drawn once per widget size into a pixmap; a frame (30 a second while
+training) copies it and draws the car: painting holds the GIL that training needs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PyQt5.QtCore import QPointF, QRectF, QSize, Qt
-from PyQt5.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPolygonF
+from PyQt5.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from sandbox.core.env_profiles import mountain_car
@@ -36,7 +38,7 @@ class MountainCarView(QWidget):
         self.states_shown = 0
         xs = np.linspace(MIN_X, MAX_X, 100)
         self._hill = [(x, float(hill(x))) for x in xs]
-        self._outline: tuple[QSize, QPolygonF] | None = None  # the hill on screen, at the size it was drawn for
+        self._scenery: tuple[QSize, QPixmap] | None = None  # the hill and the flag, and the size drawn for
 
     def sizeHint(self) -> QSize:
         return QSize(600, 400)
@@ -51,9 +53,6 @@ class MountainCarView(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
-        p.fillRect(self.rect(), Qt.white)
         scale_px = min(self.width() / WORLD_W, self.height() / VIEW_H)
         ox = (self.width() - WORLD_W * scale_px) / 2
         oy = (self.height() + VIEW_H * scale_px) / 2  # bottom of the drawing area
@@ -62,19 +61,14 @@ class MountainCarView(QWidget):
         def to_screen(x: float, y_px: float) -> QPointF:
             return QPointF(ox + (x - MIN_X) * world * scale_px, oy - y_px * scale_px)
 
-        if self._outline is None or self._outline[0] != self.size():
-            self._outline = (self.size(), QPolygonF([to_screen(x, y * world) for x, y in self._hill]))
-        p.setPen(QPen(QColor(60, 60, 60), 2))
-        p.drawPolyline(self._outline[1])
-        flag_base = to_screen(GOAL_X, hill(GOAL_X) * world)
-        pole_top = QPointF(flag_base.x(), flag_base.y() - 50 * scale_px)
-        p.drawLine(flag_base, pole_top)
-        p.setBrush(QBrush(QColor(204, 204, 0)))
-        p.setPen(Qt.NoPen)
-        p.drawPolygon(QPolygonF([pole_top, QPointF(pole_top.x() + 25 * scale_px, pole_top.y() + 5 * scale_px),
-                                 QPointF(pole_top.x(), pole_top.y() + 10 * scale_px)]))
+        if self._scenery is None or self._scenery[0] != self.size():
+            self._scenery = (self.size(), self._draw_scenery(to_screen, scale_px, world))
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._scenery[1])
         if self.position is None:
             return
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(Qt.NoPen)
         x = self.position
         base = to_screen(x, hill(x) * world)
         p.translate(base)
@@ -86,3 +80,23 @@ class MountainCarView(QWidget):
         p.setBrush(QColor(128, 128, 128))
         for wheel_x in (-12 * s, 12 * s):
             p.drawEllipse(QPointF(wheel_x, -5 * s), 5 * s, 5 * s)
+
+    def _draw_scenery(self, to_screen: Callable[[float, float], QPointF], scale_px: float, world: float) -> QPixmap:
+        """The hill and the flag at this size, drawn once: each frame then only copies it and adds the car."""
+        ratio = self.devicePixelRatioF()  # sharp on a high-density screen too
+        pixmap = QPixmap(self.size() * ratio)
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.white)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.setPen(QPen(QColor(60, 60, 60), 2))
+        p.drawPolyline(QPolygonF([to_screen(x, y * world) for x, y in self._hill]))
+        flag_base = to_screen(GOAL_X, hill(GOAL_X) * world)
+        pole_top = QPointF(flag_base.x(), flag_base.y() - 50 * scale_px)
+        p.drawLine(flag_base, pole_top)
+        p.setBrush(QBrush(QColor(204, 204, 0)))
+        p.setPen(Qt.NoPen)
+        p.drawPolygon(QPolygonF([pole_top, QPointF(pole_top.x() + 25 * scale_px, pole_top.y() + 5 * scale_px),
+                                 QPointF(pole_top.x(), pole_top.y() + 10 * scale_px)]))
+        p.end()
+        return pixmap

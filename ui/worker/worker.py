@@ -514,8 +514,8 @@ class TrainingWorker(QObject):
             self.stepped.emit(self._last_step)  # the step readout shows where training paused
             if self.render:  # and the env view the same moment (at full speed it is drawn now and then)
                 self.show(self._last_step.state, self.require().render() if self.frames_needed() else None)
+        self._set_state()  # before the map and the diagnostics (milliseconds of work): Pause shows at once
         self._inspect(force=True)
-        self._set_state()
 
     def fail(self, doing: Doing, exc: Exception) -> None:
         self._halt()
