@@ -40,10 +40,11 @@ def ours(preset: str, steps: int, changes: dict) -> dict:
     from sandbox.core.trainer import Trainer
 
     trainer = Trainer(load_preset(preset).with_changes(**changes, max_episodes=10**9, stop_when_solved=False))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         trainer.step()
-    return {"steps_per_second": steps / (time.perf_counter() - started)}
+    return {"steps_per_second": steps / (time.perf_counter() - started),
+            "steps_per_cpu_second": steps / (time.process_time() - cpu)}
 
 
 def solve(preset: str, seed: int, max_steps: int) -> dict:
@@ -83,8 +84,11 @@ def sb3(steps: int) -> dict:
 
 
 def gui(preset: str, seconds: float, render: bool) -> dict:
-    """Steps/s of the real main window (offscreen) training `preset` with plots updating and, if
-    `render`, live frames in "fast" mode (at most ~30 fps)."""
+    """Steps/s of the real main window (offscreen) training `preset` with plots updating, the map tab
+    shown and, if `render`, live frames in "fast" mode (at most ~30 fps). Also steps per second of the
+    process's CPU time (all its threads): what the window costs in CPU, which other processes on the
+    machine disturb far less than the wall clock (painting holds the GIL, so its CPU time is the
+    training thread's loss)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PyQt5.QtCore import QSettings, QTimer
 
@@ -107,14 +111,16 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     frames = []
     window.worker.frame_ready.connect(lambda _f: frames.append(1))
     window.worker.state_ready.connect(lambda _s: frames.append(1))
+    window.tabs.setCurrentWidget(window.map_view)
     window.start()
     wait_until(app, lambda: window.session.state == "Running", 10)
-    t0, s0, cpu0 = time.perf_counter(), window.worker.trainer.total_steps, time.thread_time()
+    t0, s0, cpu0, all0 = time.perf_counter(), window.worker.trainer.total_steps, time.thread_time(), time.process_time()
     QTimer.singleShot(int(seconds * 1000), app.quit)
     app.exec_()  # the real event loop, as in the app (not a polling loop that would steal time)
     steps = window.worker.trainer.total_steps - s0
     elapsed = time.perf_counter() - t0
     gui_cpu = (time.thread_time() - cpu0) / elapsed
+    process_cpu = time.process_time() - all0
     window.pause()
     wait_until(app, lambda: window.session.state != "Running", 10)
     window.session.forget_changes()
@@ -122,8 +128,9 @@ def gui(preset: str, seconds: float, render: bool) -> dict:
     from ui.app import dispose
 
     dispose(window)
-    return {"steps_per_second": steps / elapsed, "frames_per_second": len(frames) / elapsed, "gui_cpu": gui_cpu,
-            "episodes_drawn": len(window.plots.scores)}
+    return {"steps_per_second": steps / elapsed, "steps_per_cpu_second": steps / process_cpu,
+            "frames_per_second": len(frames) / elapsed, "gui_cpu": gui_cpu, "episodes_drawn": len(window.plots.scores),
+            "losses_drawn": len(window.plots.losses)}
 
 
 def launch() -> dict:
@@ -173,11 +180,15 @@ def recovery(preset: str, steps: int, repeats: int) -> dict:
 
 
 def pause_latency(samples: int) -> dict:
-    """Seconds from Pause (the action, in the real window) to the worker's paused state reaching the
-    window, asked for in the middle of a greedy evaluation and in the middle of training, alternately.
-    Every episode is followed by an evaluation of 200 MountainCar episodes (~40,000 greedy steps)."""
+    """Seconds from Pause (the action, in the real window) to the window's session holding the paused
+    state (the moment its `state_changed` is delivered, in the window's own event loop: no polling
+    delay), asked for at a random moment in the middle of a greedy evaluation and of training,
+    alternately. Every episode is followed by an evaluation of 200 MountainCar episodes (~40,000
+    greedy steps, a few tenths of a second)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PyQt5.QtCore import QSettings
+    import random
+
+    from PyQt5.QtCore import QEventLoop, QSettings, QTimer
 
     from sandbox.app.session import State
     from sandbox.core.config import load_preset
@@ -195,18 +206,44 @@ def pause_latency(samples: int) -> dict:
                                                   max_episodes=10**6, stop_when_solved=False)
     window.begin_run(config)
     wait_until(app, lambda: window.session.config == config, 60)
+    chance = random.Random(0)
+    paused_at: list[float] = []
+    loop = QEventLoop()
+
+    def changed(state: State) -> None:
+        if state is State.PAUSED:
+            paused_at.append(time.perf_counter())
+            loop.quit()
+
+    limit = QTimer()
+    limit.setSingleShot(True)
+    limit.timeout.connect(loop.quit)
+
+    def run_loop(ms: int) -> None:
+        """The window's event loop for `ms` at most (a pause that lands ends it)."""
+        limit.start(ms)
+        loop.exec_()
+        limit.stop()
+
+    window.session.state_changed.connect(changed)
     out: dict[str, list[float]] = {"evaluating": [], "training": []}
-    for i in range(2 * samples):
-        where = "evaluating" if i % 2 == 0 else "training"
+    while min(len(v) for v in out.values()) < samples:
+        where = "evaluating" if len(out["evaluating"]) <= len(out["training"]) else "training"
         window.start()
         wait_until(app, lambda: window.session.state is State.RUNNING, 30)
         under_way = (lambda: window.worker.trainer.evaluation is not None) if where == "evaluating" else \
             (lambda: window.worker.trainer.evaluation is None and window.worker.trainer.mid_episode)
         wait_until(app, under_way, 60)
+        run_loop(chance.randrange(0, 120))  # a random moment of it (an evaluation lasts a few tenths of a second)
+        if not under_way():
+            window.act_pause.trigger()  # it ended meanwhile: this sample is not of its kind
+            wait_until(app, lambda: window.session.state is State.PAUSED, 30)
+            continue
+        paused_at.clear()
         asked = time.perf_counter()
         window.act_pause.trigger()
-        wait_until(app, lambda: window.session.state is State.PAUSED, 30)
-        out[where].append(time.perf_counter() - asked)
+        run_loop(30_000)
+        out[where].append(paused_at[0] - asked)
     window.session.forget_changes()
     window.close()
     dispose(window)

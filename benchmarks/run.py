@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.report import RESULTS, ROOT, plot_curves, write_report
+from benchmarks.report import GUI_BEFORE, GUI_RUN, RESULTS, ROOT, plot_curves, write_report
 
 SOLVE_PRESETS = ("notebook", "fast", "nstep")
 SECTIONS = ("throughput", "sb3", "solve", "sb3_solve", "quality", "gui", "launch", "exit", "pause", "recovery", "rss",
@@ -24,9 +24,17 @@ QUALITY_PRESETS = ("fast", "nstep")
 QUALITY_SEEDS = (100, 101, 102, 103, 104)  # no preset was tuned on these
 SB3_SOLVE_SEEDS = (0, 1, 2)  # the first three of section_solve's seeds
 
-def measure(*args: str, env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, "-m", "benchmarks.measure", *args], cwd=ROOT, capture_output=True,
-                         text=True, env={**os.environ, **(env or {})}, check=False)
+# Runs this checkout's benchmarks/measure.py on the sandbox and ui of the current folder (another commit's).
+ELSEWHERE = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+
+
+def measure(*args: str, env: dict | None = None, code: str | None = None) -> dict:
+    """One measurement in a fresh process; `code`: a checkout of another commit whose app is measured
+    (by this checkout's measure script, so both commits are measured alike)."""
+    command = [sys.executable, "-m", "benchmarks.measure", *args] if code is None else \
+        [sys.executable, "-c", ELSEWHERE, str(ROOT / "benchmarks" / "measure.py"), *args]
+    out = subprocess.run(command, cwd=code or ROOT, capture_output=True, text=True,
+                         env={**os.environ, **(env or {})}, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"measure {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -138,13 +146,35 @@ def section_tune_study(q: bool) -> dict:
     return out
 
 
-def section_gui(q: bool) -> dict:
+def section_gui(q: bool, before: str | None = None) -> dict:
+    """Headless training against the real window (plots, the map tab, the render), alternating run by
+    run, and `before` (a checkout of an earlier commit) the same way. Per run: steps/s, steps per
+    second of the process's CPU time, the GUI thread's CPU share and the machine's load (others' jobs)."""
     seconds = "4" if q else "15"
-    runs = alternate({
+    contenders: dict[str, tuple[tuple[str, ...], str | None]] = {
         "headless": (("ours", "notebook", "20000" if not q else "5000"), None),
-        "window, plots, render 30 fps": (("gui", "notebook", seconds, "1"), None),
-    }, 1 if q else 3)
-    return {"runs": runs}
+        GUI_RUN: (("gui", "notebook", seconds, "1"), None)}
+    if before is not None:
+        contenders[GUI_BEFORE] = (("gui", "notebook", seconds, "1"), before)
+    out: dict = {"runs": {name: [] for name in contenders}, "cpu": {name: [] for name in contenders},
+                 "gui_cpu": {name: [] for name in contenders if name != "headless"}, "load": [],
+                 "before": commit_of(before) if before else None}
+    for r in range(1 if q else 5):
+        for name, (args, code) in contenders.items():
+            out["load"].append(os.getloadavg()[0])
+            result = measure(*args, code=code)
+            out["runs"][name].append(result["steps_per_second"])
+            out["cpu"][name].append(result["steps_per_cpu_second"])
+            if name != "headless":
+                out["gui_cpu"][name].append(result["gui_cpu"])
+            log(f"  [{r + 1}] {name}: {result['steps_per_second']:,.0f} steps/s, "
+                f"{result['steps_per_cpu_second']:,.0f} per CPU-second (load {out['load'][-1]:.1f})")
+    return out
+
+
+def commit_of(folder: str) -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 def section_launch(q: bool) -> dict:
@@ -167,10 +197,14 @@ def section_exit(q: bool) -> dict:
     return out
 
 
-def section_pause(q: bool) -> dict:
-    """Pause to paused in the real window, in the middle of greedy evaluations and of training."""
-    result = measure("pause", "3" if q else "10")
+def section_pause(q: bool, before: str | None = None) -> dict:
+    """Pause to paused in the real window, at random moments of greedy evaluations and of training
+    (and the same for `before`, a checkout of an earlier commit)."""
+    result = measure("pause", "3" if q else "20")
     log(f"  pause: {result}")
+    if before is not None:
+        result["before"] = {"commit": commit_of(before), **measure("pause", "3" if q else "20", code=before)}
+        log(f"  pause, {result['before']['commit']}: {result['before']}")
     return result
 
 
@@ -233,6 +267,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke-sized counts (minutes, not a result)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--before", metavar="FOLDER", help="a checkout of an earlier commit (git worktree add "
+                        "/tmp/before COMMIT): the gui and pause sections measure its window too, alternating")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)
@@ -243,7 +279,8 @@ def main() -> int:
         "only") else {}
     for name in chosen:
         log(f"== {name}")
-        results[name] = globals()[f"section_{name}"](args.quick)
+        section = globals()[f"section_{name}"]
+        results[name] = section(args.quick, args.before) if name in ("gui", "pause") else section(args.quick)
         results_file.write_text(json.dumps(results))
     if "solve" in results:
         plot_curves(results["solve"])

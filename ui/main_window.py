@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.worker, self.worker_thread = start_worker()
         w, s = self.worker, self.session
         self.command.connect(w.command)
+        self.command.connect(self.worker_interrupt)  # in this thread, after the command was queued
         w.began.connect(s.begin)
         w.episodes_finished.connect(s.add_episodes)
         w.losses_added.connect(s.add_losses)
@@ -291,6 +292,7 @@ class MainWindow(QMainWindow):
     def _connect_actions(self) -> None:
         for name, worker_slot in DIRECT.items():
             self.actions_[name].triggered.connect(getattr(self.worker, worker_slot))
+            self.actions_[name].triggered.connect(self.worker_interrupt)
         f = self.files
         slots: tuple[tuple[str, Callable[..., object]], ...] = (
             ("new", self.new_agent), ("open", f.open_agent), ("save", f.save_agent),
@@ -322,6 +324,11 @@ class MainWindow(QMainWindow):
     def worker_call(self, slot: str) -> None:
         """Queue a call of one of the worker's argument-free slots."""
         QMetaObject.invokeMethod(self.worker, slot, Qt.QueuedConnection)
+        self.worker.interrupt()
+
+    def worker_interrupt(self, *_args: object) -> None:
+        """A command was queued: the worker's slice under way ends at its next step (ui/worker/worker.py)."""
+        self.worker.interrupt()
 
     def pause(self) -> None:
         self.worker_call("pause")

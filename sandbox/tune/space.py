@@ -4,7 +4,9 @@ Numbers search `low`..`high`, narrowed to the field's `recommended` range where 
 integers are int distributions; a range whose low is above 0 and whose high is at least ten times
 its low (learning rates, tau, memory sizes, intervals) is searched on a log scale; `choices` fields
 and booleans are categorical. The user narrows a field with `--set name=low..high` (numbers) or
-`--set name=a,b` (choices, booleans); a plain `--set name=value` fixes the field as `train --set` does.
+`--set name=a,b` (choices, booleans); a plain `--set name=value` fixes the field as `train --set` does,
+except for the fields a trial sets itself (`SET_BY_TUNE`: its episodes, stop and solve rule): fixing
+one of those would be accepted and ignored, so it is refused with what decides it instead.
 
 A space read back from a study's storage is checked as strictly as one built from arguments
 (`space_from_json`): another machine or an attacker wrote it, and Optuna would otherwise fail each
@@ -27,6 +29,15 @@ DEFAULT_PARAMS = ("learning_rate", "batch_size", "gamma", "update_interval", "up
 # Fields that say what is run or how it is judged, never how it learns.
 NOT_TUNABLE = frozenset({"env_id", "seed", "device", "backend", "max_episodes", "solve_threshold", "solve_window",
                          "stop_when_solved", "solve_rule", "eval_every", "eval_episodes"})
+# Fields a trial sets itself (`SeedRun` in search.py): a `--set` of one would be accepted and ignored,
+# so it is refused, naming what decides it instead.
+SET_BY_TUNE = {
+    "max_episodes": "trials run to --budget (env steps per seed), however many episodes that takes",
+    "stop_when_solved": "a seed stops once solved with --objective steps and runs to --budget with --objective score",
+    "solve_rule": "trials are judged by greedy evaluations (--eval-every, --eval-episodes)",
+    "eval_every": "give --eval-every instead",
+    "eval_episodes": "give --eval-episodes instead",
+}
 # Default ranges for fields whose metadata allows far more than is worth searching and names no
 # recommended range (steps_per_decay allows 1 to 10^9).
 LOG_RATIO = 10  # a positive range spanning this factor or more is searched on a log scale
@@ -245,6 +256,8 @@ def build_space(params: list[str] | None, sets: list[str]) -> tuple[dict[str, Di
         else:
             if name not in FIELDS:
                 raise TuneError(f"--set: unknown parameter {shown(name)}; known: {', '.join(FIELDS)}")
+            if name in SET_BY_TUNE:
+                raise TuneError(f"--set {name}: tune does not use it: {SET_BY_TUNE[name]}")
             try:
                 fixed[name] = coerce(name, value)
             except ConfigError as exc:

@@ -298,6 +298,7 @@ def test_restore_best_goes_back_to_the_peak_of_the_moving_average(qtbot, window,
     episodes = window.worker.trainer.history.episodes
     peak = max(range(1, 8), key=lambda i: (episodes[i].moving_average, -i))
     assert window.session.best.episode == peak and window.act_restore_best.isEnabled()
+    window.plots.redraw()  # the best mark is drawn with the plots' next redraw
     x, y = window.plots.best_point.getData()
     assert list(x) == [peak + 1] and list(y) == [episodes[peak].moving_average]
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)

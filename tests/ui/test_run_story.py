@@ -91,6 +91,7 @@ def test_a_reopened_file_keeps_its_best_agent(qtbot, window, monkeypatch, tmp_pa
     settle(qtbot, window)
     assert window.session.best == best and window.act_restore_best.isEnabled()
     assert window.render_view.frame.text().startswith("Press Space to resume training")  # as the toolbar says
+    window.plots.redraw()  # the best mark is drawn with the plots' next redraw
     x, y = window.plots.best_point.getData()
     assert list(x) == [best.episode + 1] and np.isclose(y[0], best.value)
     monkeypatch.setattr(plain, "ask", lambda *a, **k: QMessageBox.Yes)

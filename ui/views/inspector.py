@@ -1,8 +1,14 @@
-"""See inside the agent: the policy and value map, or the Q-values as bars."""
+"""See inside the agent: the policy and value map, or the Q-values as bars.
+
+The map sits in a tab: while another tab is chosen (or the window is minimised) it keeps the newest
+map, line and Q-values it was given and draws them when it comes into view (`ui/views/on_screen.py`):
+painting shares the GIL with training.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -12,7 +18,8 @@ from PyQt5.QtWidgets import QCheckBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 from sandbox.app.policy_map import PolicyMap
 from sandbox.core.env_profiles import EnvProfile
 from ui import plain
-from ui.views.plots import small_ticks
+from ui.views.on_screen import ShowWatch, on_screen
+from ui.views.plots import fixed_labels, small_ticks
 
 TICK_ROOM = 6  # px for tick labels that grow with the data after the map was laid out
 ACTION_COLORS = [(31, 119, 180), (190, 190, 190), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
@@ -74,8 +81,7 @@ class MapView(QWidget):
             plot.setLabel("left", "velocity")
             plot.setMouseEnabled(False, False)
             small_ticks(plot)
-            for axis in ("bottom", "left"):
-                plot.getAxis(axis).enableAutoSIPrefix(False)
+            fixed_labels(plot)
             trajectory = pg.PlotDataItem(pen=pg.mkPen("w", width=2), symbol=None)
             plot.addItem(trajectory)
             self.trajectories.append(trajectory)
@@ -94,9 +100,11 @@ class MapView(QWidget):
         self.map: PolicyMap | None = None
         self.counts: np.ndarray | None = None
         self.keep_room()
-        self.coverage_box.toggled.connect(lambda _on: self._draw_value())
+        self.coverage_box.toggled.connect(lambda _on: self._later("map", self._draw_map))
         self.env_id = ""
         self.has_map = True
+        self._waiting: dict[str, Callable[[], None]] = {}  # the newest drawing of each kind, until in view
+        self._watch = ShowWatch(self, self._catch_up)
 
     def set_env(self, env: EnvProfile, reason: str | None, n_actions: int) -> None:
         """Switch between the map and the Q bars for a new run (maybe on another env)."""
@@ -123,6 +131,7 @@ class MapView(QWidget):
         self.legend.setVisible(has_map)
         self.keep_room()
         self.map, self.counts = None, None
+        self._waiting.clear()  # the old run's pictures are never drawn
         self.value_image.clear()
         self.policy_image.clear()
         for t in self.trajectories:
@@ -156,8 +165,25 @@ class MapView(QWidget):
         super().resizeEvent(event)
         self.keep_room()
 
+    def _later(self, kind: str, draw: Callable[[], None]) -> None:
+        """Draw now if the view can be seen; else keep it (the newest of its kind) for when it can."""
+        self._waiting[kind] = draw
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        if self._waiting and on_screen(self):
+            waiting, self._waiting = self._waiting, {}
+            for draw in waiting.values():
+                draw()
+
     def show_map(self, m: PolicyMap, counts: np.ndarray | None) -> None:
         self.map, self.counts = m, counts
+        self._later("map", self._draw_map)
+
+    def _draw_map(self) -> None:
+        m = self.map
+        if m is None:
+            return
         dx, dy = m.xs[1] - m.xs[0], m.ys[1] - m.ys[0]
         self._rect = QRectF(m.xs[0] - dx / 2, m.ys[0] - dy / 2, dx * len(m.xs), dy * len(m.ys))
         self.policy_image.setImage(policy_image(m.policy), autoLevels=False, levels=(0, 255))
@@ -166,6 +192,9 @@ class MapView(QWidget):
 
     def show_trajectory(self, states: np.ndarray, what: str = "the current (or last) training episode") -> None:
         """Draw `states` as the white line; the caption says what it is, or that there is none yet."""
+        self._later("trajectory", lambda: self._draw_trajectory(states, what))
+
+    def _draw_trajectory(self, states: np.ndarray, what: str) -> None:
         x, y = (states[:, 0], states[:, 1]) if len(states) else ([], [])
         for t in self.trajectories:
             t.setData(x, y)
@@ -176,6 +205,9 @@ class MapView(QWidget):
 
     def show_q(self, q_values: np.ndarray) -> None:
         """Bars from zero to each action's Q; the axis follows the values (Q is often far from 0–1)."""
+        self._later("q", lambda: self._draw_q(q_values))
+
+    def _draw_q(self, q_values: np.ndarray) -> None:
         self.bars.setOpts(x=np.arange(len(q_values)), height=q_values)
         low, high = min(0.0, float(q_values.min())), max(0.0, float(q_values.max()))
         pad = 0.1 * (high - low) or 1.0

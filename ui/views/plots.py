@@ -1,9 +1,12 @@
 """Live training plots: score with moving average, threshold and solve point; loss per update; epsilon.
 
 Curves are created once and fed with `setData` from growing numpy buffers; a timer redraws at
-most every 400 ms (painting shares the GIL with training, so fewer redraws mean faster training),
-and long series are downsampled and clipped to the view, so the plots stay smooth after 10,000
-episodes and 1,000,000 updates.
+most every 400 ms (painting shares the GIL with training, so fewer redraws mean faster training).
+A curve is given at most two points per pixel column, each column's minimum and maximum
+(`ui/views/envelope.py`, kept between redraws and extended by the new points), so it draws every
+extreme of 10,000 episodes and 1,000,000 updates for the cost of a few hundred points; only a curve
+whose data, width or zoom changed is given new points; and nothing is drawn while the plots cannot be
+seen (a minimised window): they catch up the moment they come into view (`ui/views/on_screen.py`).
 
 Each plot keeps MIN_PLOT_HEIGHT px of data area: a short column (a laptop, the Tune dock docked under
 the run) scrolls, the score plot first, rather than squash the three plots to slivers. The legend names
@@ -26,6 +29,8 @@ from sandbox.app.session import Session
 from sandbox.core.trainer import EpisodeStats, History, LiveEdit
 from sandbox.io.files import check_output
 from ui import plain
+from ui.views.envelope import Envelope, slice_indices
+from ui.views.on_screen import ShowWatch, on_screen
 
 REDRAW_MS = 400
 TICK_SCALE = 0.85  # tick numbers' size, of the application font's
@@ -77,15 +82,20 @@ def small_ticks(plot: pg.PlotItem) -> None:
         plot.getAxis(name).setStyle(tickFont=font)
 
 
+def fixed_labels(plot: pg.PlotItem) -> None:
+    """Axis labels without an SI prefix: with one, every range change (each redraw of a growing run)
+    rebuilds each axis's label as rich text, the hidden top and right axes' too."""
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).enableAutoSIPrefix(False)
+
+
 def _plot(layout: pg.GraphicsLayoutWidget, row: int, title: str, x_label: str, y_label: str) -> pg.PlotItem:
     plot = layout.addPlot(row=row, col=0, title=title)
     small_ticks(plot)
     plot.showGrid(x=True, y=True, alpha=0.2)
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
-    plot.setClipToView(True)
-    plot.setDownsampling(auto=True, mode="peak")
-    plot.getAxis("left").enableAutoSIPrefix(False)
+    fixed_labels(plot)
     plot.getViewBox().setMinimumHeight(MIN_PLOT_HEIGHT)
     return plot
 
@@ -122,10 +132,23 @@ class TrainingPlots(QWidget):
         self.averages = Series()
         self.epsilons = Series()
         self.losses = Series(np.float32)
+        # Each curve, its plot and its series (x None: the update count, 1, 2, …), decimated by its envelope.
+        self.lines = [Line(self.score_curve, self.score_plot, self.episodes, self.scores),
+                      Line(self.average_curve, self.score_plot, self.episodes, self.averages),
+                      Line(self.epsilon_curve, self.epsilon_plot, self.episodes, self.epsilons),
+                      Line(self.loss_curve, self.loss_plot, None, self.losses)]
+        for plot in (self.score_plot, self.epsilon_plot, self.loss_plot):
+            box = plot.getViewBox()
+            box.sigXRangeChanged.connect(self._view_moved)  # a zoom or pan: the visible slice, decimated afresh
+            box.sigResized.connect(self._view_moved)  # a new width: as many points as it has columns
+            box.sigStateChanged.connect(self._view_moved)  # auto-range back on: the whole series again
         self.markers: list[pg.InfiniteLine] = []
         self.solved_at: tuple[int, float] | None = None
+        self.best: tuple[int, float] | None = None  # (1-based episode, moving average) of the kept best agent
+        # What the marks show: (greedy points, the solved mark, the best mark).
+        self._marks_drawn: tuple[int, tuple[int, float] | None, tuple[int, float] | None] = (0, None, None)
         self._dirty = False
-        self._settle = 0
+        self._watch = ShowWatch(self, self.redraw)  # come into view: drawn at once, before it is painted
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
@@ -240,6 +263,9 @@ class TrainingPlots(QWidget):
         """Show a new run: its history so far, its threshold, its edit markers."""
         for series in (self.episodes, self.scores, self.averages, self.epsilons, self.losses):
             series.clear()
+        for line in self.lines:
+            line.reset()
+        self._marks_drawn = (-1, None, None)
         for plot in (self.score_plot, self.epsilon_plot):
             for marker in self.markers:
                 if marker in plot.items:
@@ -313,12 +339,11 @@ class TrainingPlots(QWidget):
             self.markers.append(line)
 
     def set_best(self, episode: int | None, moving_average: float | None) -> None:
-        """Mark where the kept best agent was taken (1-based episode), or clear the mark."""
-        if episode is None:
-            self.best_point.setData([], [])
-        else:
-            self.best_point.setData([episode], [moving_average])
-        self._sync_legend()
+        """Mark where the kept best agent was taken (1-based episode), or clear the mark: with the next
+        redraw (early in a run the best changes several times a second; each mark drawn at once would
+        paint the plots once more)."""
+        self.best = None if episode is None or moving_average is None else (episode, moving_average)
+        self._dirty = True
 
     def add_human(self, episodes_done: int, score: float) -> None:
         """A human's score, placed at the training episode it was played after."""
@@ -396,27 +421,65 @@ class TrainingPlots(QWidget):
         self.loss_plot.getAxis("left").setStyle(maxTickLevel=0 if on else 1)  # log ticks: decades only, no overlap
 
     # --- drawing -----------------------------------------------------------------------
+    def _view_moved(self, *_args: object) -> None:
+        self._dirty = True
+
     def redraw(self) -> None:
-        """Push the data to the curves. With clipToView a curve is clipped to the range it had before
-        auto-ranging, so each change is drawn once more on the next tick, after the range settled."""
-        if not self._dirty and not self._settle:
+        """Push what changed to the curves and marks, if the plots can be seen (else they wait for it)."""
+        if not self._dirty or not on_screen(self):
             return
-        self._settle = 1 if self._dirty else 0
         self._dirty = False
-        x = self.episodes.values
-        self.score_curve.setData(x, self.scores.values)
-        self.average_curve.setData(x, self.averages.values)
-        self.epsilon_curve.setData(x, self.epsilons.values)
-        losses = self.losses.values
-        self.loss_curve.setData(np.arange(1, len(losses) + 1), losses)
-        self.greedy_points.setData(*(zip(*self.greedy, strict=True) if self.greedy else ([], [])))
-        if self.solved_at:
-            self.solved_point.setData([self.solved_at[0]], [self.solved_at[1]])
-        else:
-            self.solved_point.setData([], [])
+        for line in self.lines:
+            line.draw()
+        marks = (len(self.greedy), self.solved_at, self.best)
+        if marks != self._marks_drawn:
+            self._marks_drawn = marks
+            self.greedy_points.setData(*(zip(*self.greedy, strict=True) if self.greedy else ([], [])))
+            for item, point in ((self.solved_point, self.solved_at), (self.best_point, self.best)):
+                item.setData(*(([point[0]], [point[1]]) if point else ([], [])))
         self._legend_text(self.solved_point, f"solved at episode {self.solved_at[0]:,}" if self.solved_at else
                           "solved")  # the solve stays told for the whole run
         self._sync_legend()
+        # The views fit their new data now, not while painting: a range changed during a paint (the axes
+        # with it) would ask for a second paint of the plots right after the first.
+        self.layout_widget.scene().prepareForPaint()
+
+
+class Line:
+    """One curve of a growing series, given at most two points per pixel column of its plot: all the
+    series in a view that follows the data (its envelope, extended by the new points), the visible
+    slice in a zoomed one. A curve is given new points only when its data, width or zoom changed."""
+
+    def __init__(self, curve: pg.PlotDataItem, plot: pg.PlotItem, x: Series | None, y: Series) -> None:
+        self.curve, self.plot, self.x, self.y = curve, plot, x, y
+        self.envelope = Envelope()
+        self._shown: tuple | None = None  # (points, columns, x range or None) of what the curve has
+
+    def reset(self) -> None:
+        self.envelope.reset()
+        self._shown = None
+
+    def draw(self) -> None:
+        box = self.plot.getViewBox()
+        columns = max(1, int(box.width()))
+        follows = bool(box.autoRangeEnabled()[0])
+        x_range = None if follows else tuple(box.viewRange()[0])
+        shown = (len(self.y), columns, x_range)
+        if shown == self._shown:
+            return
+        self._shown = shown
+        y = self.y.values
+        if x_range is None:
+            index = self.envelope.indices(y, columns)
+        else:
+            left, right = x_range
+            if self.x is None:  # update k is at x = k + 1
+                start, stop = math.floor(left) - 1, math.ceil(right)
+            else:
+                start = int(np.searchsorted(self.x.values, left))
+                stop = int(np.searchsorted(self.x.values, right, side="right"))
+            index = slice_indices(y, max(0, start), max(0, stop), columns)
+        self.curve.setData(index + 1 if self.x is None else self.x.values[index], y[index])
 
 
 def _short(value: object) -> str:

@@ -24,8 +24,8 @@ from sandbox.core.evaluate import Evaluation, GreedyStep
 from sandbox.core.trainer import Trainer
 
 MAP_RESOLUTION = 64
-SLICE_SECONDS = 0.008  # work per tick at full speed: short enough that commands wait at most this long
-EVAL_SLICE_STEPS = 200  # greedy steps between two looks at the clock while an evaluation runs (~2 ms)
+SLICE_SECONDS = 0.008  # work per tick at full speed; a command the window interrupts it for waits a step
+EVAL_SLICE_STEPS = 100  # greedy steps between two looks at the clock and the interrupt while evaluating (~1 ms)
 WATCH_INTERVAL_MS = 20  # "watch" speed: one step per tick, ~50 fps
 FAST_FRAME_SECONDS = 1 / 30  # "fast" speed: at most ~30 frames per second
 BATCH_SECONDS = 0.25  # status, episodes and losses reach the GUI at most 4 times a second while running:
@@ -38,6 +38,7 @@ class ModeHost(Protocol):
 
     render: bool
     watch: bool
+    interrupted: bool  # a command is waiting: end the slice
     watched: Any  # pyqtSignal(GreedyStep)
     watch_finished: Any  # pyqtSignal(str, float, int)
     human_finished: Any  # pyqtSignal(float, int)
@@ -184,7 +185,7 @@ class Evaluating:
     def tick(self, w: ModeHost) -> None:
         deadline = time.perf_counter() + SLICE_SECONDS
         while not self.evaluation.advance(EVAL_SLICE_STEPS):
-            if time.perf_counter() >= deadline:
+            if w.interrupted or time.perf_counter() >= deadline:
                 return
         w.rest()
         w.evaluated.emit(self.evaluation.result())

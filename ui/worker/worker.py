@@ -130,6 +130,14 @@ class TrainingWorker(QObject):
         self._explain_rng = np.random.default_rng()  # "explain a random transition": never the run's streams
         self._log_folder: Path | None = None  # where each run's TensorBoard log goes (None: not logged)
         self._log: TensorBoardLog | None = None
+        self.interrupted = False  # set by `interrupt` from the window's thread; cleared at each tick
+
+    def interrupt(self) -> None:
+        """Called in the window's thread as it queues a command (a Pause): the slice under way ends at
+        its next step or evaluation chunk, so the command waits that long, not a whole slice. A plain
+        attribute, read by this thread between steps: setting it needs no lock, and a queued call
+        would itself wait behind the slice."""
+        self.interrupted = True
 
     @property
     def state(self) -> State:
@@ -482,6 +490,7 @@ class TrainingWorker(QObject):
     def _tick(self) -> None:
         if self.mode is None:
             return
+        self.interrupted = False  # what interrupted an earlier slice has run by now
         try:
             self.mode.tick(self)
         except Exception as exc:
@@ -499,7 +508,7 @@ class TrainingWorker(QObject):
                 if episode is not None and until_episode_end:
                     ended = True
                     break
-                if time.perf_counter() >= deadline:
+                if self.interrupted or time.perf_counter() >= deadline:
                     break
                 continue
             result = trainer.step(defer_evaluation=True)
@@ -511,7 +520,7 @@ class TrainingWorker(QObject):
             if result.episode is not None and until_episode_end:
                 ended = True
                 break
-            if (max_steps is not None and steps >= max_steps) or time.perf_counter() >= deadline:
+            if (max_steps is not None and steps >= max_steps) or self.interrupted or time.perf_counter() >= deadline:
                 break
         spent = time.perf_counter() - started
         self._elapsed += spent
@@ -590,8 +599,8 @@ class TrainingWorker(QObject):
             self.stepped.emit(self._last_step)  # the step readout shows where training paused
             if self.render:  # and the env view the same moment (at full speed it is drawn now and then)
                 self.show(self._last_step.state, self.require().render() if self.frames_needed() else None)
+        self._set_state()  # before the map and the diagnostics (milliseconds of work): Pause shows at once
         self._inspect(force=True)
-        self._set_state()
 
     def fail(self, doing: Doing, exc: Exception) -> None:
         self._halt()
