@@ -527,6 +527,7 @@ class MainWindow(QMainWindow):
         if episode is None:
             self._past = None
             self.map_view.set_past(None)
+        self.plots.mark_past(episode)
         self.command.emit(ShowCheckpoint(episode))
 
     def _on_past(self, past: Past) -> None:

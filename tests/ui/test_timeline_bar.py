@@ -45,6 +45,7 @@ def test_a_checkpoint_is_shown_as_the_past_with_that_agents_values(qtbot, window
     np.testing.assert_array_equal(window.map_view.map.q, expected.q)
     assert window.map_view.past_note.isVisibleTo(window) and "episode 3" in window.map_view.past_note.text()
     assert bar.label.text().startswith("The past: episode 3") and bar.branch_button.isEnabled()
+    assert window.plots.past_line.isVisible() and window.plots.past_line.value() == 3  # where it lies on the run
 
     bar.now_button.click()
     settle(qtbot, window)
@@ -52,6 +53,7 @@ def test_a_checkpoint_is_shown_as_the_past_with_that_agents_values(qtbot, window
     np.testing.assert_array_equal(window.map_view.map.q,
                                   policy_map(now.agent, now.scaler, now.spec, MAP_RESOLUTION).q)
     assert not window.map_view.past_note.isVisibleTo(window) and bar.label.text().startswith("Now (")
+    assert not window.plots.past_line.isVisible()
 
 
 def test_branch_here_continues_the_original_run_and_the_runs_tab_shows_the_tree(qtbot, window):

@@ -192,6 +192,11 @@ class TrainingPlots(QWidget):
         self.ghost_runs: list[Ghost] = []
         self.ghosts: list[pg.PlotDataItem] = []
         self.bands: list[pg.GraphicsObject] = []
+        # The timeline checkpoint the map shows (the bar under the plots): where it lies on the run.
+        self.past_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((200, 140, 0), width=2),
+                                         label="shown", labelOpts={"position": 0.06, "color": (160, 100, 0)})
+        self.past_line.setVisible(False)
+        self.score_plot.addItem(self.past_line, ignoreBounds=True)
         self.best_point = pg.ScatterPlotItem(symbol="o", size=11, brush=pg.mkBrush(31, 119, 180),
                                              pen=pg.mkPen("w", width=1.5), name="best kept")
         self.score_plot.addItem(self.best_point)
@@ -259,8 +264,15 @@ class TrainingPlots(QWidget):
             lambda r: (self.add_random if r.kind == "random" else self.add_human)(r.episodes, r.score))
         session.band_changed.connect(self.set_band)
 
+    def mark_past(self, episodes: int | None) -> None:
+        """Mark where the shown timeline checkpoint lies (after `episodes` episodes), or nothing (None)."""
+        self.past_line.setVisible(episodes is not None)
+        if episodes is not None:
+            self.past_line.setValue(episodes)
+
     def reset(self, history: History, threshold: float | None) -> None:
         """Show a new run: its history so far, its threshold, its edit markers."""
+        self.mark_past(None)
         for series in (self.episodes, self.scores, self.averages, self.epsilons, self.losses):
             series.clear()
         for line in self.lines:
