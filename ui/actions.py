@@ -42,7 +42,8 @@ ACTIONS = (
     ActionSpec("restore", "&Restore recovered training…",
                "Restore the training autosaved before the app last closed unexpectedly", None, "&File"),
     ActionSpec("include_memory", "Include replay &memory in saves",
-               "Save the replay memory too, so resumed training continues exactly (files get larger)", None,
+               "Save the replay memory and the run's timeline too, so resumed training continues exactly and "
+               "can branch from any checkpoint (files get larger)", None,
                "&File", checkable=True),
     ActionSpec("export_episodes", "&Episodes as CSV…", "One row per episode: score, length, moving average, "
                "epsilon, loss, …", None, "E&xport"),

@@ -67,7 +67,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="also save the agent at its best point: its best greedy evaluation (with solve_rule "
                             "training_mean, its best moving average); DQN often peaks, then collapses")
     train.add_argument("--no-memory", action="store_true",
-                       help="leave the replay memory out of --save (smaller file; resume is then not exact)")
+                       help="leave the replay memory out of --save (smaller file; resume is then not exact; "
+                            "add --no-timeline too for the smallest: the timeline keeps its own transitions)")
     train.add_argument("--no-timeline", action="store_true",
                        help="leave the run's timeline (its exact checkpoints, for --from-episode) out of --save")
     train.add_argument("--every", type=EPISODES, default=1, metavar="K", help="print every K-th episode (default 1)")

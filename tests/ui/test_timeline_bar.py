@@ -98,3 +98,19 @@ def test_without_a_map_the_past_agents_q_values_of_the_current_state_are_shown(q
     expected = reference.agent.q_values(reference.scaler(state))
     np.testing.assert_array_equal(window.map_view.bars.opts["height"], expected)
     assert window.map_view.past_note.isVisibleTo(window)
+
+
+def test_a_save_carries_the_timeline_with_the_memory_and_leaves_both_out_without(qtbot, window, tmp_path):
+    from sandbox.formats.agent_file import load_agent
+    from ui.worker.commands import Save
+
+    window.begin_run(CONFIG.with_changes(max_episodes=4))
+    qtbot.waitUntil(lambda: window.session.config is not None and window.session.config.max_episodes == 4,
+                    timeout=10_000)
+    train_to_the_end(qtbot, window)
+    for name, include in (("with.agent", True), ("without.agent", False)):
+        with qtbot.waitSignal(window.worker.saved, timeout=20_000):
+            window.command.emit(Save(str(tmp_path / name), include))
+    loaded = load_agent(tmp_path / "with.agent")
+    assert [c.episodes for c in loaded.timeline.checkpoints] == [0, 3, 4]
+    assert load_agent(tmp_path / "without.agent").timeline is None

@@ -286,8 +286,9 @@ class TrainingWorker(QObject):
     # --- commands on the run -------------------------------------------------------------
     @guarded(Doing.SAVING)
     def save(self, path: str, include_memory: bool) -> None:
+        # Without the memory, without the timeline too: its transition log is the memory's past (a small file).
         self.saved.emit(path, save_trainer(self.settled(), path, include_memory, best=self.best.kept(),
-                                           timeline=self.timeline))
+                                           timeline=self.timeline if include_memory else None))
 
     def autosave(self, path: str) -> None:
         """A recovery copy (replay memory included), between two slices; unlike a save the user asked
