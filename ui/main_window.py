@@ -161,12 +161,6 @@ class MainWindow(QMainWindow):
         self.render_view.setFocusPolicy(Qt.StrongFocus)  # arrow keys reach the window while driving
         self.plots = TrainingPlots()
         self.timeline_bar = TimelineBar()
-        self.plot_column = QWidget()  # the plots, and under them the run's timeline
-        column = QVBoxLayout(self.plot_column)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.plots, 1)
-        column.addWidget(self.timeline_bar)
         self.result_label = ResultLine()
         self.map_view, self.diagnostics, self.runs_view = MapView(), CoachView(), RunsView()
         self.tabs = QTabWidget()
@@ -184,12 +178,18 @@ class MainWindow(QMainWindow):
         self.middle.setCollapsible(0, False)
         self.middle.setSizes([420, 24, 380])
         self.splitter = QSplitter(Qt.Horizontal)
-        for i, (widget, stretch) in enumerate(((self.panel, 0), (self.middle, 2), (self.plot_column, 3))):
+        for i, (widget, stretch) in enumerate(((self.panel, 0), (self.middle, 2), (self.plots, 3))):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(i, stretch)
         self.splitter.setChildrenCollapsible(False)  # a narrow window shrinks the columns, never hides one
         self.splitter.setSizes([360, 560, 480])
-        self.setCentralWidget(self.splitter)
+        central = QWidget()  # the three columns, and under them the run's timeline
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.timeline_bar)
+        self.setCentralWidget(central)
 
     def _build_speed_box(self) -> None:
         self.speed_box = speed_box(self.settings.watch)
@@ -535,11 +535,9 @@ class MainWindow(QMainWindow):
             return
         self._past = past
         checkpoint = past.checkpoint
-        self.map_view.set_past(f"The past: the agent at episode {fmt.count(checkpoint.episodes)} "
-                               f"({fmt.plural(checkpoint.steps, 'step')}), not the one training now.")
+        self.map_view.set_past(TimelineBar.readout(checkpoint, past.stats.score if past.stats else None,
+                                                   past.stats.greedy_mean if past.stats else None))
         self._draw_inspection(past.inspection)
-        self.timeline_bar.show_readout(checkpoint, past.stats.score if past.stats else None,
-                                       past.stats.greedy_mean if past.stats else None)
 
     def _on_inspected(self, inspection: Inspection) -> None:
         if self._past is None:  # while a checkpoint is shown, the map keeps showing it

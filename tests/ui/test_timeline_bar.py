@@ -44,7 +44,8 @@ def test_a_checkpoint_is_shown_as_the_past_with_that_agents_values(qtbot, window
     expected = policy_map(reference.agent, reference.scaler, reference.spec, MAP_RESOLUTION)
     np.testing.assert_array_equal(window.map_view.map.q, expected.q)
     assert window.map_view.past_note.isVisibleTo(window) and "episode 3" in window.map_view.past_note.text()
-    assert bar.label.text().startswith("The past: episode 3") and bar.branch_button.isEnabled()
+    assert bar.label.text() == "The past: episode 3" and bar.branch_button.isEnabled()
+    assert "last score" in window.map_view.past_note.text()  # the readout: what that agent had done
     assert window.plots.past_line.isVisible() and window.plots.past_line.value() == 3  # where it lies on the run
 
     bar.now_button.click()

@@ -29,6 +29,7 @@ from sandbox.io.files import shown_path
 from ui import plain
 from ui.plain import escape as esc
 from ui.views.log_loader import LogLoader
+from ui.views.scrolled import scroll_inside
 
 MAX_TICKED_ON_LOAD = 5  # a log's first runs are drawn at once (as many as the ghost colours); the rest wait a tick
 
@@ -81,7 +82,9 @@ class RunsView(QWidget):
         self.batch_line = plain.label()  # the last seed batch's figures (its band is on the score plot)
         self.batch_line.setWordWrap(True)
         self.batch_line.setVisible(False)
-        layout = QVBoxLayout(self)
+        # Shorter than its texts, list and buttons need (a docked Tune view on a laptop), the tab scrolls.
+        inner = QWidget()
+        layout = QVBoxLayout(inner)
         layout.addWidget(self.intro)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.batch_line)
@@ -91,6 +94,7 @@ class RunsView(QWidget):
         logs.addStretch(1)
         layout.addLayout(logs)
         layout.addWidget(self.diff)
+        scroll_inside(self, inner)
         self.list.itemChanged.connect(self._ticks_changed)
         self.list.itemSelectionChanged.connect(self._selection_changed)
         self.diff_button.clicked.connect(self.show_diff)

@@ -2,8 +2,9 @@
 Q-values and readouts, marked as the past) while training goes on, and branch a new run from there.
 
 The slider's positions are the run's checkpoints (sandbox/formats/timeline.py) and, at its right
-end, the present. Dragging only names the position; releasing it (or a key) asks the worker for
-that checkpoint's agent, which comes back as a `Past` and is shown by the window.
+end, the present; the bar is one row across the window's bottom. Dragging only names the position;
+releasing it (or a key) asks the worker for that checkpoint's agent, which comes back as a `Past`
+and is shown by the window.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 
 from PyQt5.QtCore import Qt, pyqtSignal
-from PyQt5.QtWidgets import QHBoxLayout, QPushButton, QSlider, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QHBoxLayout, QPushButton, QSlider, QWidget
 
 from sandbox.formats.timeline import Checkpoint
 from ui import format as fmt
@@ -30,26 +31,21 @@ class TimelineBar(QWidget):
         self.slider.setPageStep(1)
         self.slider.setToolTip("The run's timeline: its exact checkpoints (at every greedy evaluation and at least "
                                "every 20 episodes). Drag to one to see that agent; the right end is now")
-        self.label = plain.label("")
-        self.label.setWordWrap(True)
+        self.label = plain.label("")  # one short line: where the slider is (the map's banner says more)
+        self.label.setToolTip(self.slider.toolTip())
         self.branch_button = QPushButton("&Branch here")
         self.branch_button.setToolTip("Start a new run from exactly this agent (its memory, optimizer and random "
                                       "states too): change a setting and train on. This run stays in the Runs tab")
-        self.now_button = QPushButton("&Now")  # short: the bar must never be what widens the plot column
+        self.now_button = QPushButton("&Now")
         self.now_button.setToolTip("Back to now: show the agent being trained again")
-        # The slider has the column's whole width (a checkpoint every few pixels); the buttons sit
-        # under it, so the bar is never what widens the plot column.
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.branch_button)
-        row.addWidget(self.now_button)
-        row.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 2)
-        layout.setSpacing(2)
-        layout.addWidget(self.slider)
-        layout.addLayout(row)
+        # One row across the window, under the plots and the views: the slider gets the width (a
+        # checkpoint every few pixels) and the bar one line of height, docked Tune view or not.
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 0, 6, 2)
         layout.addWidget(self.label)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.branch_button)
+        layout.addWidget(self.now_button)
         self.slider.sliderMoved.connect(self._name)
         self.slider.valueChanged.connect(self._chosen)
         self.branch_button.clicked.connect(self._branch)
@@ -74,23 +70,24 @@ class TimelineBar(QWidget):
         if self.at_present:
             self._name(self.slider.value())
 
-    def show_readout(self, checkpoint: Checkpoint, score: float | None, greedy: float | None) -> None:
-        """What the shown checkpoint's agent had done (its episode's score and greedy evaluation, if any)."""
+    @staticmethod
+    def readout(checkpoint: Checkpoint, score: float | None, greedy: float | None) -> str:
+        """What the shown checkpoint's agent had done, in one sentence (its episode's score and greedy
+        evaluation, if any), for the map's banner."""
         parts = [f"episode {fmt.count(checkpoint.episodes)}", fmt.plural(checkpoint.steps, "step"),
                  fmt.plural(checkpoint.updates, "update")]
         if score is not None:
             parts.append(f"last score {score:.0f}")
         if greedy is not None and not math.isnan(greedy):
             parts.append(f"greedy {greedy:.1f}")
-        self.label.setText("The past: " + " · ".join(parts) + " (the map shows this agent)")
+        return "The past: the agent at " + " · ".join(parts) + ", not the one training now."
 
     def _name(self, position: int) -> None:
         if position >= len(self.checkpoints):
             kept = fmt.plural(len(self.checkpoints), "checkpoint")
-            self.label.setText(f"Now ({kept} kept): drag left to see the agent at one and branch from it."
-                               if self.checkpoints else "The timeline starts with the run.")
+            self.label.setText(f"Now ({kept} kept)" if self.checkpoints else "Timeline")
         else:
-            self.label.setText(f"Checkpoint at episode {fmt.count(self.checkpoints[position].episodes)} …")
+            self.label.setText(f"The past: episode {fmt.count(self.checkpoints[position].episodes)}")
 
     def _chosen(self, position: int) -> None:
         self._buttons()

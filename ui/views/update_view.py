@@ -18,6 +18,7 @@ from sandbox.core.env_profiles import profile
 from sandbox.core.explain import UpdateExplained, describe
 from ui import format as fmt
 from ui import plain
+from ui.views.scrolled import scroll_inside
 
 EMPTY = ("Press Step (S) to store a transition and see its learning target taken apart, or press a button below "
          "once the replay memory holds transitions.")
@@ -59,10 +60,12 @@ class UpdateView(QWidget):
         buttons.addWidget(self.newest)
         buttons.addWidget(self.sample)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        inner = QWidget()  # shorter than its text and buttons need, the tab scrolls
+        layout = QVBoxLayout(inner)
         layout.addWidget(intro)
         layout.addWidget(self.text, 1)
         layout.addLayout(buttons)
+        scroll_inside(self, inner)
 
     def bind(self, session: Session) -> None:
         """A new run clears what was explained (it was another agent's)."""
