@@ -33,6 +33,9 @@ class TimelineBar(QWidget):
                                "every 20 episodes). Drag to one to see that agent; the right end is now")
         self.label = plain.label("")  # one short line: where the slider is (the map's banner says more)
         self.label.setToolTip(self.slider.toolTip())
+        widest = max(("Now (1,000 checkpoints kept)", "The past: episode 10,000,000"),
+                     key=self.label.fontMetrics().horizontalAdvance)
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(widest) + 4)  # the slider never jumps
         self.branch_button = QPushButton("&Branch here")
         self.branch_button.setToolTip("Start a new run from exactly this agent (its memory, optimizer and random "
                                       "states too): change a setting and train on. This run stays in the Runs tab")
@@ -74,13 +77,12 @@ class TimelineBar(QWidget):
     def readout(checkpoint: Checkpoint, score: float | None, greedy: float | None) -> str:
         """What the shown checkpoint's agent had done, in one sentence (its episode's score and greedy
         evaluation, if any), for the map's banner."""
-        parts = [f"episode {fmt.count(checkpoint.episodes)}", fmt.plural(checkpoint.steps, "step"),
-                 fmt.plural(checkpoint.updates, "update")]
+        parts = [f"episode {fmt.count(checkpoint.episodes)}", fmt.plural(checkpoint.steps, "step")]
         if score is not None:
             parts.append(f"last score {score:.0f}")
         if greedy is not None and not math.isnan(greedy):
             parts.append(f"greedy {greedy:.1f}")
-        return "The past: the agent at " + " · ".join(parts) + ", not the one training now."
+        return "The past: the agent at " + " · ".join(parts) + " (not the one training)"
 
     def _name(self, position: int) -> None:
         if position >= len(self.checkpoints):
