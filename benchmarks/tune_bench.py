@@ -17,21 +17,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Equal work per trial (a range too narrow to matter), so trials per hour measures the workers alone.
-EVEN_TRIALS = ["--preset", "notebook", "--params", "learning_rate", "--set", "learning_rate=1e-3..1.0001e-3",
-               "--objective", "score", "--seeds", "1", "--eval-every", "10", "--eval-episodes", "10",
-               "--pruner", "none"]
+# No re-check in these (`--recheck 0`): they measure the search's own cost.
+EVEN_TRIALS = ["--recheck", "0", "--preset", "notebook", "--params", "learning_rate", "--set",
+               "learning_rate=1e-3..1.0001e-3", "--objective", "score", "--seeds", "1", "--eval-every", "10",
+               "--eval-episodes", "10", "--pruner", "none"]
 # A wide search on unshaped MountainCar, where the median pruner has bad trials to cut (the headline's
 # knobs: the net's size would make a few trials take most of the time).
-PRUNED_SEARCH = ["--preset", "notebook", "--objective", "steps", "--seeds", "1", "--eval-every", "20",
-                 "--eval-episodes", "20", "--sampler", "random", "--seed", "3", "--params",
+PRUNED_SEARCH = ["--recheck", "0", "--preset", "notebook", "--objective", "steps", "--seeds", "1", "--eval-every",
+                 "20", "--eval-episodes", "20", "--sampler", "random", "--seed", "3", "--params",
                  "learning_rate,gamma,update_interval,n_step,epsilon_decay,explore_duration,memory_capacity"]
 # The knobs the coach names for this run (learning intensity, memory, returns, exploration), not the
 # net's size: at 60 minutes, trials of 2-3 gradient steps per env step through a 512-unit net would
 # leave TPE a dozen trials.
 # The same on CartPole, whose scores differ between configs from the first greedy check on.
-PRUNED_SEARCH_CARTPOLE = ["--preset", "cartpole", "--objective", "steps", "--seeds", "1", "--eval-every", "10",
-                          "--eval-episodes", "10", "--sampler", "random", "--seed", "3", "--params",
-                          "learning_rate,gamma,update_interval,n_step,epsilon_decay,memory_capacity,"
+PRUNED_SEARCH_CARTPOLE = ["--recheck", "0", "--preset", "cartpole", "--objective", "steps", "--seeds", "1",
+                          "--eval-every", "10", "--eval-episodes", "10", "--sampler", "random", "--seed", "3",
+                          "--params", "learning_rate,gamma,update_interval,n_step,epsilon_decay,memory_capacity,"
                           "target_update_interval"]
 HEADLINE = ["--preset", "notebook", "--objective", "steps", "--seeds", "3", "--budget", "120000", "--jobs", "2",
             "--pruner", "median", "--trials", "500", "--params",
@@ -71,19 +72,29 @@ def jobs_ratio(n_trials: int, budget: int) -> dict:
             "ratio": statistics.median(out["2"]) / statistics.median(out["1"])}
 
 
-def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH) -> dict:
-    """Env steps spent by the same sampled trials (random sampler, one seed) with each pruner and without."""
-    out: dict = {"env": search[1], "trials": n_trials}
+PRUNERS = ("progress", "median", "hyperband", "none")
+
+
+def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH,
+                   pruners: tuple[str, ...] = PRUNERS) -> dict:
+    """Env steps spent by the same sampled trials (random sampler, one seed) with each pruner and without
+    ("none" must be among `pruners`), and whether each kept the best trial (within 10% of its value)."""
+    out: dict = {"env": search[search.index("--preset") + 1], "trials": n_trials}
     with tempfile.TemporaryDirectory() as tmp:
-        for pruner in ("median", "hyperband", "none"):
+        for pruner in pruners:
             db = Path(tmp) / f"{pruner}.db"
             seconds = tune(db, "pruned", *search, "--budget", str(budget), "--trials", str(n_trials),
                            "--pruner", pruner, "--jobs", "2")
             done = trials(db, "pruned")
             out[pruner] = {"seconds": seconds, "env_steps": sum(t.user_attrs.get("env_steps", 0) for t in done),
                            "pruned": sum(t.state.name == "PRUNED" for t in done),
-                           "best": min((t.value for t in done if t.value is not None), default=None)}
-    out["share"] = {p: out[p]["env_steps"] / out["none"]["env_steps"] for p in ("median", "hyperband")}
+                           "best": min((t.value for t in done if t.state.name == "COMPLETE" and t.value is not None),
+                                       default=None)}
+    compared = [p for p in pruners if p != "none"]
+    out["share"] = {p: out[p]["env_steps"] / out["none"]["env_steps"] for p in compared}
+    best = out["none"]["best"]
+    out["best_kept"] = {p: None if best is None or out[p]["best"] is None
+                        else abs(out[p]["best"] - best) <= 0.1 * abs(best) for p in compared}
     return out
 
 
