@@ -7,6 +7,7 @@ Every study runs through the real CLI (`main.py tune`) on a SQLite file of its o
 
 from __future__ import annotations
 
+import json
 import statistics
 import subprocess
 import sys
@@ -99,26 +100,37 @@ def pruner_savings(n_trials: int, budget: int, search: list[str] = PRUNED_SEARCH
 
 
 def headline(timeout: int, storage: Path, check_seeds: tuple[int, ...] = (1000, 1001, 1002, 1003, 1004)) -> dict:
-    """The hour-long study, then its best config that solved all its seeds, trained on fresh seeds."""
+    """The hour-long study (then `tune`'s re-check of its top 3 on 5 unseen seeds), then the best it names
+    trained on `check_seeds`, fresh too."""
     seconds = tune(storage, "headline", *HEADLINE, "--timeout", str(timeout))
     return {"seconds": seconds, **found(storage, "headline", check_seeds)}
 
 
 def found(storage: Path, study: str, check_seeds: tuple[int, ...]) -> dict:
-    """What a study found: its best config among those that solved every seed, checked on `check_seeds`."""
+    """What a study found: the best it names (re-checked by `tune` on 5 unseen seeds), and, as before the
+    re-check, its best config among those that solved every seed; the named one checked on `check_seeds`."""
     from benchmarks.solve import time_to_solve
+    from sandbox.tune.recheck import read_recheck, recheck_json
+    from sandbox.tune.results import named_best
     from sandbox.tune.search import SPEC_ATTR, TuneSpec
 
     loaded = trials_study(storage, study)
+    named = named_best(loaded)
+    recheck = read_recheck(loaded)
     done = loaded.get_trials(deepcopy=False)
     solving = [t for t in done if t.state.name == "COMPLETE" and all(
         s["solved_at"] is not None for s in t.user_attrs.get("seeds", []))]
     out = {"trials": len(done), "complete": sum(t.state.name == "COMPLETE" for t in done),
-           "pruned": sum(t.state.name == "PRUNED" for t in done), "solving_3_of_3": len(solving), "check": []}
-    if not solving:
+           "pruned": sum(t.state.name == "PRUNED" for t in done), "solving_3_of_3": len(solving), "check": [],
+           "recheck": json.loads(recheck_json(recheck)) if recheck is not None else None}
+    if solving:
+        plain = min(solving, key=lambda t: t.value)
+        out |= {"best_3_of_3_trial": plain.number, "best_3_of_3_value": plain.value}
+    if named is None:
         return out
-    best = min(solving, key=lambda t: t.value)
+    best = loaded.trials[named.number]
     out |= {"best_trial": best.number, "best_value": best.value, "best_params": best.params,
+            "rechecked": named.recheck is not None,
             "found_after_seconds": (best.datetime_complete - done[0].datetime_start).total_seconds()}
     config = TuneSpec.from_json(loaded.user_attrs[SPEC_ATTR]).config_for(best.params)
     for seed in check_seeds:
