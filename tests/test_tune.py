@@ -423,3 +423,89 @@ def test_a_running_trial_records_its_seeds_after_every_greedy_check():
     steps = [[s["steps"] for s in seeds] for seeds in records]
     assert steps[0] == [0, 0] and steps[-1] == [400, 400] and [200, 0] in steps and [200, 200] in steps
     assert [s["done"] for s in records[-1]] == [True, True] and not any(s["done"] for s in records[1])
+
+
+# --- the re-check on unseen seeds and the progress pruner --------------------------------------
+def _recheck_spec():
+    base = load_preset("cartpole").with_changes(learning_starts=50, memory_capacity=500)
+    return make_spec(base, build_space(["learning_rate"], [])[0], "score", seeds=2, budget=300, eval_every=5,
+                     eval_episodes=2)
+
+
+def test_the_recheck_runs_exactly_the_top_3_on_unseen_seeds_and_names_the_best_there(tmp_path, capsys):
+    """Five stored trials; the top 3 by value train again on 5 seeds that no trial trained (one trial
+    recorded a seed where the fresh ones would start: it is skipped), and the best is the best there."""
+    from sandbox.tune.recheck import RECHECK_ATTR, SEED_OFFSET, read_recheck, run_recheck, trained_seeds
+    from sandbox.tune.results import named_best
+    from sandbox.tune.search import trial_seeds
+
+    spec = _recheck_spec()
+    url = _url(tmp_path / "r.db")
+    study = optuna.create_study(storage=url, study_name="r", direction="maximize")
+    study.set_user_attr(SPEC_ATTR, spec.to_json())
+    dist = optuna.distributions.FloatDistribution(1e-4, 1e-3, log=True)
+    first_fresh = spec.base["seed"] + SEED_OFFSET
+    for i, (rate, value) in enumerate([(1e-4, 30.0), (2e-4, 50.0), (4e-4, 40.0), (8e-4, 10.0), (1e-3, 45.0)]):
+        seeds = [{"seed": first_fresh if i == 3 else 7 + i, "solved_at": None}]
+        study.add_trial(optuna.trial.create_trial(params={"learning_rate": rate}, distributions={"learning_rate": dist},
+                                                  value=value, user_attrs={"seeds": seeds}))
+    main.main(["tune", "show", "--study", "r", "--storage", url])
+    assert "best: trial #1 (value 50; not re-checked on unseen seeds)" in capsys.readouterr().out
+
+    recheck = run_recheck(study, spec, jobs=1)
+    assert recheck is not None
+    assert [r.number for r in recheck.trials] == [1, 4, 2]  # exactly the top 3 by value
+    used = {s["seed"] for r in recheck.trials for s in r.seeds}
+    assert len(recheck.seeds) == 5 and used == set(recheck.seeds)
+    trained = trained_seeds(study, spec)
+    assert set(trial_seeds(Config.from_dict(spec.base), spec)) | {7, 8, 9, first_fresh, 11} <= trained
+    assert not used & trained and first_fresh not in used
+    best = max(recheck.trials, key=lambda r: (r.value, r.study_value))
+    assert recheck.best == best and named_best(study).number == best.number
+    assert RECHECK_ATTR in study.user_attrs and read_recheck(study) == recheck  # stored, read back alike
+    again = run_recheck(study, spec, jobs=1)  # the same seeds: nothing is run again, the same best
+    assert again == recheck and list(again.seeds) == list(recheck.seeds)
+
+    export = tmp_path / "best.toml"
+    main.main(["tune", "show", "--study", "r", "--storage", url, "--export-best", str(export)])
+    out = capsys.readouterr().out
+    assert f"best: trial #{best.number}, re-checked on 5 unseen seeds: value {best.value:g}" in out
+    assert load_config_file(export).learning_rate == study.trials[best.number].params["learning_rate"]
+
+
+def test_the_cli_rechecks_before_it_names_its_best(tmp_path, capsys):
+    url = _url(tmp_path / "c.db")
+    assert main.main(["tune", "--study", "c", "--storage", url, *TINY, "--trials", "3", "--recheck", "2",
+                      "--pruner", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "re-checking the best 2 trials on 5 unseen seeds" in out
+    assert "re-checked on 5 unseen seeds" in out and "not re-checked" not in out
+
+
+def test_the_progress_pruner_prunes_a_mountaincar_trial_clearly_behind(tmp_path):
+    """Unsolved MountainCar trials all have the same value; the progress pruner ranks them second by how high
+    their greedy policy swings. Three stored trials that swung close to the flag (progress 0.9) at their
+    first check: a real trial of a few thousand steps, unsolved like them, swings lower and is pruned at its
+    first check, while Optuna's median pruner, seeing only equal values, keeps it."""
+    from sandbox.tune.pruners import PRUNING_ATTR, progress_pruner
+    from sandbox.tune.search import unsolved_value
+
+    base = load_preset("notebook")
+    spec = make_spec(base, build_space(["learning_rate"], [])[0], "steps", seeds=1, budget=3_000, eval_every=5,
+                     eval_episodes=1)
+    same = unsolved_value(3_000, -200.0, -110.0)  # every unsolved trial's value here
+    dist = optuna.distributions.FloatDistribution(1e-4, 1e-3, log=True)
+    kept = {}
+    for name, pruner in (("progress", progress_pruner()), ("median", optuna.pruners.MedianPruner(3, 0))):
+        study = optuna.create_study(storage=_url(tmp_path / f"{name}.db"), study_name=name, pruner=pruner)
+        for _ in range(3):
+            study.add_trial(optuna.trial.create_trial(
+                params={"learning_rate": 1e-3}, distributions={"learning_rate": dist}, value=same,
+                intermediate_values={5: same, 10: same}, user_attrs={PRUNING_ATTR: {"5": [same, 0.9],
+                                                                                  "10": [same, 0.9]}}))
+        study.optimize(Objective(spec), n_trials=1)
+        trial = study.get_trials()[-1]
+        kept[name] = trial.state.name
+        value, progress = trial.user_attrs[PRUNING_ATTR]["5"]
+        assert value == same and progress < 0.9
+    assert kept == {"progress": "PRUNED", "median": "COMPLETE"}

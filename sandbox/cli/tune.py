@@ -23,11 +23,13 @@ from sandbox.core.envs import EnvError
 from sandbox.core.trainer import limit_threads
 from sandbox.io.files import PathError
 from sandbox.io.text import cut, escaped, line, shown
+from sandbox.tune.recheck import RECHECK_SEEDS, RECHECK_TOP, Recheck, fresh_seeds, read_recheck, run_recheck
 from sandbox.tune.results import (
     best_trials,
     check_export,
     export_best,
     importances,
+    named_best,
     trial_progress,
     trial_state,
     unsolved_part,
@@ -102,12 +104,20 @@ def add_tune_commands(sub: argparse._SubParsersAction) -> None:
                       help="wall time after which no new trial starts")
     tune.add_argument("--jobs", type=bounded_int(1, 256), default=1, metavar="K",
                       help="worker processes on this machine (default 1)")
-    tune.add_argument("--pruner", choices=PRUNERS, default="median", help="stop hopeless trials early (default median)")
+    tune.add_argument("--pruner", choices=PRUNERS, default="median",
+                      help="stop hopeless trials early: median (default) is Optuna's median pruner; progress ranks "
+                      "trials by value, then by how high their greedy policy swings (MountainCar's energy), and "
+                      "cuts those behind half the others (on MountainCar it spends a third of the env steps but "
+                      "loses the best trial: benchmarks/RESULTS.md section 8)")
     tune.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="default tpe")
     tune.add_argument("--seed", type=SEED, default=0, help="sampler seed: the same seed gives the same study "
                       "with --jobs 1 (default 0)")
     tune.add_argument("--heartbeat", type=bounded_int(1, 3600), default=30, metavar="SECONDS",
                       help="workers beat this often; a trial silent for 3 beats is retried (default 30)")
+    tune.add_argument("--recheck", type=bounded_int(0, 100), default=RECHECK_TOP, metavar="K",
+                      help=f"when the search ends, train the K trials with the best values again on {RECHECK_SEEDS} "
+                      "seeds no trial saw (same objective, median) and name the best on those the study's best "
+                      f"(default {RECHECK_TOP}; 0: skip, the best value is named, marked not re-checked)")
     _storage_options(tune)
     tune.add_argument("--export-best", type=Path, metavar="FILE",
                       help="write the best trial's full config as TOML (train --config FILE reads it)")
@@ -205,7 +215,17 @@ def _tune(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("interrupted: rerun the same command to continue the study", file=sys.stderr)
             failed = True
-    print_trials(study, spec, best_only=True)
+    recheck = None
+    if not failed and args.recheck > 0 and count(study, "COMPLETE"):
+        seeds = fresh_seeds(study, spec)
+        print(line(f"re-checking the best {args.recheck} trials on {len(seeds)} unseen seeds "
+                   f"({', '.join(map(str, seeds))})"))
+        try:
+            recheck = run_recheck(study, spec, args.jobs, top=args.recheck)
+        except KeyboardInterrupt:
+            print("interrupted: the re-check was not stored; rerun the same command to re-check", file=sys.stderr)
+            failed = True
+    print_trials(study, spec, best_only=True, recheck=recheck)
     if export is not None:
         _export(study, spec, export)
     return 1 if failed else 0
@@ -221,7 +241,7 @@ def _show(args: argparse.Namespace) -> int:
     if spec is not None:
         print(line(f"objective {spec.objective}, {spec.seeds} seeds per trial, budget {spec.budget:,} steps per "
                    f"seed, env {spec.base['env_id']}"))
-    print_trials(study, spec, best_only=False)
+    print_trials(study, spec, best_only=False, recheck=read_recheck(study))
     found = importances(study)
     if isinstance(found, str):
         print(line(f"parameter importances: {found}"))
@@ -262,7 +282,26 @@ def _params(params: dict[str, Any]) -> str:
     return "  ".join(f"{_name(k)}={_param(v)}" for k, v in params.items())
 
 
-def print_trials(study: Any, spec: TuneSpec | None, best_only: bool) -> None:
+def print_recheck(study: Any, spec: TuneSpec | None, recheck: Recheck | None) -> None:
+    """The re-check's trials and the best the study names (re-checked, or marked not re-checked)."""
+    if recheck is not None:
+        print(line(f"re-check on {len(recheck.seeds)} unseen seeds ({', '.join(map(str, recheck.seeds[:10]))}):", 300))
+        for r in recheck.trials:
+            seeds = "  ".join(f"{shown(s.get('seed'), 20)}: {_seed_words(s)}" for s in r.seeds)
+            print(line(f"  #{r.number:>4}  study {r.study_value:.6g}  re-check {r.value:.6g}  "
+                       f"({r.solved}/{len(r.seeds)} solved)  {seeds}", 400))
+    best = named_best(study, recheck)
+    if best is not None:
+        print(line(best.words(len(recheck.seeds) if recheck is not None else RECHECK_SEEDS), 400))
+
+
+def _seed_words(summary: dict) -> str:
+    """One re-checked seed: 'solved at N' or 'unsolved' (a stored summary, of any type)."""
+    at = summary.get("solved_at")
+    return f"solved at {at:,}" if isinstance(at, int) and not isinstance(at, bool) else "unsolved"
+
+
+def print_trials(study: Any, spec: TuneSpec | None, best_only: bool, recheck: Recheck | None = None) -> None:
     """All trials (`tune show`), or the best five complete ones (end of `tune`); `spec` None: not made by
     `tune`. Words as in the Tune table: 'stopped' for a trial a Stop in the app ended, a value holding an
     unsolved seed's penalty as 'unsolved (… = budget + penalty)', a running trial's progress."""
@@ -283,3 +322,4 @@ def print_trials(study: Any, spec: TuneSpec | None, best_only: bool) -> None:
             note += f"  ({progress})"
         value = value_words(_value(t.value), unsolved_part(t, objective, budget))
         print(line(f"  {t.number:>4}  {trial_state(t):<9} {value:>12}  {_params(t.params)}{note}"))
+    print_recheck(study, spec, recheck)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.core.config import Config, ConfigError
 from sandbox.io.files import PathError, atomic_write, check_output, data_dir, shown_path
 from sandbox.io.text import cut, escaped, line, shown
+from sandbox.tune.recheck import RECHECK_TOP, Recheck, Rechecked, read_recheck, recheck_from_attrs, top_trials
 from sandbox.tune.search import (
     SPEC_ATTR,
     TuneSpec,
@@ -39,6 +40,38 @@ if TYPE_CHECKING:
 def best_trials(study: optuna.Study, n: int = 5) -> list[Any]:
     trials = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE" and t.value is not None]
     return sorted(trials, key=lambda t: float(t.value or 0.0), reverse=study.direction.name == "MAXIMIZE")[:n]
+
+
+@dataclass(frozen=True)
+class NamedBest:
+    """The trial a study names its best: the best on its re-check, or (none stored) the best value, not re-checked."""
+
+    number: int
+    value: float  # the study's value of it
+    params: dict[str, Any]
+    recheck: Rechecked | None = None  # its re-check; None: not re-checked
+    stale: bool = False  # the study's top trials now are not all the re-checked ones (rerun `tune` to re-check)
+
+    def words(self, fresh_seeds: int) -> str:
+        """How `tune`, `tune show` and the Tune view name it."""
+        if self.recheck is None:
+            return f"best: trial #{self.number} (value {self.value:g}; not re-checked on unseen seeds)"
+        stale = "; the study's top trials have changed since: rerun tune to re-check them" if self.stale else ""
+        return (f"best: trial #{self.number}, re-checked on {fresh_seeds} unseen seeds: value {self.recheck.value:g} "
+                f"({self.recheck.solved}/{len(self.recheck.seeds)} solved; in the study {self.value:g}){stale}")
+
+
+def named_best(study: optuna.Study, recheck: Recheck | None = None) -> NamedBest | None:
+    """The best the study names (`recheck`: the one just run, else the stored one); None without a complete trial."""
+    recheck = recheck or read_recheck(study)
+    complete = {t.number: t for t in top_trials(study, 10**9)}
+    if recheck is not None and recheck.best is not None and recheck.best.number in complete:
+        trial = complete[recheck.best.number]
+        top = {t.number for t in top_trials(study, RECHECK_TOP)}
+        stale = not top <= {r.number for r in recheck.trials}
+        return NamedBest(trial.number, float(trial.value), dict(trial.params), recheck.best, stale)
+    best = top_trials(study, 1)
+    return NamedBest(best[0].number, float(best[0].value), dict(best[0].params)) if best else None
 
 
 def importances(study: optuna.Study) -> dict[str, float] | str:
@@ -73,14 +106,16 @@ def config_toml(config: Config, description: str) -> str:
 
 
 def export_best(study: optuna.Study, spec: TuneSpec, path: Path) -> Config:
-    """Write the best trial's full config to `path` (checked, atomic); TuneError if none completed."""
-    best = best_trials(study, 1)
-    if not best:
+    """Write the best trial's full config (`named_best`: the re-checked best when there is one) to `path`
+    (checked, atomic); TuneError if none completed."""
+    best = named_best(study)
+    if best is None:
         raise TuneError(f"study {shown(study.study_name)} has no complete trial to export yet")
-    trial = best[0]
-    config = trial_config(spec, trial.number, trial.params, study.study_name)
-    text = config_toml(config, f"Best trial {trial.number} of tune study {study.study_name!r} "
-                       f"(objective {spec.objective}: {trial.value:g}).")
+    config = trial_config(spec, best.number, best.params, study.study_name)
+    checked = (f"re-checked on unseen seeds: {best.recheck.value:g}, {best.recheck.solved}/{len(best.recheck.seeds)} "
+               "solved" if best.recheck is not None else "not re-checked on unseen seeds")
+    text = config_toml(config, f"Best trial {best.number} of tune study {study.study_name!r} "
+                       f"(objective {spec.objective}: {best.value:g}; {checked}).")
     try:
         atomic_write(path, text.encode("utf-8"), "--export-best file")
     except PathError as exc:
@@ -208,11 +243,16 @@ def trial_rows(storage: Any, study_name: str, objective: str = "score", budget: 
     return sorted(rows, key=lambda r: r.number)
 
 
-def best_row(rows: list[TrialRow], direction: str) -> TrialRow | None:
-    """The best complete trial of `rows` ('minimize' or 'maximize'), the lowest number on ties."""
+def best_row(rows: list[TrialRow], direction: str, recheck: Recheck | None = None) -> TrialRow | None:
+    """The best complete trial of `rows` ('minimize' or 'maximize'): the best on `recheck` when it names
+    one of them, else the best value (the lowest number on ties)."""
     done = [(r, r.value) for r in rows if r.state == "complete" and r.value is not None]
     if not done:
         return None
+    if recheck is not None and recheck.best is not None:
+        for row, _value in done:
+            if row.number == recheck.best.number:
+                return row
     sign = 1 if direction == "minimize" else -1
     return min(done, key=lambda pair: (sign * pair[1], pair[0].number))[0]
 
@@ -224,6 +264,7 @@ class StoredStudy:
     name: str
     spec: TuneSpec
     rows: list[TrialRow]
+    recheck: Recheck | None = None  # its stored re-check (sandbox/tune/recheck.py), if it has one
 
     @property
     def direction(self) -> str:
@@ -253,10 +294,12 @@ def read_study(name: str, url: str | None = None) -> StoredStudy:
     """A stored study's search and trials; TuneError if there is no such study, `tune` did not make it or
     its stored search is refused."""
     storage = open_storage(url or default_storage_url())
-    spec = stored_spec(name, load_study(storage, name).user_attrs)
+    attrs = load_study(storage, name).user_attrs
+    spec = stored_spec(name, attrs)
     if spec is None:
         raise TuneError(f"study {shown(name)} was not made by rl-sandbox tune")
-    return StoredStudy(name, spec, trial_rows(storage, name, spec.objective, spec.budget))
+    return StoredStudy(name, spec, trial_rows(storage, name, spec.objective, spec.budget),
+                       recheck_from_attrs(attrs, spec.direction))
 
 
 def study_name_now() -> str:
@@ -279,6 +322,8 @@ class SearchRun:
         self.plans = [WorkerPlan(self.url, study, trials, None, sampler, seed, pruner, heartbeat, worker=i)
                       for i in range(jobs)]
         self.procs: list[multiprocessing.context.SpawnProcess] = []
+        self.recheck: Recheck | None = None  # set once `run_recheck` has re-checked the study's top trials
+        self.recheck_stop = threading.Event()
         self.storage: Any = None
         self.existed = False
         self._lock = threading.Lock()
@@ -302,6 +347,17 @@ class SearchRun:
     def config_for(self, row: TrialRow) -> Config:
         return trial_config(self.spec, row.number, row.params, self.study)
 
+    def run_recheck(self) -> Recheck | None:
+        """Re-check the study's top trials on unseen seeds (sandbox/tune/recheck.py), in `jobs` worker
+        processes; `stop` ends them (RecheckStopped). Call it off the GUI thread once the workers ended."""
+        import optuna
+
+        from sandbox.tune.recheck import run_recheck
+
+        study = optuna.load_study(study_name=self.study, storage=self.storage)
+        self.recheck = run_recheck(study, self.spec, self.jobs, in_process=False, stop=self.recheck_stop)
+        return self.recheck
+
     def alive(self) -> int:
         return sum(p.is_alive() for p in self.procs)
 
@@ -312,6 +368,7 @@ class SearchRun:
         """End the workers now; returns how many trials they left running (marked failed, 'stopped')."""
         with self._lock:
             self._stopped = True
+            self.recheck_stop.set()
             procs = list(self.procs)
         for p in procs:
             if p.is_alive():

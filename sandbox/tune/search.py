@@ -30,11 +30,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from sandbox.core.config import Config, ConfigError, typed
 from sandbox.core.envs import EnvError, make_env
 from sandbox.core.trainer import Trainer, TrainingDiverged
 from sandbox.io.files import PathError, check_output, data_dir, strict_json
 from sandbox.io.text import line, shown
+from sandbox.tune.pruners import PROGRESS_ENVS, PRUNING_ATTR, greedy_progress, progress_pruner
 from sandbox.tune.space import Dist, TuneError, space_from_json
 
 if TYPE_CHECKING:
@@ -42,10 +45,11 @@ if TYPE_CHECKING:
 
 SPEC_ATTR = "rl_sandbox_spec"  # the study's user attribute holding its TuneSpec as JSON
 OBJECTIVES = ("steps", "score")
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "progress", "hyperband", "none")
 SAMPLERS = ("tpe", "random")
 MAX_RETRY = 3  # a trial whose worker died is run again at most this many times
 DONE_STATES = ("COMPLETE", "PRUNED")
+PROBE_STREAM = 0x7072  # seeds the progress pruner's greedy probes apart from training and evaluation
 TIE_BREAK = 1e-6  # weight of the training moving average in what the pruner sees (see SeedRun.pruning_value)
 # What a search may ask for, from its arguments (`tune --seeds` …, the Tune view) or from a stored study alike.
 SPEC_LIMITS: dict[str, tuple[int, int]] = {"seeds": (1, 100), "budget": (1, 10**9), "eval_every": (1, 10**6),
@@ -193,6 +197,8 @@ class SeedRun:
         self.first_training: float | None = None  # the training moving average at the first evaluation
         self.best_training = -math.inf  # and the best one at an evaluation since
         self.solved_at: int | None = None
+        self.progress: float | None = None  # what the progress pruner compares (sandbox/tune/pruners.py)
+        self.checks = 0
         self.diverged = ""
         self.done = False
 
@@ -218,6 +224,13 @@ class SeedRun:
             self.solved_at, self.done = trainer.total_steps, True
         if trainer.total_steps >= spec.budget:
             self.done = True
+        self.checks += 1
+        if self.solved_at is not None:
+            self.progress = 1.0
+        elif trainer.config.env_id in PROGRESS_ENVS:
+            words = [trainer.config.seed, PROBE_STREAM, self.checks]
+            probe = int(np.random.SeedSequence(words).generate_state(1)[0])
+            self.progress = greedy_progress(trainer.agent, trainer.scaler, trainer.config.env_id, probe)
 
     def value(self) -> float:
         if self.spec.objective == "score":
@@ -245,9 +258,22 @@ class SeedRun:
                 "solved_at": self.solved_at, "diverged": self.diverged, "value": self.value(), "done": self.done}
 
 
+def trial_seeds(config: Config, spec: TuneSpec) -> list[int]:
+    """The seeds a trial of `config` trains: seed, seed+1, … (`spec.seeds` of them)."""
+    return [(config.seed + i) % 2**31 for i in range(spec.seeds)]
+
+
+def _median_progress(runs: list[SeedRun]) -> float | None:
+    measured = [r.progress for r in runs if r.progress is not None]
+    return statistics.median(measured) if measured else None
+
+
 def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool], None],
-              record: Callable[[list[dict]], None] | None = None) -> tuple[float, list[dict]]:
-    """Train `spec.seeds` seeds of `config` (seed, seed+1, …) and return (their median value, per-seed summaries).
+              record: Callable[[list[dict]], None] | None = None,
+              observe: Callable[[int, float, float | None], None] | None = None,
+              seeds: list[int] | None = None) -> tuple[float, list[dict]]:
+    """Train `spec.seeds` seeds of `config` (`trial_seeds`, or `seeds` when given) and return (their median
+    value, per-seed summaries).
 
     The seeds run interleaved: each round trains every unfinished seed `eval_every` more episodes
     and evaluates it, then reports the median of the seeds' pruning values at step = episodes per
@@ -258,11 +284,12 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool
     left to save, and a fully trained trial keeps its real value); `record` gets the per-seed summaries once
     the seeds are made, after each seed's greedy check (how far a running trial got: the Tune table shows
     it) and however the trial ends (pruned trials too: what they cost is part of the study's record).
+    `observe(step, median value, median progress)` comes before each report (what the progress pruner reads).
     """
     runs: list[SeedRun] = []
     try:
-        for i in range(spec.seeds):
-            runs.append(SeedRun(config.with_changes(seed=(config.seed + i) % 2**31), spec))
+        for seed in trial_seeds(config, spec) if seeds is None else seeds:
+            runs.append(SeedRun(config.with_changes(seed=seed), spec))
         if record is not None:  # no steps yet: a retried trial shows none of the progress it copied
             record([r.summary() for r in runs])
         rounds = 0
@@ -273,6 +300,8 @@ def run_trial(config: Config, spec: TuneSpec, report: Callable[[int, float, bool
                     run.advance()
                     if record is not None and not all(r.done for r in runs):
                         record([r.summary() for r in runs])
+            if observe is not None:
+                observe(rounds * spec.eval_every, statistics.median(r.value() for r in runs), _median_progress(runs))
             report(rounds * spec.eval_every, statistics.median(r.pruning_value() for r in runs),
                    all(r.done for r in runs))
         return statistics.median(r.value() for r in runs), [r.summary() for r in runs]
@@ -324,7 +353,13 @@ class Objective:
             trial.set_user_attr("env_steps", sum(s["steps"] for s in seeds))
             trial.set_user_attr("seconds", round(time.perf_counter() - started, 2))
 
-        return run_trial(config, self.spec, prune_hook(trial), record)[0]
+        pruning: dict[str, list] = {}
+
+        def observe(step: int, value: float, progress: float | None) -> None:
+            pruning[str(step)] = [value, progress]
+            trial.set_user_attr(PRUNING_ATTR, pruning)
+
+        return run_trial(config, self.spec, prune_hook(trial), record, observe)[0]
 
 
 # --- storage, sampler, pruner ------------------------------------------------------------
@@ -388,6 +423,8 @@ def make_sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
 def make_pruner(kind: str, eval_every: int) -> optuna.pruners.BasePruner:
     import optuna
 
+    if kind == "progress":
+        return progress_pruner()
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     if kind == "hyperband":

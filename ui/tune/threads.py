@@ -4,6 +4,7 @@ reads of the storage."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ class SearchThread(QThread):
     Stop is asked; it stops the workers itself, so the GUI thread never waits on them."""
 
     started_search = pyqtSignal()
+    rechecking = pyqtSignal()  # the workers ended; the study's top trials are being re-checked
     rows_ready = pyqtSignal(object)  # list[TrialRow]
     failed = pyqtSignal(str)
     ended = pyqtSignal(object, int, bool)  # final rows, trials left running (failed as stopped), stopped
@@ -52,10 +54,25 @@ class SearchThread(QThread):
                 self.rows_ready.emit(rows)
             except Exception:  # a busy database: the next poll reads it
                 pass
+            if not stopping and not alive:
+                self._recheck()
+                stopping = self.stop_asked.is_set()
+                with contextlib.suppress(Exception):  # a busy database: the rows of the last poll
+                    rows = self.run_.rows()
             if stopping or not alive:
                 self.ended.emit(rows, left, stopping)
                 return
             self.stop_asked.wait(POLL_SECONDS)
+
+
+    def _recheck(self) -> None:
+        """Re-check the top trials (in worker processes: Stop ends them); a failed re-check leaves the
+        study's best named as not re-checked."""
+        if any(p.exitcode for p in self.run_.procs):
+            return  # a worker failed: the study is not finished
+        self.rechecking.emit()
+        with contextlib.suppress(Exception):  # stopped (RecheckStopped), or a busy or broken storage
+            self.run_.run_recheck()
 
 
 class ReadThread(QThread):

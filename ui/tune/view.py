@@ -5,8 +5,10 @@ Pick the fields to search (their ranges come from the config metadata through
 `sandbox/tune/space.py`, editable as `low..high` or `a,b`), the objective, seeds per trial, trials,
 worker processes and pruner; Start. The search runs in worker processes; a QThread here starts
 them and polls the study's storage a few times a second, so the GUI thread never waits on the
-database or on training. The best complete trial is highlighted; "Use these parameters" starts a
-new agent with its config through the window's normal path. The study lives in the same SQLite
+database or on training. When the workers end, the study's top trials are re-checked on unseen seeds
+(`sandbox/tune/recheck.py`); the best on that re-check (before one, the best value, said to be not
+re-checked) is highlighted, and "Use these parameters" starts a new agent with its config through
+the window's normal path. The study lives in the same SQLite
 file as the CLI's, so `rl-sandbox tune show --study NAME` shows it too.
 
 Stored studies are untrusted input: their names, params and notes are shown as plain text
@@ -42,6 +44,7 @@ from PyQt5.QtWidgets import (
 from sandbox.core.config import Config, ConfigError
 from sandbox.io.files import PathError, data_dir
 from sandbox.io.text import shown
+from sandbox.tune.recheck import RECHECK_SEEDS, RECHECK_TOP
 from sandbox.tune.results import (
     SearchRun,
     StoredStudy,
@@ -137,7 +140,9 @@ class TuneView(QWidget):
         self.pruner = QComboBox()
         for name in PRUNERS:
             self.pruner.addItem(name, name)
-        self.pruner.setToolTip("Stops hopeless trials early, from their greedy checks")
+        self.pruner.setToolTip("Stops hopeless trials early: median is Optuna's median pruner; progress ranks "
+                               "trials by value, then by how high their greedy policy swings (MountainCar), and "
+                               "cuts those behind half the others")
         self.budget = spin(100, 10**9, 100_000, "Env steps per seed of a trial", step=10_000)
         self.eval_episodes = spin(1, 10_000, 100, "Episodes of each greedy check (no exploration, the env's "
                                                            "true reward, a separately seeded env)")
@@ -242,6 +247,7 @@ class TuneView(QWidget):
         thread = SearchThread(self.search)
         thread.started_search.connect(self._on_started)
         thread.rows_ready.connect(self.show_rows)
+        thread.rechecking.connect(self._on_rechecking)
         thread.failed.connect(self._on_failed)
         thread.ended.connect(self._on_ended)
         self.thread_ = thread
@@ -282,11 +288,16 @@ class TuneView(QWidget):
         self.status.setText(f"Study {shown(s.study, 120)}{joined}: {s.jobs} worker process{'es' if s.jobs > 1 else ''} "
                             f"running, objective {s.spec.objective} ({s.direction}).")
 
+    def _on_rechecking(self) -> None:
+        self.status.setText(f"Re-checking the top {RECHECK_TOP} trials on {RECHECK_SEEDS} seeds no trial saw, "
+                            "before naming the best…")
+
     def _on_failed(self, message: str) -> None:
         self._set_running(False)
         self.status.setText(f"Not started: {message}")
 
     def _on_ended(self, rows: list[TrialRow], left: int, stopped: bool) -> None:
+        self.rows = []  # shown again: the re-check may name another best than the same rows did
         self.show_rows(rows)
         self._set_running(False)
         done, s = counts_text(rows), self.search
@@ -300,6 +311,8 @@ class TuneView(QWidget):
             text = f"Finished study {shown(s.study, 120)}: {done}"
             if codes:
                 text += f"; {len(codes)} worker process(es) failed (exit codes {codes})"
+            if (best := self.best()) is not None:
+                text += f"; best #{best.number}: {self.best_words()}"
         self.status.setText(text + f".\nrl-sandbox tune show --study {s.study} prints it.")
         self.load_names()  # the list holds the study just made
 
@@ -383,7 +396,14 @@ class TuneView(QWidget):
         self.use_button.setText("Use these parameters")
 
     def best(self) -> TrialRow | None:
-        return best_row(self.rows, self.source.direction) if self.source is not None else None
+        """The best trial: the best on the study's re-check, or the best value while it has none."""
+        if self.source is None:
+            return None
+        return best_row(self.rows, self.source.direction, self.source.recheck)
+
+    def rechecked(self, best: TrialRow) -> bool:
+        recheck = self.source.recheck if self.source is not None else None
+        return recheck is not None and recheck.best is not None and recheck.best.number == best.number
 
     def show_rows(self, rows: list[TrialRow]) -> None:
         if rows == self.rows and self.trials_table.rowCount() == len(rows):
@@ -414,11 +434,23 @@ class TuneView(QWidget):
                 item.setFont(font)
                 cut_text = j > 2 and isinstance(value, str) and text != full_text(value)  # a cut cell shows more
                 tip = [full_text(value)] if cut_text else [value_tip] if value_tip else []
-                plain.tooltip(item, "\n".join(tip + (["the best trial so far"] if is_best else [])))
+                plain.tooltip(item, "\n".join(tip + ([self.best_words()] if is_best else [])))
         table.resizeColumnsToContents()
         self.use_button.setEnabled(best is not None)
         if best is not None:
-            self.use_button.setText(f"Use these parameters (#{best.number})")
+            checked = "re-checked" if self.rechecked(best) else "not re-checked"
+            self.use_button.setText(f"Use these parameters (#{best.number}, {checked})")
+
+    def best_words(self) -> str:
+        """What the highlighted trial is: the best on the re-check (its value and seeds solved there), or the
+        best value so far, not re-checked."""
+        best = self.best()
+        recheck = self.source.recheck if self.source is not None else None
+        if best is None or recheck is None or recheck.best is None or not self.rechecked(best):
+            return "the best value so far (not re-checked on unseen seeds)"
+        r = recheck.best
+        return (f"the best on the re-check of the top {len(recheck.trials)} on {len(recheck.seeds)} unseen seeds: "
+                f"{r.value:g}, {r.solved}/{len(r.seeds)} solved")
 
     def best_config(self) -> Config | None:
         """The best trial's full config; ConfigError (one line) when its stored params are refused."""
