@@ -32,7 +32,8 @@ class TimelineBar(QWidget):
         self.slider.setToolTip("The run's timeline: its exact checkpoints (at every greedy evaluation and at least "
                                "every 20 episodes). Drag to one to see that agent; the right end is now")
         self.label = plain.label("")  # one short line: where the slider is (the map's banner says more)
-        self.label.setToolTip(self.slider.toolTip())
+        plain.tooltip(self.label, "The run's timeline: drag the slider to a checkpoint to see that agent; the "
+                                  "right end is now")
         widest = max(("Now (1,000 checkpoints kept)", "The past: episode 10,000,000"),
                      key=self.label.fontMetrics().horizontalAdvance)
         self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance(widest) + 4)  # the slider never jumps
