@@ -12,5 +12,5 @@ def wait_for(condition: Callable[[], object], timeout: float = 120.0, what: str 
     deadline = time.monotonic() + timeout
     while not (value := condition()):
         assert time.monotonic() < deadline, f"{what} did not come within {timeout:g} s"
-        time.sleep(0.01)
+        time.sleep(0.01)  # the poll interval while another process writes its state (no signal crosses processes)
     return value
